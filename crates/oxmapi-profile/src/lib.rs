@@ -1,0 +1,3 @@
+//! Profiles for oxmapi: dynamic ProfileInfo, static profiles, the RPC/HTTP proxy map, credentials
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! The network layer of oxmapi: HTTPS, TLS policy, HTTP auth, MAPI over HTTP
+
+#![forbid(unsafe_code)]

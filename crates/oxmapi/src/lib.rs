@@ -1,0 +1,3 @@
+//! A CDO-style Exchange client API over MAPI/HTTP
+
+#![forbid(unsafe_code)]
