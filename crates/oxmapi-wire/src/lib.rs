@@ -18,6 +18,11 @@
 pub mod cursor;
 pub mod data;
 pub mod error;
+pub mod rop;
+pub mod mapihttp;
+pub mod rpcext;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use cursor::{Decode, Encode, ReadCursor, WriteCursor};
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult, EncodeError, EncodeResult};

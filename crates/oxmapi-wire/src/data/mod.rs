@@ -5,6 +5,7 @@
 pub mod errcode;
 pub mod ids;
 pub mod prop;
+pub mod restriction;
 pub mod tags;
 
 pub use errcode::ErrorCode;
@@ -13,3 +14,4 @@ pub use prop::{
     PropertyProblem, PropertyRow, PropertyTag, PropertyType, PropertyValue, RowValue,
     TaggedPropertyValue, ValueContext, decode_typed_value, encode_typed_value,
 };
+pub use restriction::{BitmapRelOp, RelOp, Restriction};

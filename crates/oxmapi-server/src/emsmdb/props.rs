@@ -1,0 +1,394 @@
+//! Property values of store, folder and message objects: the stored `props` bag plus the
+//! values the server computes (MS-OXCSTOR 2.2.2, MS-OXCFOLD 2.2.2.2.1, MS-OXCMSG 2.2.1),
+//! and the projection of those values onto requested tags (MS-OXCPRPT 3.2.5.1).
+
+use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, RowValue, tags};
+use rusqlite::Connection;
+
+use super::storeops::{self, FolderRow, KIND_FOLDER, KIND_MESSAGE};
+
+/// Identity of a logged-on store, fixed at RopLogon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StoreInfo {
+    /// `folders.mailbox_id` (0 = public folders).
+    pub(super) mailbox_id: i64,
+    pub(super) private: bool,
+    /// MailboxGuid of the RopLogon response (private only).
+    pub(super) mailbox_guid: [u8; 16],
+    /// ReplGuid of the RopLogon response: DatabaseGuid in EntryIDs and LongTermIDs.
+    pub(super) replica_guid: [u8; 16],
+    pub(super) owner_name: String,
+    pub(super) owner_dn: String,
+    /// `(special index, fid)` pairs (see the agreed schema's `folders.special`).
+    pub(super) special: Vec<(i64, i64)>,
+}
+
+/// A property list: (tag, value), at most one entry per property ID.
+pub(super) type PropList = Vec<(PropertyTag, PropertyValue)>;
+
+/// MS-OXCDATA 2.2.4.1: ProviderUID of public folder EntryIDs.
+const PUBLIC_PROVIDER_UID: [u8; 16] = [
+    0x1A, 0x44, 0x73, 0x90, 0xAA, 0x66, 0x11, 0xCD, 0x9B, 0xC8, 0x00, 0xAA, 0x00, 0x2F, 0xC4, 0x5A,
+];
+/// MS-OXCDATA 2.2.5.2: ProviderUID of Address Book EntryIDs.
+const AB_PROVIDER_UID: [u8; 16] = [
+    0xDC, 0xA7, 0x40, 0xC8, 0xC0, 0x42, 0x10, 0x1A, 0xB4, 0xB9, 0x08, 0x00, 0x2B, 0x2F, 0xE1, 0x82,
+];
+/// PidTagStoreSupportMask (MS-OXPROPS 2.1027): ENTRYID_UNIQUE | MODIFY_OK | CREATE_OK |
+/// ATTACH_OK | OLE_OK | NOTIFY_OK | MV_PROPS_OK | CATEGORIZE_OK | RTF_OK | RESTRICTION_OK |
+/// SORT_OK | HTML_OK | UNICODE_OK.
+const STORE_SUPPORT_MASK: i32 = 0x0000_0001
+    | 0x0000_0010
+    | 0x0000_0020
+    | 0x0000_0040
+    | 0x0000_0080
+    | 0x0000_0100
+    | 0x0000_0200
+    | 0x0000_0400
+    | 0x0000_0800
+    | 0x0000_1000
+    | 0x0000_2000
+    | 0x0001_0000
+    | 0x0004_0000;
+
+impl StoreInfo {
+    /// The FID of a special folder (by its `folders.special` index).
+    pub(super) fn special_fid(&self, index: i64) -> Option<i64> {
+        self.special
+            .iter()
+            .find(|(s, _)| *s == index)
+            .map(|(_, f)| *f)
+    }
+
+    /// MS-OXCDATA 2.2.4.1 Folder EntryID (46 bytes).
+    pub(super) fn folder_entry_id(&self, fid: i64) -> Vec<u8> {
+        let mut b = Vec::with_capacity(46);
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&self.provider_uid());
+        b.extend_from_slice(&(if self.private { 0x0001u16 } else { 0x0003 }).to_le_bytes());
+        self.push_ltid(&mut b, fid);
+        b
+    }
+
+    /// MS-OXCDATA 2.2.4.2 Message EntryID (70 bytes).
+    pub(super) fn message_entry_id(&self, fid: i64, mid: i64) -> Vec<u8> {
+        let mut b = Vec::with_capacity(70);
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&self.provider_uid());
+        b.extend_from_slice(&(if self.private { 0x0007u16 } else { 0x0009 }).to_le_bytes());
+        self.push_ltid(&mut b, fid);
+        self.push_ltid(&mut b, mid);
+        b
+    }
+
+    fn provider_uid(&self) -> [u8; 16] {
+        if self.private {
+            self.mailbox_guid
+        } else {
+            PUBLIC_PROVIDER_UID
+        }
+    }
+
+    /// DatabaseGuid (16) + GlobalCounter (6, the ID's bytes 2..8) + Pad (2).
+    fn push_ltid(&self, b: &mut Vec<u8>, id: i64) {
+        b.extend_from_slice(&self.replica_guid);
+        b.extend_from_slice(&id.to_le_bytes()[2..8]);
+        b.extend_from_slice(&[0, 0]);
+    }
+
+    /// The store object's properties (MS-OXCSTOR 2.2.2.1).
+    pub(super) fn store_props(&self) -> PropList {
+        let ab = ab_entry_id(&self.owner_dn);
+        let display = if self.private {
+            format!("Mailbox - {}", self.owner_name)
+        } else {
+            "Public Folders".to_owned()
+        };
+        let mut v: PropList = vec![
+            (tags::PidTagDisplayName, PropertyValue::Unicode(display)),
+            (
+                tags::PidTagStoreSupportMask,
+                PropertyValue::Int32(STORE_SUPPORT_MASK),
+            ),
+            (tags::PidTagStoreState, PropertyValue::Int32(0)),
+            (tags::PidTagObjectType, PropertyValue::Int32(1)),
+        ];
+        if self.private {
+            v.push((
+                tags::PidTagMailboxOwnerName,
+                PropertyValue::Unicode(self.owner_name.clone()),
+            ));
+            v.push((
+                tags::PidTagMailboxOwnerEntryId,
+                PropertyValue::Binary(ab.clone()),
+            ));
+            v.push((tags::PidTagUserEntryId, PropertyValue::Binary(ab)));
+            let ipm = [
+                (tags::PidTagIpmSubtreeEntryId, 4),
+                (tags::PidTagIpmOutboxEntryId, 6),
+                (tags::PidTagIpmSentMailEntryId, 7),
+                (tags::PidTagIpmWastebasketEntryId, 8),
+                (tags::PidTagIpmAppointmentEntryId, 20),
+                (tags::PidTagIpmContactEntryId, 21),
+                (tags::PidTagIpmJournalEntryId, 22),
+                (tags::PidTagIpmNoteEntryId, 23),
+                (tags::PidTagIpmTaskEntryId, 24),
+                (tags::PidTagIpmDraftsEntryId, 25),
+            ];
+            for (tag, special) in ipm {
+                if let Some(fid) = self.special_fid(special) {
+                    v.push((tag, PropertyValue::Binary(self.folder_entry_id(fid))));
+                }
+            }
+        }
+        v
+    }
+
+    /// A folder's properties: stored ones, overridden by the computed ones.
+    pub(super) fn folder_props(
+        &self,
+        conn: &Connection,
+        f: &FolderRow,
+        depth: Option<u32>,
+    ) -> rusqlite::Result<PropList> {
+        let (count, unread) = storeops::content_counts(conn, self.mailbox_id, f.fid)?;
+        let subfolders = storeops::has_subfolders(conn, self.mailbox_id, f.fid)?;
+        let mut c: PropList = vec![
+            (tags::PidTagFolderId, PropertyValue::Int64(f.fid)),
+            (
+                tags::PidTagDisplayName,
+                PropertyValue::Unicode(f.display_name.clone()),
+            ),
+            (tags::PidTagContentCount, PropertyValue::Int32(clamp(count))),
+            (
+                tags::PidTagContentUnreadCount,
+                PropertyValue::Int32(clamp(unread)),
+            ),
+            (tags::PidTagSubfolders, PropertyValue::Boolean(subfolders)),
+            (
+                tags::PidTagEntryId,
+                PropertyValue::Binary(self.folder_entry_id(f.fid)),
+            ),
+            (
+                tags::PidTagInstanceKey,
+                PropertyValue::Binary(f.fid.to_le_bytes().to_vec()),
+            ),
+            (tags::PidTagObjectType, PropertyValue::Int32(3)),
+            // MS-OXCFOLD 2.2.2.2.1.3 PidTagFolderType: FOLDER_ROOT 0 for the root, else GENERIC 1.
+            (
+                tags::PidTagFolderType,
+                PropertyValue::Int32(i32::from(f.parent_fid.is_some())),
+            ),
+        ];
+        if let Some(class) = &f.container_class {
+            c.push((
+                tags::PidTagContainerClass,
+                PropertyValue::Unicode(class.clone()),
+            ));
+        }
+        if let Some(parent) = f.parent_fid {
+            c.push((tags::PidTagParentFolderId, PropertyValue::Int64(parent)));
+            c.push((
+                tags::PidTagParentEntryId,
+                PropertyValue::Binary(self.folder_entry_id(parent)),
+            ));
+        }
+        if let Some(d) = depth {
+            c.push((tags::PidTagDepth, PropertyValue::Int32(clamp(i64::from(d)))));
+        }
+        let stored = storeops::stored_props(conn, self.mailbox_id, KIND_FOLDER, f.fid)?;
+        Ok(merge(stored, c))
+    }
+
+    /// A message's properties: stored ones, overridden by the computed ones.
+    pub(super) fn message_props(
+        &self,
+        conn: &Connection,
+        fid: i64,
+        mid: i64,
+    ) -> rusqlite::Result<PropList> {
+        let c: PropList = vec![
+            (tags::PidTagMid, PropertyValue::Int64(mid)),
+            (tags::PidTagFolderId, PropertyValue::Int64(fid)),
+            (
+                tags::PidTagEntryId,
+                PropertyValue::Binary(self.message_entry_id(fid, mid)),
+            ),
+            (
+                tags::PidTagParentEntryId,
+                PropertyValue::Binary(self.folder_entry_id(fid)),
+            ),
+            (
+                tags::PidTagInstanceKey,
+                PropertyValue::Binary(mid.to_le_bytes().to_vec()),
+            ),
+            (tags::PidTagObjectType, PropertyValue::Int32(5)),
+        ];
+        let stored = storeops::stored_props(conn, self.mailbox_id, KIND_MESSAGE, mid)?;
+        Ok(merge(stored, c))
+    }
+}
+
+/// MS-OXCDATA 2.2.5.2 Address Book EntryID of a mail user (Version 1, Type 0 DT_MAILUSER).
+pub(super) fn ab_entry_id(dn: &str) -> Vec<u8> {
+    let mut b = Vec::with_capacity(28 + dn.len() + 1);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&AB_PROVIDER_UID);
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(dn.as_bytes());
+    b.push(0);
+    b
+}
+
+fn clamp(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+/// Computed values replace stored values of the same property ID.
+fn merge(stored: PropList, computed: PropList) -> PropList {
+    let mut out: PropList = stored
+        .into_iter()
+        .filter(|(t, _)| !computed.iter().any(|(c, _)| c.id() == t.id()))
+        .collect();
+    out.extend(computed);
+    out
+}
+
+/// Projects a property list onto the requested tags (MS-OXCPRPT 3.2.5.1): a missing property,
+/// or one whose type does not match, is PtypErrorCode MAPI_E_NOT_FOUND in a flagged row.
+/// `unicode` says how PtypUnspecified string requests are answered (WantUnicode).
+pub(super) fn project(all: &PropList, requested: &[PropertyTag], unicode: bool) -> Vec<RowValue> {
+    requested.iter().map(|t| pick(all, *t, unicode)).collect()
+}
+
+fn pick(all: &PropList, tag: PropertyTag, unicode: bool) -> RowValue {
+    let want = tag.ty().without_instance();
+    let missing = || {
+        let ty = if want == PropertyType::UNSPECIFIED {
+            PropertyType::ERROR
+        } else {
+            want
+        };
+        RowValue::Error(ty, ErrorCode::NOT_FOUND)
+    };
+    let Some((_, v)) = all.iter().find(|(t, _)| t.id() == tag.id()) else {
+        return missing();
+    };
+    match (want, v) {
+        (PropertyType::UNSPECIFIED, PropertyValue::Unicode(s)) if !unicode => {
+            RowValue::Value(PropertyValue::String8(narrow(s)))
+        }
+        (PropertyType::UNSPECIFIED, _) => RowValue::Value(v.clone()),
+        (w, _) if w == v.ty() => RowValue::Value(v.clone()),
+        (PropertyType::STRING8, PropertyValue::Unicode(s)) => {
+            RowValue::Value(PropertyValue::String8(narrow(s)))
+        }
+        (PropertyType::UNICODE, PropertyValue::String8(b)) => RowValue::Value(
+            PropertyValue::Unicode(b.iter().map(|&c| char::from(c)).collect()),
+        ),
+        _ => missing(),
+    }
+}
+
+/// Unicode to an 8-bit string: Latin-1 where possible, `?` otherwise.
+fn narrow(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
+/// The value of one property, if present (for restrictions and sorting).
+pub(super) fn lookup(all: &PropList, tag: PropertyTag) -> Option<PropertyValue> {
+    all.iter()
+        .find(|(t, _)| t.id() == tag.id())
+        .map(|(_, v)| v.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> StoreInfo {
+        StoreInfo {
+            mailbox_id: 1,
+            private: true,
+            mailbox_guid: [0x11; 16],
+            replica_guid: [0x22; 16],
+            owner_name: "Alice".into(),
+            owner_dn: "/o=Org/cn=alice".into(),
+            special: vec![(4, 0x0300_0000_0000_0001)],
+        }
+    }
+
+    /// MS-OXCDATA 2.2.4.1: 4 flags, ProviderUID, FolderType 1, DatabaseGuid, GLOBCNT, pad.
+    #[test]
+    fn folder_entry_id_layout() {
+        let s = store();
+        let fid = oxmapi_wire::data::FolderId::new(1, 0x0102_0304_0506).0 as i64;
+        let e = s.folder_entry_id(fid);
+        assert_eq!(e.len(), 46);
+        assert_eq!(&e[..4], &[0; 4]);
+        assert_eq!(&e[4..20], &[0x11; 16]);
+        assert_eq!(&e[20..22], &[1, 0]);
+        assert_eq!(&e[22..38], &[0x22; 16]);
+        assert_eq!(&e[38..44], &[1, 2, 3, 4, 5, 6]);
+        assert_eq!(&e[44..], &[0, 0]);
+        let m = s.message_entry_id(fid, fid);
+        assert_eq!(m.len(), 70);
+        assert_eq!(&m[20..22], &[7, 0]);
+    }
+
+    #[test]
+    fn projection_types() {
+        let all: PropList = vec![
+            (
+                tags::PidTagDisplayName,
+                PropertyValue::Unicode("Inbox".into()),
+            ),
+            (tags::PidTagContentCount, PropertyValue::Int32(3)),
+        ];
+        let req = [
+            tags::PidTagDisplayName,
+            tags::PidTagDisplayName.with_type(PropertyType::STRING8),
+            tags::PidTagContentCount.with_type(PropertyType::UNSPECIFIED),
+            tags::PidTagComment,
+            tags::PidTagContentCount.with_type(PropertyType::UNICODE),
+        ];
+        let row = project(&all, &req, true);
+        assert_eq!(
+            row[0],
+            RowValue::Value(PropertyValue::Unicode("Inbox".into()))
+        );
+        assert_eq!(
+            row[1],
+            RowValue::Value(PropertyValue::String8(b"Inbox".to_vec()))
+        );
+        assert_eq!(row[2], RowValue::Value(PropertyValue::Int32(3)));
+        assert_eq!(
+            row[3],
+            RowValue::Error(PropertyType::UNICODE, ErrorCode::NOT_FOUND)
+        );
+        assert_eq!(
+            row[4],
+            RowValue::Error(PropertyType::UNICODE, ErrorCode::NOT_FOUND)
+        );
+    }
+
+    #[test]
+    fn store_props_have_owner_and_subtree() {
+        let p = store().store_props();
+        assert_eq!(
+            lookup(&p, tags::PidTagMailboxOwnerName),
+            Some(PropertyValue::Unicode("Alice".into()))
+        );
+        let Some(PropertyValue::Binary(e)) = lookup(&p, tags::PidTagIpmSubtreeEntryId) else {
+            panic!("subtree entry id")
+        };
+        assert_eq!(e.len(), 46);
+        let Some(PropertyValue::Binary(ab)) = lookup(&p, tags::PidTagMailboxOwnerEntryId) else {
+            panic!("owner entry id")
+        };
+        assert!(ab.ends_with(b"/o=Org/cn=alice\0"));
+    }
+}

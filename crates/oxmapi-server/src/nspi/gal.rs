@@ -1,0 +1,250 @@
+//! The global address list: the organization's users, their minimal entry IDs and their
+//! address-book properties (MS-OXOABK).
+
+use oxmapi_wire::data::tags::*;
+use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, RowValue};
+
+use crate::store::UserRecord;
+
+/// MID_BEGINNING_OF_TABLE (MS-OXNSPI 2.2.1.8).
+pub(crate) const MID_BEGINNING_OF_TABLE: u32 = 0;
+/// MID_END_OF_TABLE.
+pub(crate) const MID_END_OF_TABLE: u32 = 2;
+/// MID_AMBIGUOUS (MS-OXNSPI 2.2.1.9; MID_RESOLVED is 0 and never returned here).
+pub(crate) const MID_AMBIGUOUS: u32 = 1;
+/// MID_UNRESOLVED.
+pub(crate) const MID_UNRESOLVED: u32 = 2;
+
+/// GUID_NSPI, the ProviderUID of address-book EntryIDs (MS-OXNSPI 2.2.1.1? / 2.2.9.3).
+const GUID_NSPI: [u8; 16] = [
+    0xDC, 0xA7, 0x40, 0xC8, 0xC0, 0x42, 0x10, 0x1A, 0xB4, 0xB9, 0x08, 0x00, 0x2B, 0x2F, 0xE1, 0x82,
+];
+/// DT_MAILUSER (MS-OXNSPI 2.2.1.3).
+const DT_MAILUSER: i32 = 0;
+/// MAPI_MAILUSER object type (MS-OXCPRPT / MS-OXOABK PidTagObjectType).
+const MAPI_MAILUSER: i32 = 6;
+
+/// The properties every GAL entry has (GetPropList, and GetProps without a tag list).
+pub(crate) const ENTRY_PROPS: &[PropertyTag] = &[
+    PidTagEntryId,
+    PidTagInstanceKey,
+    PidTagObjectType,
+    PidTagDisplayType,
+    PidTagDisplayName,
+    PidTagAddressType,
+    PidTagEmailAddress,
+    PidTagSmtpAddress,
+    PidTagAccount,
+    PidTagAddressBookDisplayNamePrintable,
+    PidTagAddressBookProxyAddresses,
+];
+
+/// The GAL, sorted by display name (SortTypeDisplayName).
+pub(crate) struct Gal {
+    pub(crate) users: Vec<UserRecord>,
+}
+
+impl Gal {
+    pub(crate) fn new(mut users: Vec<UserRecord>) -> Self {
+        users.sort_by(|a, b| {
+            a.display_name
+                .to_lowercase()
+                .cmp(&b.display_name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        Self { users }
+    }
+
+    /// The minimal ID of a user: stable, never 0..=2 (the reserved MIDs).
+    pub(crate) fn mid(user: &UserRecord) -> u32 {
+        0x1000_u32.saturating_add(u32::try_from(user.id).unwrap_or(u32::MAX - 0x1000))
+    }
+
+    pub(crate) fn by_mid(&self, mid: u32) -> Option<&UserRecord> {
+        self.users.iter().find(|u| Self::mid(u) == mid)
+    }
+
+    pub(crate) fn position(&self, mid: u32) -> Option<usize> {
+        self.users.iter().position(|u| Self::mid(u) == mid)
+    }
+
+    pub(crate) fn by_dn(&self, dn: &str) -> Option<&UserRecord> {
+        self.users
+            .iter()
+            .find(|u| u.legacy_dn.eq_ignore_ascii_case(dn))
+    }
+
+    /// ANR (MS-OXNSPI 3.1.4.7 ambiguous name resolution, as NspiResolveNamesW uses it): an exact
+    /// match of alias, SMTP address, DN or display name wins if it is unique; otherwise the
+    /// entries whose display name, a word of it, alias or SMTP address start with `name`.
+    pub(crate) fn resolve(&self, name: &str) -> Result<&UserRecord, u32> {
+        let n = name.trim().to_lowercase();
+        let n = n.strip_prefix("smtp:").unwrap_or(&n);
+        if n.is_empty() {
+            return Err(MID_UNRESOLVED);
+        }
+        let exact: Vec<_> = self
+            .users
+            .iter()
+            .filter(|u| {
+                [&u.alias, &u.smtp, &u.legacy_dn, &u.display_name]
+                    .iter()
+                    .any(|s| s.to_lowercase() == n)
+            })
+            .collect();
+        if let [one] = exact.as_slice() {
+            return Ok(one);
+        }
+        let partial: Vec<_> = self
+            .users
+            .iter()
+            .filter(|u| {
+                let dn = u.display_name.to_lowercase();
+                dn.starts_with(n)
+                    || dn.split_whitespace().any(|w| w.starts_with(n))
+                    || u.alias.to_lowercase().starts_with(n)
+                    || u.smtp.to_lowercase().starts_with(n)
+            })
+            .collect();
+        match partial.as_slice() {
+            [one] => Ok(one),
+            [] => Err(MID_UNRESOLVED),
+            _ => Err(MID_AMBIGUOUS),
+        }
+    }
+
+    /// One cell for `tag` of `user`: the value in the tag's type, or a not-found error.
+    pub(crate) fn cell(&self, user: &UserRecord, tag: PropertyTag) -> RowValue {
+        match self.value(user, tag) {
+            Some(v) => RowValue::Value(v),
+            None => RowValue::Error(tag.ty(), ErrorCode::NOT_FOUND),
+        }
+    }
+
+    /// The value of `tag` for `user`, converted to the tag's string type; PtypUnspecified
+    /// columns get the native type.
+    pub(crate) fn value(&self, user: &UserRecord, tag: PropertyTag) -> Option<PropertyValue> {
+        let native = self.native(user, tag.id())?;
+        convert(native, tag.ty())
+    }
+
+    fn native(&self, user: &UserRecord, id: u16) -> Option<PropertyValue> {
+        let s = |v: &str| Some(PropertyValue::Unicode(v.to_owned()));
+        match id {
+            x if x == PidTagDisplayName.id() => s(&user.display_name),
+            x if x == PidTagAddressBookDisplayNamePrintable.id() => s(&user.alias),
+            x if x == PidTagAddressType.id() => s("EX"),
+            x if x == PidTagEmailAddress.id() => s(&user.legacy_dn),
+            x if x == PidTagSmtpAddress.id() => s(&user.smtp),
+            x if x == PidTagAccount.id() => s(&user.alias),
+            x if x == PidTagObjectType.id() => Some(PropertyValue::Int32(MAPI_MAILUSER)),
+            x if x == PidTagDisplayType.id() => Some(PropertyValue::Int32(DT_MAILUSER)),
+            x if x == PidTagEntryId.id() => {
+                Some(PropertyValue::Binary(permanent_entry_id(&user.legacy_dn)))
+            }
+            x if x == PidTagInstanceKey.id() => Some(PropertyValue::Binary(
+                Self::mid(user).to_le_bytes().to_vec(),
+            )),
+            x if x == PidTagAddressBookProxyAddresses.id() => {
+                Some(PropertyValue::MvUnicode(vec![format!(
+                    "SMTP:{}",
+                    user.smtp
+                )]))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// PermanentEntryID (MS-OXNSPI 2.2.9.3): IDType 0x00, R1..R3 0, ProviderUID GUID_NSPI,
+/// R4 0x00000001, DisplayTypeString, DN (NUL-terminated 8-bit string).
+pub(crate) fn permanent_entry_id(dn: &str) -> Vec<u8> {
+    let mut v = vec![0x00, 0, 0, 0];
+    v.extend_from_slice(&GUID_NSPI);
+    v.extend_from_slice(&1u32.to_le_bytes());
+    v.extend_from_slice(&DT_MAILUSER.to_le_bytes());
+    v.extend_from_slice(dn.as_bytes());
+    v.push(0);
+    v
+}
+
+fn convert(v: PropertyValue, want: PropertyType) -> Option<PropertyValue> {
+    let want = want.without_instance();
+    if want == PropertyType::UNSPECIFIED || want == v.ty() {
+        return Some(v);
+    }
+    let latin1 = |s: &str| s.chars().map(|c| u8::try_from(c).unwrap_or(b'?')).collect();
+    match (v, want) {
+        (PropertyValue::Unicode(s), PropertyType::STRING8) => {
+            Some(PropertyValue::String8(latin1(&s)))
+        }
+        (PropertyValue::MvUnicode(v), PropertyType::MV_STRING8) => Some(PropertyValue::MvString8(
+            v.iter().map(|s| latin1(s)).collect(),
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, alias: &str, name: &str) -> UserRecord {
+        UserRecord {
+            id,
+            alias: alias.into(),
+            display_name: name.into(),
+            smtp: format!("{alias}@example.test"),
+            legacy_dn: format!("/o=Oxmapi/cn={alias}"),
+            mailbox_guid: [0; 16],
+            replica_guid: [0; 16],
+            personalized_server_name: String::new(),
+        }
+    }
+
+    fn gal() -> Gal {
+        Gal::new(vec![
+            user(1, "test", "Test User"),
+            user(2, "tester", "Another Tester"),
+            user(3, "bob", "Bob Builder"),
+        ])
+    }
+
+    #[test]
+    fn anr_rules() {
+        let g = gal();
+        // Exact alias wins over the prefix match on "tester".
+        assert_eq!(g.resolve("TEST").unwrap().id, 1);
+        assert_eq!(g.resolve("bob@example.test").unwrap().id, 3);
+        assert_eq!(g.resolve("SMTP:bob@example.test").unwrap().id, 3);
+        assert_eq!(g.resolve("/o=oxmapi/cn=bob").unwrap().id, 3);
+        assert_eq!(g.resolve("Builder").unwrap().id, 3);
+        assert_eq!(g.resolve("tes").unwrap_err(), MID_AMBIGUOUS);
+        assert_eq!(g.resolve("zzz").unwrap_err(), MID_UNRESOLVED);
+        assert_eq!(g.resolve("").unwrap_err(), MID_UNRESOLVED);
+    }
+
+    #[test]
+    fn values_follow_requested_type() {
+        let g = gal();
+        let u = &g.users[0];
+        assert_eq!(
+            g.value(u, PropertyTag(0x3001_001E)),
+            Some(PropertyValue::String8(b"Another Tester".to_vec()))
+        );
+        assert_eq!(
+            g.cell(u, PidTagTitle),
+            RowValue::Error(PropertyType::UNICODE, ErrorCode::NOT_FOUND)
+        );
+    }
+
+    #[test]
+    fn permanent_entry_id_layout() {
+        let e = permanent_entry_id("/o=X");
+        assert_eq!(e.len(), 28 + 5);
+        assert_eq!(&e[..4], &[0, 0, 0, 0]);
+        assert_eq!(&e[4..20], &GUID_NSPI);
+        assert_eq!(&e[20..28], &[1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&e[28..], b"/o=X\0");
+    }
+}

@@ -1,0 +1,406 @@
+//! One HTTP/1.1 channel to one endpoint: a kept-alive connection we opened ourselves (so the
+//! connection-based NTLM/Negotiate handshake stays on it), reconnects, timeouts and the 401 legs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, HOST, WWW_AUTHENTICATE};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::auth::{Challenge, SspiClient, basic_header, parse_challenges};
+use crate::config::{AuthScheme, HttpAuth, Timeouts};
+use crate::error::{TimeoutStep, TransportError};
+use crate::io::{ByteCounters, Counting};
+use crate::tls::{TlsInfo, TlsSetup};
+
+/// Most bytes read from an error or 401 body before giving up on reusing the connection.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Scheme, host and port of the front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) https: bool,
+    /// Host name or address without IPv6 brackets.
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// `Host` header value.
+    pub(crate) authority: String,
+}
+
+impl Target {
+    pub(crate) fn parse(url: &str) -> Result<Self, TransportError> {
+        let bad = |reason: &str| TransportError::InvalidUrl { url: url.to_owned(), reason: reason.to_owned() };
+        let uri: Uri = url.parse().map_err(|_| bad("cannot parse it"))?;
+        let https = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("https") => true,
+            Some(s) if s.eq_ignore_ascii_case("http") => false,
+            _ => return Err(bad("the scheme must be https:// or http://")),
+        };
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Ok(Self { https, host, port, authority: authority.as_str().to_owned() })
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}://{}{path}", if self.https { "https" } else { "http" }, self.authority)
+    }
+}
+
+/// One request to send; built again for every leg of an auth handshake.
+pub(crate) struct Outgoing {
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) body: Bytes,
+}
+
+/// Counters kept by a channel.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChannelStats {
+    pub(crate) round_trips: u64,
+    pub(crate) auth_challenges: u64,
+    pub(crate) connections: u64,
+    pub(crate) tls: Option<TlsInfo>,
+    pub(crate) auth_scheme: Option<AuthScheme>,
+}
+
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    used: bool,
+    authenticated: bool,
+}
+
+/// The HTTP side of one endpoint session.
+pub(crate) struct HttpChannel {
+    target: Target,
+    tls: Option<TlsSetup>,
+    auth: Option<HttpAuth>,
+    timeouts: Timeouts,
+    conn: Option<Conn>,
+    pub(crate) counters: Arc<ByteCounters>,
+    pub(crate) stats: ChannelStats,
+    /// The server demanded auth before: authenticate new connections without the anonymous leg.
+    auth_needed: bool,
+    basic_ok: bool,
+}
+
+enum SendFailure {
+    /// The kept-alive connection was closed before a response arrived.
+    Closed,
+    Other(TransportError),
+}
+
+impl HttpChannel {
+    pub(crate) fn new(target: Target, tls: Option<TlsSetup>, auth: Option<HttpAuth>, timeouts: Timeouts) -> Self {
+        Self {
+            target,
+            tls,
+            auth,
+            timeouts,
+            conn: None,
+            counters: Arc::default(),
+            stats: ChannelStats::default(),
+            auth_needed: false,
+            basic_ok: false,
+        }
+    }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Sends a request (authenticating when asked to) and returns the final response head;
+    /// the caller reads the body with [`Self::next_chunk`].
+    pub(crate) async fn send(
+        &mut self,
+        next: &mut dyn FnMut() -> Result<Outgoing, TransportError>,
+    ) -> Result<Response<Incoming>, TransportError> {
+        let mut retried = false;
+        loop {
+            self.ensure_connected().await?;
+            let (reused, authenticated) = self.conn.as_ref().map_or((false, false), |c| (c.used, c.authenticated));
+            if self.auth_needed && !authenticated && !self.basic_ok {
+                return self.handshake(next, None).await;
+            }
+            let header = self.basic_ok.then(|| self.auth.as_ref().map(|a| basic_header(&a.credentials))).flatten();
+            let response = match self.send_once(next()?, header).await {
+                Ok(response) => response,
+                Err(SendFailure::Closed) if reused && !retried => {
+                    retried = true;
+                    self.conn = None;
+                    continue;
+                }
+                Err(SendFailure::Closed) => return Err(self.closed_error()),
+                Err(SendFailure::Other(e)) => return Err(e),
+            };
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            let offered = challenges(&response);
+            self.drain(response).await;
+            self.ensure_connected().await?;
+            return self.handshake(next, Some(offered)).await;
+        }
+    }
+
+    /// The next piece of a response body, `None` at its end; bounded by the body idle timeout.
+    pub(crate) async fn next_chunk(&mut self, body: &mut Incoming) -> Result<Option<Bytes>, TransportError> {
+        loop {
+            let frame = match tokio::time::timeout(self.timeouts.body_idle, body.frame()).await {
+                Err(_) => {
+                    self.conn = None;
+                    return Err(self.timeout(TimeoutStep::ResponseBody, self.timeouts.body_idle));
+                }
+                Ok(None) => return Ok(None),
+                Ok(Some(Err(e))) => {
+                    self.conn = None;
+                    return Err(self.hyper_error(e));
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            if let Ok(data) = frame.into_data() {
+                return Ok(Some(data));
+            }
+        }
+    }
+
+    /// Reads and discards a body so the connection can be reused (or drops the connection).
+    pub(crate) async fn drain(&mut self, response: Response<Incoming>) {
+        let mut body = response.into_body();
+        let mut total = 0usize;
+        loop {
+            match self.next_chunk(&mut body).await {
+                Ok(Some(chunk)) => {
+                    total = total.saturating_add(chunk.len());
+                    if total > DRAIN_LIMIT {
+                        self.conn = None;
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(_) => return,
+            }
+        }
+    }
+
+    async fn handshake(
+        &mut self,
+        next: &mut dyn FnMut() -> Result<Outgoing, TransportError>,
+        offered: Option<Vec<Challenge>>,
+    ) -> Result<Response<Incoming>, TransportError> {
+        let names = |o: &Option<Vec<Challenge>>| o.iter().flatten().map(|c| c.scheme.clone()).collect::<Vec<_>>();
+        let Some(auth) = self.auth.clone() else {
+            return Err(TransportError::AuthRequired { offered: names(&offered) });
+        };
+        let wanted = auth.scheme.header_name();
+        if let Some(list) = &offered
+            && !list.iter().any(|c| c.scheme.eq_ignore_ascii_case(wanted))
+        {
+            return Err(TransportError::AuthNotOffered { offered: names(&offered), wanted: auth.scheme });
+        }
+        let failed = || TransportError::AuthFailed { scheme: auth.scheme, user: auth.credentials.display_user() };
+        if auth.scheme == AuthScheme::Basic {
+            if !self.target.https {
+                return Err(TransportError::BasicWithoutTls { host: self.target.host.clone() });
+            }
+            let response = self.send_leg(next()?, basic_header(&auth.credentials)).await?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                self.drain(response).await;
+                return Err(failed());
+            }
+            self.authenticated(AuthScheme::Basic);
+            self.basic_ok = true;
+            return Ok(response);
+        }
+        let mut client = SspiClient::new(&auth, &self.target.host)?;
+        let mut challenge: Option<String> = None;
+        for leg in 0..2 {
+            let header = client.step(challenge.as_deref())?;
+            let response = self.send_leg(next()?, header).await?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                self.authenticated(auth.scheme);
+                return Ok(response);
+            }
+            let token = challenges(&response)
+                .into_iter()
+                .find(|c| c.scheme.eq_ignore_ascii_case(wanted))
+                .and_then(|c| c.token);
+            self.drain(response).await;
+            match token {
+                Some(token) if leg == 0 => challenge = Some(token),
+                _ => return Err(failed()),
+            }
+            if self.conn.as_ref().is_none_or(|c| c.sender.is_closed()) {
+                self.conn = None;
+                return Err(TransportError::Protocol(format!(
+                    "{} closed the connection during the {wanted} handshake",
+                    self.target.host
+                )));
+            }
+        }
+        Err(failed())
+    }
+
+    fn authenticated(&mut self, scheme: AuthScheme) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.authenticated = true;
+        }
+        self.auth_needed = true;
+        self.stats.auth_scheme = Some(scheme);
+    }
+
+    async fn send_leg(&mut self, out: Outgoing, auth: String) -> Result<Response<Incoming>, TransportError> {
+        match self.send_once(out, Some(auth)).await {
+            Ok(response) => Ok(response),
+            Err(SendFailure::Closed) => Err(self.closed_error()),
+            Err(SendFailure::Other(e)) => Err(e),
+        }
+    }
+
+    async fn send_once(&mut self, out: Outgoing, auth: Option<String>) -> Result<Response<Incoming>, SendFailure> {
+        let request = self.build(out, auth).map_err(SendFailure::Other)?;
+        let limit = self.timeouts.response_headers;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(SendFailure::Closed);
+        };
+        self.stats.round_trips += 1;
+        let result = tokio::time::timeout(limit, async {
+            conn.sender.ready().await?;
+            conn.sender.send_request(request).await
+        })
+        .await;
+        conn.used = true;
+        match result {
+            Err(_) => {
+                self.conn = None;
+                Err(SendFailure::Other(self.timeout(TimeoutStep::ResponseHeaders, limit)))
+            }
+            Ok(Err(e)) => {
+                self.conn = None;
+                if e.is_closed() || e.is_canceled() || e.is_incomplete_message() {
+                    Err(SendFailure::Closed)
+                } else {
+                    Err(SendFailure::Other(self.hyper_error(e)))
+                }
+            }
+            Ok(Ok(response)) => {
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    self.stats.auth_challenges += 1;
+                }
+                Ok(response)
+            }
+        }
+    }
+
+    fn build(&self, out: Outgoing, auth: Option<String>) -> Result<Request<Full<Bytes>>, TransportError> {
+        let mut builder = Request::builder().method(Method::POST).uri(out.path).header(HOST, &self.target.authority);
+        for (name, value) in out.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(auth) = auth {
+            let mut value =
+                HeaderValue::from_str(&auth).map_err(|e| TransportError::Protocol(format!("bad auth header: {e}")))?;
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        builder.body(Full::new(out.body)).map_err(|e| TransportError::Protocol(format!("cannot build request: {e}")))
+    }
+
+    async fn ensure_connected(&mut self) -> Result<(), TransportError> {
+        if self.conn.as_ref().is_some_and(|c| !c.sender.is_closed()) {
+            return Ok(());
+        }
+        self.conn = None;
+        let tcp = self.tcp_connect().await?;
+        let sender = match &self.tls {
+            Some(tls) => {
+                let limit = self.timeouts.connect;
+                let (stream, info) = tokio::time::timeout(limit, tls.handshake(&self.target.host, tcp))
+                    .await
+                    .map_err(|_| self.timeout(TimeoutStep::TlsHandshake, limit))??;
+                self.stats.tls = Some(info);
+                self.start_http(stream).await?
+            }
+            None => self.start_http(tcp).await?,
+        };
+        self.stats.connections += 1;
+        self.conn = Some(Conn { sender, used: false, authenticated: false });
+        Ok(())
+    }
+
+    async fn tcp_connect(&self) -> Result<TcpStream, TransportError> {
+        let limit = self.timeouts.connect;
+        let addr = (self.target.host.as_str(), self.target.port);
+        let stream = tokio::time::timeout(limit, TcpStream::connect(addr))
+            .await
+            .map_err(|_| self.timeout(TimeoutStep::Connect, limit))?
+            .map_err(|source| TransportError::Connect {
+                host: self.target.host.clone(),
+                port: self.target.port,
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    async fn start_http<S>(&self, stream: S) -> Result<SendRequest<Full<Bytes>>, TransportError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = TokioIo::new(Counting::new(stream, self.counters.clone()));
+        let (sender, connection) = http1::handshake(io).await.map_err(|e| self.hyper_error(e))?;
+        let host = self.target.host.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%host, error = %e, "http connection ended");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn timeout(&self, step: TimeoutStep, limit: Duration) -> TransportError {
+        TransportError::Timeout { step, host: self.target.host.clone(), after_ms: limit.as_millis() }
+    }
+
+    fn hyper_error(&self, e: hyper::Error) -> TransportError {
+        TransportError::Io { host: self.target.host.clone(), source: std::io::Error::other(e) }
+    }
+
+    fn closed_error(&self) -> TransportError {
+        TransportError::Io {
+            host: self.target.host.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "server closed the connection"),
+        }
+    }
+}
+
+fn challenges(response: &Response<Incoming>) -> Vec<Challenge> {
+    parse_challenges(response.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse() {
+        let t = Target::parse("https://mail.contoso.com").unwrap();
+        assert_eq!((t.https, t.host.as_str(), t.port, t.authority.as_str()), (true, "mail.contoso.com", 443, "mail.contoso.com"));
+        let t = Target::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!((t.https, t.port, t.authority.as_str()), (false, 8080, "127.0.0.1:8080"));
+        let t = Target::parse("https://[::1]:4443").unwrap();
+        assert_eq!(t.host, "::1");
+        assert!(Target::parse("ftp://x").is_err());
+        assert!(Target::parse("mail.contoso.com").is_err());
+    }
+}

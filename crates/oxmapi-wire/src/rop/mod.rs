@@ -1,0 +1,72 @@
+//! MS-OXCROPS: ROP input/output buffers and the remote operations oxmapi uses.
+//!
+//! [MS-OXCROPS](https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxcrops/)
+//!
+//! * [`RopRequestBuffer`] / [`RopResponseBuffer`]: the ROP input and output buffers
+//!   (MS-OXCROPS 2.2.1): `RopSize`, the ROP list, then the server object handle table.
+//! * [`RopRequest`]: one variant per supported ROP request. Requests decode without context.
+//! * [`RopResponse`]: success responses, the generic failure form ([`RopErrorResponse`]),
+//!   the RopLogon redirect, and the special RopBufferTooSmall / RopBackoff responses.
+//!
+//! # Responses need the request
+//!
+//! ROP responses are not self-describing: a RopQueryRows response holds rows whose layout
+//! depends on the columns set earlier with RopSetColumns, a RopGetPropertiesSpecific response
+//! holds one row for the requested tags, and the RopLogon response layout depends on whether
+//! the request asked for a private mailbox. A client therefore decodes a response buffer
+//! against one [`ResponseContext`] per request it sent (see [`RopRequest::response_context`]
+//! and [`RopRequestBuffer::response_contexts`]).
+//!
+//! Responses that carry rows also carry their column set ([`QueryRowsResponse::columns`],
+//! [`GetPropertiesSpecificResponse::tags`], [`ReadRecipientsResponse::columns`]): the decoder
+//! fills it in from the context, and the server-side encoder uses it to lay the rows out.
+//! The column set itself is never written to the wire.
+
+mod buffer;
+mod context;
+mod folder;
+mod logon;
+mod message;
+mod property;
+mod request;
+mod response;
+mod special;
+mod stream;
+mod table;
+mod wire;
+
+pub use buffer::{RopRequestBuffer, RopResponseBuffer};
+pub use context::{MissingColumns, ResponseContext};
+pub use folder::{
+    GetContentsTableRequest, GetContentsTableResponse, GetHierarchyTableRequest,
+    GetHierarchyTableResponse, GhostInfo, OpenFolderRequest, OpenFolderResponse, table_flags,
+};
+pub use logon::{
+    GetReceiveFolderRequest, GetReceiveFolderResponse, LogonPrivateResponse, LogonPublicResponse,
+    LogonRedirectResponse, LogonRequest, LogonTime, logon_flags, open_flags,
+};
+pub use message::{
+    GetAttachmentTableRequest, GetAttachmentTableResponse, OpenAttachmentRequest,
+    OpenAttachmentResponse, OpenMessageRequest, OpenMessageResponse, OpenRecipientRow,
+    ReadRecipientRow, ReadRecipientsRequest, ReadRecipientsResponse, RecipientRow, TypedString,
+    X500Info, recipient_flags,
+};
+pub use property::{
+    GetNamesFromPropertyIdsRequest, GetNamesFromPropertyIdsResponse, GetPropertiesAllRequest,
+    GetPropertiesAllResponse, GetPropertiesListRequest, GetPropertiesListResponse,
+    GetPropertiesSpecificRequest, GetPropertiesSpecificResponse, GetPropertyIdsFromNamesRequest,
+    GetPropertyIdsFromNamesResponse, PropertyName, PropertyNameKind, SetPropertiesRequest,
+    SetPropertiesResponse,
+};
+pub use request::RopRequest;
+pub use response::RopResponse;
+pub use special::{
+    BackoffResponse, BackoffRop, BufferTooSmallResponse, ReleaseRequest, RopErrorResponse,
+};
+pub use stream::{OpenStreamRequest, OpenStreamResponse, ReadStreamRequest, ReadStreamResponse};
+pub use table::{
+    QueryPositionRequest, QueryPositionResponse, QueryRowsRequest, QueryRowsResponse,
+    RestrictRequest, RestrictResponse, SeekRowRequest, SeekRowResponse, SetColumnsRequest,
+    SetColumnsResponse, SortOrder, SortOrderSet, SortTableRequest, SortTableResponse,
+};
+pub use wire::RopId;

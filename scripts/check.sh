@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script).
+# Installs what it needs from the project's own files; talks only to loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+rustc --version
+cargo --version
+command -v python3 >/dev/null && python3 --version || echo "python3 not found: the probe interop test will be skipped"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
+if grep -q "test result: FAILED" target/test-output.txt; then exit 1; fi
+
+if [ -x scripts/fuzz-smoke.sh ]; then
+  step "fuzz smoke (bounded)"
+  scripts/fuzz-smoke.sh
+fi
+
+step "summary"
+passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+echo "${passed} passed, ${failed} failed"
