@@ -44,8 +44,6 @@ pub struct ServerConfig {
     pub domain: String,
     /// Public folders setting used when the store has no organization yet.
     pub public_folders: bool,
-    /// NetBIOS name announced in the NTLM CHALLENGE.
-    pub netbios_name: String,
     /// `X-ServerApplication` response header.
     pub server_application: String,
 }
@@ -62,7 +60,6 @@ impl ServerConfig {
             org_name: org.name,
             domain: org.domain,
             public_folders: org.public_folders,
-            netbios_name: "OXMAPI".to_owned(),
             server_application: "Exchange/15.02.1544.004".to_owned(),
         }
     }

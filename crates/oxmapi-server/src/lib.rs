@@ -21,15 +21,13 @@
 #![warn(missing_docs)]
 
 mod auth;
-mod emsmdb_stub;
+mod emsmdb;
 mod http;
 mod mapihttp;
 mod nspi;
 mod session;
 pub mod store;
 pub mod tls;
-
-use emsmdb_stub as emsmdb_glue;
 
 pub use http::{RunningServer, ServerConfig, ServerError, serve};
 

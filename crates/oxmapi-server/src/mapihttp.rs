@@ -10,7 +10,7 @@ use http::{Response, StatusCode, request::Parts};
 use oxmapi_wire::data::ErrorCode;
 use oxmapi_wire::{DecodeResult, ReadCursor, WriteCursor};
 
-use crate::emsmdb_glue::MailboxContext;
+use crate::emsmdb::MailboxContext;
 use crate::http::{AppState, ChunkedBody};
 use crate::session::{CONTEXT_COOKIE, Endpoint, LookupError, RequestId};
 use crate::store::UserRecord;
@@ -497,6 +497,20 @@ mod tests {
             exorginfo_aux(true),
             [0, 0, 4, 0, 8, 0, 8, 0, 8, 0, 1, 0x17, 1, 0, 0, 0]
         );
+    }
+
+    #[test]
+    fn connect_body_prefixes_are_rejected() {
+        let mut body = b"/o=X/cn=a\0".to_vec();
+        for v in [0u32, 1252, 0x409, 0x409, 0] {
+            body.extend(v.to_le_bytes());
+        }
+        assert_eq!(parse_connect(&body).unwrap().user_dn, "/o=X/cn=a");
+        for cut in 0..body.len() {
+            assert!(parse_connect(&body[..cut]).is_err(), "cut at {cut}");
+        }
+        body.push(0);
+        assert!(parse_connect(&body).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::emsmdb_glue::MailboxContext;
+use crate::emsmdb::MailboxContext;
 
 /// Cookie naming the session context.
 pub(crate) const CONTEXT_COOKIE: &str = "MapiContext";

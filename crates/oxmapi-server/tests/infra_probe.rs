@@ -71,6 +71,12 @@ async fn python_probe_nspi_bind_and_resolve() {
         assert!(out.contains(&ts.alice.legacy_dn), "{out}");
         assert!(!out.contains("\"warnings\": [\""), "probe warnings:\n{out}");
     }
+    // The mailbox listing (Connect, RopLogon, RopOpenFolder, contents table, QueryRows,
+    // Release, Disconnect) runs through the emsmdb ROP handlers.
+    for folder in ["inbox", "Drafts"] {
+        let (code, out) = probe(&ts, &["--folder", folder]).await;
+        assert_eq!(code, 0, "probe --folder {folder} failed:\n{out}");
+    }
     let (code, out) = probe(&ts, &["--resolve", "nobody"]).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("unresolved"), "{out}");

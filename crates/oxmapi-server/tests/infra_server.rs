@@ -334,3 +334,18 @@ fn has_av_pair(challenge: &[u8], id: u16) -> bool {
     }
     false
 }
+
+#[tokio::test]
+async fn exorginfo_reports_public_folders() {
+    let ts = start().await;
+    ts.server.store().set_public_folders(true).unwrap();
+    let mut m = Mapi::new(&ts, "emsmdb", &ts.alice, ALICE_PASSWORD).await;
+    let r = m.post("Connect", connect_body(&ts.alice.legacy_dn)).await;
+    let body = r.mapi_body();
+    // The body ends with AuxiliaryBufferSize 16 and the AUX_EXORGINFO block, OrgFlags
+    // PUBLIC_FOLDERS_ENABLED (MS-OXCRPC 2.2.2.2.17).
+    assert!(body.ends_with(&[
+        16, 0, 0, 0, 0, 0, 4, 0, 8, 0, 8, 0, 8, 0, 1, 0x17, 1, 0, 0, 0
+    ]));
+    ts.server.shutdown().await;
+}

@@ -89,7 +89,7 @@ async fn bind_resolve_dntomid_getprops_unbind() {
     assert_eq!(b.u32(), 1252, "CodePage");
     assert_eq!(b.u8(), 0xFF, "HasMinimalIds");
     assert_eq!(b.u32(), 3);
-    assert_eq!([b.u32(), b.u32(), b.u32()], [mid(&ts.alice), 1, 2]);
+    assert_eq!([b.u32(), b.u32(), b.u32()], [mid(&ts.alice), 1, 0]);
     assert_eq!(b.u8(), 0xFF, "HasRowsAndColumns");
     assert_eq!(b.u32(), 4);
     assert_eq!([b.u32(), b.u32(), b.u32(), b.u32()], cols);
@@ -337,5 +337,87 @@ async fn nspi_requests_need_a_context_and_a_valid_body() {
         .post("DNToMId", Bytes8::default().u32(0).u8(0).u32(0).done())
         .await;
     assert_eq!(r.response_code(), Some(11));
+    ts.server.shutdown().await;
+}
+
+/// GetMatches request (2.2.5.5.1) with a filter: Reserved, HasState + STAT, HasMinimalIds 0,
+/// InterfaceOptionFlags, HasFilter + restriction (MS-OXCDATA 2.12, address-book dialect:
+/// values carry a HasValue byte), HasPropertyName 0, RowCount, HasColumns + tags, Aux.
+fn get_matches_body(filter: &[u8], row_count: u32) -> Vec<u8> {
+    Bytes8::default()
+        .u32(0)
+        .u8(0xFF)
+        .stat(0, 0, 0)
+        .u8(0x00)
+        .u32(0)
+        .u8(0xFF)
+        .raw(filter)
+        .u8(0x00)
+        .u32(row_count)
+        .u8(0xFF)
+        .u32(1)
+        .u32(PR_ACCOUNT_W)
+        .u32(0)
+        .done()
+}
+
+#[tokio::test]
+async fn get_matches_anr_and_content_restrictions() {
+    let ts = start().await;
+    ts.server
+        .store()
+        .add_user("bobby", "Bobby Tables", "x")
+        .unwrap();
+    let bobby = ts.server.store().user_by_alias("bobby").unwrap().unwrap();
+    let (mut m, _) = bind(&ts).await;
+    // PropertyRestriction (0x04) RELOP_EQ on PidTagAnr (0x360C001F) = "bo": both Bobs.
+    let anr = Bytes8::default()
+        .u8(0x04)
+        .u8(0x04)
+        .u32(0x360C_001F)
+        .u32(0x360C_001F)
+        .u8(0xFF)
+        .utf16z("bo")
+        .done();
+    let r = m.post("GetMatches", get_matches_body(&anr, 50)).await;
+    assert_eq!(r.response_code(), Some(0));
+    let mut b = Rd(r.mapi_body());
+    assert_eq!((b.u32(), b.u32()), (0, 0));
+    assert_eq!(b.u8(), 0xFF, "HasState");
+    b.raw(36);
+    assert_eq!((b.u8(), b.u32()), (0xFF, 2), "two MinimalIds");
+    assert_eq!([b.u32(), b.u32()], [mid(&ts.bob), mid(&bobby)]);
+    assert_eq!(
+        (b.u8(), b.u32(), b.u32(), b.u32()),
+        (0xFF, 1, PR_ACCOUNT_W, 2)
+    );
+    let mut want = vec![0x00, 0xFF];
+    want.extend(utf16z("bob"));
+    want.extend([0x00, 0xFF]);
+    want.extend(utf16z("bobby"));
+    assert_eq!(b.raw(want.len()), want);
+    assert_eq!(b.u32(), 0);
+    b.end();
+
+    // ContentRestriction (0x03): FL_SUBSTRING | FL_IGNORECASE on PidTagDisplayName "TABLE".
+    let content = Bytes8::default()
+        .u8(0x03)
+        .raw(&[1, 0, 1, 0])
+        .u32(PR_DISPLAY_NAME_W)
+        .u32(PR_DISPLAY_NAME_W)
+        .u8(0xFF)
+        .utf16z("TABLE")
+        .done();
+    let r = m.post("GetMatches", get_matches_body(&content, 50)).await;
+    let mut b = Rd(r.mapi_body());
+    assert_eq!((b.u32(), b.u32()), (0, 0));
+    b.u8();
+    b.raw(36);
+    assert_eq!((b.u8(), b.u32(), b.u32()), (0xFF, 1, mid(&bobby)));
+    // RowCount limits the matches.
+    let r = m.post("GetMatches", get_matches_body(&anr, 1)).await;
+    let mut b = Rd(r.mapi_body());
+    b.raw(8 + 1 + 36);
+    assert_eq!((b.u8(), b.u32(), b.u32()), (0xFF, 1, mid(&ts.bob)));
     ts.server.shutdown().await;
 }

@@ -5,8 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sspi::ntlm::NtlmConfig;
 use sspi::{
-    AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation, Negotiate, NegotiateConfig,
-    Ntlm, SecurityBuffer, SecurityStatus, Sspi, Username,
+    AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation, Negotiate,
+    NegotiateConfig, Ntlm, SecurityBuffer, SecurityStatus, Sspi, Username,
 };
 
 use crate::config::{AuthScheme, Credentials, HttpAuth};
@@ -30,8 +30,12 @@ pub(crate) fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) ->
                 continue; // an auth-param of the previous scheme
             }
             let rest = rest.trim();
-            let token = (!rest.is_empty() && !rest.contains("=\"") && !rest.contains(' ')).then(|| rest.to_owned());
-            out.push(Challenge { scheme: scheme.to_owned(), token });
+            let token = (!rest.is_empty() && !rest.contains("=\"") && !rest.contains(' '))
+                .then(|| rest.to_owned());
+            out.push(Challenge {
+                scheme: scheme.to_owned(),
+                token,
+            });
         }
     }
     out
@@ -56,7 +60,11 @@ fn split_outside_quotes(value: &str) -> Vec<&str> {
 
 /// The `Authorization` value for Basic (RFC 7617), `user` or `DOMAIN\user`.
 pub(crate) fn basic_header(credentials: &Credentials) -> String {
-    let raw = format!("{}:{}", credentials.display_user(), credentials.password.expose());
+    let raw = format!(
+        "{}:{}",
+        credentials.display_user(),
+        credentials.password.expose()
+    );
     format!("Basic {}", B64.encode(raw))
 }
 
@@ -69,14 +77,20 @@ pub(crate) struct SspiClient {
 
 enum Context {
     Ntlm(Box<Ntlm>, <Ntlm as sspi::SspiImpl>::CredentialsHandle),
-    Negotiate(Box<Negotiate>, <Negotiate as sspi::SspiImpl>::CredentialsHandle),
+    Negotiate(
+        Box<Negotiate>,
+        <Negotiate as sspi::SspiImpl>::CredentialsHandle,
+    ),
 }
 
 impl SspiClient {
     /// A fresh security context for `auth` against `host` (SPN `HTTP/<host>`).
     pub(crate) fn new(auth: &HttpAuth, host: &str) -> Result<Self, TransportError> {
         let scheme = auth.scheme;
-        let err = |e: &dyn std::fmt::Display| TransportError::Sspi { scheme, reason: e.to_string() };
+        let err = |e: &dyn std::fmt::Display| TransportError::Sspi {
+            scheme,
+            reason: e.to_string(),
+        };
         let identity = identity(&auth.credentials).map_err(|e| err(&e))?;
         let workstation = "OXMAPI".to_owned();
         let context = match scheme {
@@ -108,7 +122,11 @@ impl SspiClient {
                 Context::Ntlm(Box::new(ctx), handle)
             }
         };
-        Ok(Self { scheme, target: format!("HTTP/{host}"), context })
+        Ok(Self {
+            scheme,
+            target: format!("HTTP/{host}"),
+            context,
+        })
     }
 
     /// The next `Authorization` header value; `challenge` is the server's base64 token, if any.
@@ -116,7 +134,10 @@ impl SspiClient {
         let scheme = self.scheme;
         let err = |reason: String| TransportError::Sspi { scheme, reason };
         let input = match challenge {
-            Some(token) => Some(B64.decode(token.trim()).map_err(|e| err(format!("bad base64 challenge: {e}")))?),
+            Some(token) => Some(
+                B64.decode(token.trim())
+                    .map_err(|e| err(format!("bad base64 challenge: {e}")))?,
+            ),
             None => None,
         };
         let out = match &mut self.context {
@@ -130,10 +151,15 @@ impl SspiClient {
 
 fn identity(credentials: &Credentials) -> Result<AuthIdentity, String> {
     let username = match credentials.domain.as_deref() {
-        Some(domain) if !domain.is_empty() => Username::new(&credentials.user, Some(domain)).map_err(|e| e.to_string())?,
+        Some(domain) if !domain.is_empty() => {
+            Username::new(&credentials.user, Some(domain)).map_err(|e| e.to_string())?
+        }
         _ => Username::parse(&credentials.user).map_err(|e| e.to_string())?,
     };
-    Ok(AuthIdentity { username, password: credentials.password.expose().to_owned().into() })
+    Ok(AuthIdentity {
+        username,
+        password: credentials.password.expose().to_owned().into(),
+    })
 }
 
 fn init_step<T: Sspi>(
@@ -142,21 +168,35 @@ fn init_step<T: Sspi>(
     target: &str,
     input: Option<Vec<u8>>,
 ) -> sspi::Result<Vec<u8>> {
-    let mut input = input.map(|t| vec![SecurityBuffer::new(t, BufferType::Token)]).unwrap_or_default();
+    let mut input = input
+        .map(|t| vec![SecurityBuffer::new(t, BufferType::Token)])
+        .unwrap_or_default();
     let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
     let mut builder = ctx
         .initialize_security_context()
         .with_credentials_handle(handle)
-        .with_context_requirements(ClientRequestFlags::ALLOCATE_MEMORY | ClientRequestFlags::INTEGRITY)
+        .with_context_requirements(
+            ClientRequestFlags::ALLOCATE_MEMORY | ClientRequestFlags::INTEGRITY,
+        )
         .with_target_data_representation(DataRepresentation::Native)
         .with_target_name(target)
         .with_input(&mut input)
         .with_output(&mut output);
-    let status = ctx.initialize_security_context_impl(&mut builder)?.resolve_to_result()?.status;
-    if matches!(status, SecurityStatus::CompleteAndContinue | SecurityStatus::CompleteNeeded) {
+    let status = ctx
+        .initialize_security_context_impl(&mut builder)?
+        .resolve_to_result()?
+        .status;
+    if matches!(
+        status,
+        SecurityStatus::CompleteAndContinue | SecurityStatus::CompleteNeeded
+    ) {
         ctx.complete_auth_token(&mut output)?;
     }
-    Ok(output.into_iter().next().map(|b| b.buffer).unwrap_or_default())
+    Ok(output
+        .into_iter()
+        .next()
+        .map(|b| b.buffer)
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -166,7 +206,11 @@ mod tests {
 
     #[test]
     fn challenges_are_split_by_scheme() {
-        let c = parse_challenges(["Negotiate", "NTLM", "Basic realm=\"mail, inc\", charset=\"UTF-8\""]);
+        let c = parse_challenges([
+            "Negotiate",
+            "NTLM",
+            "Basic realm=\"mail, inc\", charset=\"UTF-8\"",
+        ]);
         let names: Vec<_> = c.iter().map(|c| c.scheme.as_str()).collect();
         assert_eq!(names, ["Negotiate", "NTLM", "Basic"]);
         let c = parse_challenges(["NTLM TlRMTVNTUAACAAAA=="]);
@@ -176,7 +220,11 @@ mod tests {
     #[test]
     fn basic_header_matches_rfc7617_example() {
         // RFC 7617 section 2: Aladdin / open sesame.
-        let creds = Credentials { user: "Aladdin".into(), domain: None, password: Secret::new("open sesame") };
+        let creds = Credentials {
+            user: "Aladdin".into(),
+            domain: None,
+            password: Secret::new("open sesame"),
+        };
         assert_eq!(basic_header(&creds), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
     }
 
@@ -184,7 +232,11 @@ mod tests {
     fn ntlm_first_token_is_a_negotiate_message() {
         let auth = HttpAuth {
             scheme: AuthScheme::Ntlm,
-            credentials: Credentials { user: "alice".into(), domain: Some("TESTDOM".into()), password: "pw".into() },
+            credentials: Credentials {
+                user: "alice".into(),
+                domain: Some("TESTDOM".into()),
+                password: "pw".into(),
+            },
         };
         let mut client = SspiClient::new(&auth, "mail.example.test").unwrap();
         let header = client.step(None).unwrap();

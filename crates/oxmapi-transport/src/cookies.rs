@@ -22,7 +22,8 @@ impl CookieJar {
         }
         let expired = parts.any(|attr| {
             attr.split_once('=').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("max-age") && v.trim().parse::<i64>().is_ok_and(|age| age <= 0)
+                k.trim().eq_ignore_ascii_case("max-age")
+                    && v.trim().parse::<i64>().is_ok_and(|age| age <= 0)
             })
         });
         if expired {
@@ -36,8 +37,13 @@ impl CookieJar {
 
     /// The `Cookie` header value, or `None` when empty.
     pub(crate) fn header(&self) -> Option<String> {
-        (!self.cookies.is_empty())
-            .then(|| self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; "))
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -59,9 +65,15 @@ mod tests {
         assert_eq!(jar.header(), None);
         jar.store("MapiContext=abc; path=/mapi/emsmdb; secure; HttpOnly");
         jar.store("MapiSequence=1-x; path=/mapi/emsmdb");
-        assert_eq!(jar.header().as_deref(), Some("MapiContext=abc; MapiSequence=1-x"));
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("MapiContext=abc; MapiSequence=1-x")
+        );
         jar.store("MapiSequence=2-y; path=/mapi/emsmdb");
-        assert_eq!(jar.header().as_deref(), Some("MapiContext=abc; MapiSequence=2-y"));
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("MapiContext=abc; MapiSequence=2-y")
+        );
         jar.store("MapiContext=; Max-Age=0");
         assert_eq!(jar.header().as_deref(), Some("MapiSequence=2-y"));
         jar.store("garbage");

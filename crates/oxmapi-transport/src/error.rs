@@ -97,7 +97,9 @@ pub enum TransportError {
         url: String,
     },
     /// The server rejected the credentials. Maps to MAPI_E_LOGON_FAILED.
-    #[error("{scheme} authentication failed for user {user}; check the user name, domain and password")]
+    #[error(
+        "{scheme} authentication failed for user {user}; check the user name, domain and password"
+    )]
     AuthFailed {
         /// The scheme used.
         scheme: AuthScheme,

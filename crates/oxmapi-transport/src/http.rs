@@ -36,7 +36,10 @@ pub(crate) struct Target {
 
 impl Target {
     pub(crate) fn parse(url: &str) -> Result<Self, TransportError> {
-        let bad = |reason: &str| TransportError::InvalidUrl { url: url.to_owned(), reason: reason.to_owned() };
+        let bad = |reason: &str| TransportError::InvalidUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
         let uri: Uri = url.parse().map_err(|_| bad("cannot parse it"))?;
         let https = match uri.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("https") => true,
@@ -44,16 +47,29 @@ impl Target {
             _ => return Err(bad("the scheme must be https:// or http://")),
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         if host.is_empty() {
             return Err(bad("no host"));
         }
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-        Ok(Self { https, host, port, authority: authority.as_str().to_owned() })
+        Ok(Self {
+            https,
+            host,
+            port,
+            authority: authority.as_str().to_owned(),
+        })
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}://{}{path}", if self.https { "https" } else { "http" }, self.authority)
+        format!(
+            "{}://{}{path}",
+            if self.https { "https" } else { "http" },
+            self.authority
+        )
     }
 }
 
@@ -101,7 +117,12 @@ enum SendFailure {
 }
 
 impl HttpChannel {
-    pub(crate) fn new(target: Target, tls: Option<TlsSetup>, auth: Option<HttpAuth>, timeouts: Timeouts) -> Self {
+    pub(crate) fn new(
+        target: Target,
+        tls: Option<TlsSetup>,
+        auth: Option<HttpAuth>,
+        timeouts: Timeouts,
+    ) -> Self {
         Self {
             target,
             tls,
@@ -128,11 +149,17 @@ impl HttpChannel {
         let mut retried = false;
         loop {
             self.ensure_connected().await?;
-            let (reused, authenticated) = self.conn.as_ref().map_or((false, false), |c| (c.used, c.authenticated));
+            let (reused, authenticated) = self
+                .conn
+                .as_ref()
+                .map_or((false, false), |c| (c.used, c.authenticated));
             if self.auth_needed && !authenticated && !self.basic_ok {
                 return self.handshake(next, None).await;
             }
-            let header = self.basic_ok.then(|| self.auth.as_ref().map(|a| basic_header(&a.credentials))).flatten();
+            let header = self
+                .basic_ok
+                .then(|| self.auth.as_ref().map(|a| basic_header(&a.credentials)))
+                .flatten();
             let response = match self.send_once(next()?, header).await {
                 Ok(response) => response,
                 Err(SendFailure::Closed) if reused && !retried => {
@@ -154,7 +181,10 @@ impl HttpChannel {
     }
 
     /// The next piece of a response body, `None` at its end; bounded by the body idle timeout.
-    pub(crate) async fn next_chunk(&mut self, body: &mut Incoming) -> Result<Option<Bytes>, TransportError> {
+    pub(crate) async fn next_chunk(
+        &mut self,
+        body: &mut Incoming,
+    ) -> Result<Option<Bytes>, TransportError> {
         loop {
             let frame = match tokio::time::timeout(self.timeouts.body_idle, body.frame()).await {
                 Err(_) => {
@@ -198,22 +228,39 @@ impl HttpChannel {
         next: &mut dyn FnMut() -> Result<Outgoing, TransportError>,
         offered: Option<Vec<Challenge>>,
     ) -> Result<Response<Incoming>, TransportError> {
-        let names = |o: &Option<Vec<Challenge>>| o.iter().flatten().map(|c| c.scheme.clone()).collect::<Vec<_>>();
+        let names = |o: &Option<Vec<Challenge>>| {
+            o.iter()
+                .flatten()
+                .map(|c| c.scheme.clone())
+                .collect::<Vec<_>>()
+        };
         let Some(auth) = self.auth.clone() else {
-            return Err(TransportError::AuthRequired { offered: names(&offered) });
+            return Err(TransportError::AuthRequired {
+                offered: names(&offered),
+            });
         };
         let wanted = auth.scheme.header_name();
         if let Some(list) = &offered
             && !list.iter().any(|c| c.scheme.eq_ignore_ascii_case(wanted))
         {
-            return Err(TransportError::AuthNotOffered { offered: names(&offered), wanted: auth.scheme });
+            return Err(TransportError::AuthNotOffered {
+                offered: names(&offered),
+                wanted: auth.scheme,
+            });
         }
-        let failed = || TransportError::AuthFailed { scheme: auth.scheme, user: auth.credentials.display_user() };
+        let failed = || TransportError::AuthFailed {
+            scheme: auth.scheme,
+            user: auth.credentials.display_user(),
+        };
         if auth.scheme == AuthScheme::Basic {
             if !self.target.https {
-                return Err(TransportError::BasicWithoutTls { host: self.target.host.clone() });
+                return Err(TransportError::BasicWithoutTls {
+                    host: self.target.host.clone(),
+                });
             }
-            let response = self.send_leg(next()?, basic_header(&auth.credentials)).await?;
+            let response = self
+                .send_leg(next()?, basic_header(&auth.credentials))
+                .await?;
             if response.status() == StatusCode::UNAUTHORIZED {
                 self.drain(response).await;
                 return Err(failed());
@@ -259,7 +306,11 @@ impl HttpChannel {
         self.stats.auth_scheme = Some(scheme);
     }
 
-    async fn send_leg(&mut self, out: Outgoing, auth: String) -> Result<Response<Incoming>, TransportError> {
+    async fn send_leg(
+        &mut self,
+        out: Outgoing,
+        auth: String,
+    ) -> Result<Response<Incoming>, TransportError> {
         match self.send_once(out, Some(auth)).await {
             Ok(response) => Ok(response),
             Err(SendFailure::Closed) => Err(self.closed_error()),
@@ -267,7 +318,11 @@ impl HttpChannel {
         }
     }
 
-    async fn send_once(&mut self, out: Outgoing, auth: Option<String>) -> Result<Response<Incoming>, SendFailure> {
+    async fn send_once(
+        &mut self,
+        out: Outgoing,
+        auth: Option<String>,
+    ) -> Result<Response<Incoming>, SendFailure> {
         let request = self.build(out, auth).map_err(SendFailure::Other)?;
         let limit = self.timeouts.response_headers;
         let Some(conn) = self.conn.as_mut() else {
@@ -283,7 +338,9 @@ impl HttpChannel {
         match result {
             Err(_) => {
                 self.conn = None;
-                Err(SendFailure::Other(self.timeout(TimeoutStep::ResponseHeaders, limit)))
+                Err(SendFailure::Other(
+                    self.timeout(TimeoutStep::ResponseHeaders, limit),
+                ))
             }
             Ok(Err(e)) => {
                 self.conn = None;
@@ -302,18 +359,27 @@ impl HttpChannel {
         }
     }
 
-    fn build(&self, out: Outgoing, auth: Option<String>) -> Result<Request<Full<Bytes>>, TransportError> {
-        let mut builder = Request::builder().method(Method::POST).uri(out.path).header(HOST, &self.target.authority);
+    fn build(
+        &self,
+        out: Outgoing,
+        auth: Option<String>,
+    ) -> Result<Request<Full<Bytes>>, TransportError> {
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(out.path)
+            .header(HOST, &self.target.authority);
         for (name, value) in out.headers {
             builder = builder.header(name, value);
         }
         if let Some(auth) = auth {
-            let mut value =
-                HeaderValue::from_str(&auth).map_err(|e| TransportError::Protocol(format!("bad auth header: {e}")))?;
+            let mut value = HeaderValue::from_str(&auth)
+                .map_err(|e| TransportError::Protocol(format!("bad auth header: {e}")))?;
             value.set_sensitive(true);
             builder = builder.header(AUTHORIZATION, value);
         }
-        builder.body(Full::new(out.body)).map_err(|e| TransportError::Protocol(format!("cannot build request: {e}")))
+        builder
+            .body(Full::new(out.body))
+            .map_err(|e| TransportError::Protocol(format!("cannot build request: {e}")))
     }
 
     async fn ensure_connected(&mut self) -> Result<(), TransportError> {
@@ -325,16 +391,21 @@ impl HttpChannel {
         let sender = match &self.tls {
             Some(tls) => {
                 let limit = self.timeouts.connect;
-                let (stream, info) = tokio::time::timeout(limit, tls.handshake(&self.target.host, tcp))
-                    .await
-                    .map_err(|_| self.timeout(TimeoutStep::TlsHandshake, limit))??;
+                let (stream, info) =
+                    tokio::time::timeout(limit, tls.handshake(&self.target.host, tcp))
+                        .await
+                        .map_err(|_| self.timeout(TimeoutStep::TlsHandshake, limit))??;
                 self.stats.tls = Some(info);
                 self.start_http(stream).await?
             }
             None => self.start_http(tcp).await?,
         };
         self.stats.connections += 1;
-        self.conn = Some(Conn { sender, used: false, authenticated: false });
+        self.conn = Some(Conn {
+            sender,
+            used: false,
+            authenticated: false,
+        });
         Ok(())
     }
 
@@ -358,7 +429,9 @@ impl HttpChannel {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let io = TokioIo::new(Counting::new(stream, self.counters.clone()));
-        let (sender, connection) = http1::handshake(io).await.map_err(|e| self.hyper_error(e))?;
+        let (sender, connection) = http1::handshake(io)
+            .await
+            .map_err(|e| self.hyper_error(e))?;
         let host = self.target.host.clone();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -369,23 +442,39 @@ impl HttpChannel {
     }
 
     fn timeout(&self, step: TimeoutStep, limit: Duration) -> TransportError {
-        TransportError::Timeout { step, host: self.target.host.clone(), after_ms: limit.as_millis() }
+        TransportError::Timeout {
+            step,
+            host: self.target.host.clone(),
+            after_ms: limit.as_millis(),
+        }
     }
 
     fn hyper_error(&self, e: hyper::Error) -> TransportError {
-        TransportError::Io { host: self.target.host.clone(), source: std::io::Error::other(e) }
+        TransportError::Io {
+            host: self.target.host.clone(),
+            source: std::io::Error::other(e),
+        }
     }
 
     fn closed_error(&self) -> TransportError {
         TransportError::Io {
             host: self.target.host.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "server closed the connection"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "server closed the connection",
+            ),
         }
     }
 }
 
 fn challenges(response: &Response<Incoming>) -> Vec<Challenge> {
-    parse_challenges(response.headers().get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()))
+    parse_challenges(
+        response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 #[cfg(test)]
@@ -395,9 +484,15 @@ mod tests {
     #[test]
     fn targets_parse() {
         let t = Target::parse("https://mail.contoso.com").unwrap();
-        assert_eq!((t.https, t.host.as_str(), t.port, t.authority.as_str()), (true, "mail.contoso.com", 443, "mail.contoso.com"));
+        assert_eq!(
+            (t.https, t.host.as_str(), t.port, t.authority.as_str()),
+            (true, "mail.contoso.com", 443, "mail.contoso.com")
+        );
         let t = Target::parse("http://127.0.0.1:8080/").unwrap();
-        assert_eq!((t.https, t.port, t.authority.as_str()), (false, 8080, "127.0.0.1:8080"));
+        assert_eq!(
+            (t.https, t.port, t.authority.as_str()),
+            (false, 8080, "127.0.0.1:8080")
+        );
         let t = Target::parse("https://[::1]:4443").unwrap();
         assert_eq!(t.host, "::1");
         assert!(Target::parse("ftp://x").is_err());

@@ -38,17 +38,27 @@ impl<S> Counting<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         let read = buf.filled().len().saturating_sub(before);
-        self.counters.received.fetch_add(read as u64, Ordering::Relaxed);
+        self.counters
+            .received
+            .fetch_add(read as u64, Ordering::Relaxed);
         poll
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             self.counters.sent.fetch_add(*n as u64, Ordering::Relaxed);

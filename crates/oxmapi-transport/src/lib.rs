@@ -35,15 +35,18 @@ mod auth;
 mod config;
 mod cookies;
 mod error;
-mod framing;
 mod http;
 mod io;
 mod mapihttp;
 mod stats;
 mod tls;
 
-pub use config::{AuthScheme, Credentials, HttpAuth, Secret, Timeouts, TlsConfig, TlsPolicy, TransportConfig};
+pub use config::{
+    AuthScheme, Credentials, HttpAuth, Secret, Timeouts, TlsConfig, TlsPolicy, TransportConfig,
+};
 pub use error::{TimeoutStep, TransportError};
-pub use mapihttp::{CONTENT_TYPE_MAPI_HTTP, Endpoint, MapiHttpClient, MapiHttpResponse, MapiHttpSession};
+pub use mapihttp::{
+    CONTENT_TYPE_MAPI_HTTP, Endpoint, MapiHttpClient, MapiHttpResponse, MapiHttpSession,
+};
 pub use stats::SessionStats;
 pub use tls::TlsInfo;

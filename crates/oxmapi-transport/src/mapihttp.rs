@@ -13,10 +13,10 @@ use uuid::Uuid;
 use crate::config::TransportConfig;
 use crate::cookies::CookieJar;
 use crate::error::TransportError;
-use crate::framing::{FrameEvent, ResponseFramer, response_code_name};
 use crate::http::{HttpChannel, Outgoing, Target};
 use crate::stats::SessionStats;
 use crate::tls::TlsSetup;
+use oxmapi_wire::mapihttp::{FrameEvent, FramedResponse, ResponseCode, ResponseFramer};
 
 /// MS-OXCMAPIHTTP 2.2.2.1: the `Content-Type` of every request.
 pub const CONTENT_TYPE_MAPI_HTTP: &str = "application/mapi-http";
@@ -64,7 +64,10 @@ pub struct MapiHttpResponse {
 impl MapiHttpResponse {
     /// The first additional header called `name` (ASCII case-insensitive).
     pub fn additional_header(&self, name: &str) -> Option<&str> {
-        self.additional_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.additional_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -88,9 +91,21 @@ impl MapiHttpClient {
     /// Checks the URL and builds the TLS configuration (reading a CA file now).
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
         let target = Target::parse(&config.base_url)?;
-        let tls = if target.https { Some(TlsSetup::new(&config.tls)?) } else { None };
-        let inner = ClientInner { config, target, tls, client_info_guid: Uuid::new_v4(), contexts: AtomicU32::new(1) };
-        Ok(Self { inner: Arc::new(inner) })
+        let tls = if target.https {
+            Some(TlsSetup::new(&config.tls)?)
+        } else {
+            None
+        };
+        let inner = ClientInner {
+            config,
+            target,
+            tls,
+            client_info_guid: Uuid::new_v4(),
+            contexts: AtomicU32::new(1),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// A session (one connection, one session context) with `endpoint` for `mailbox_id`
@@ -132,10 +147,15 @@ pub struct MapiHttpSession {
 
 impl MapiHttpSession {
     /// Sends one request (`X-RequestType: request_type`) and returns the framed response.
-    pub async fn post(&mut self, request_type: &str, body: Vec<u8>) -> Result<MapiHttpResponse, TransportError> {
+    pub async fn post(
+        &mut self,
+        request_type: &str,
+        body: Vec<u8>,
+    ) -> Result<MapiHttpResponse, TransportError> {
         let started = Instant::now();
-        let request_type = HeaderValue::from_str(request_type)
-            .map_err(|_| TransportError::Protocol(format!("invalid request type {request_type:?}")))?;
+        let request_type = HeaderValue::from_str(request_type).map_err(|_| {
+            TransportError::Protocol(format!("invalid request type {request_type:?}"))
+        })?;
         let body = Bytes::from(body);
         let fixed = self.fixed_headers(request_type)?;
         let (path, guid, cookie) = (self.path.clone(), self.request_guid, self.cookies.header());
@@ -145,11 +165,18 @@ impl MapiHttpSession {
             *counter += 1;
             last_id = format!("{{{}}}:{}", guid_text(guid), *counter);
             let mut headers = fixed.clone();
-            headers.push((HeaderName::from_static("x-requestid"), header_value(&last_id)?));
+            headers.push((
+                HeaderName::from_static("x-requestid"),
+                header_value(&last_id)?,
+            ));
             if let Some(cookie) = &cookie {
                 headers.push((COOKIE, header_value(cookie)?));
             }
-            Ok(Outgoing { path: path.clone(), headers, body: body.clone() })
+            Ok(Outgoing {
+                path: path.clone(),
+                headers,
+                body: body.clone(),
+            })
         };
         let response = self.channel.send(&mut next).await?;
         for value in response.headers().get_all(SET_COOKIE) {
@@ -171,7 +198,10 @@ impl MapiHttpSession {
         };
         if code != 0 {
             self.channel.drain(response).await;
-            return Err(TransportError::ResponseCode { code, name: response_code_name(code) });
+            return Err(TransportError::ResponseCode {
+                code,
+                name: ResponseCode(code).name().unwrap_or("unknown response code"),
+            });
         }
         let (framed, pending) = self.read_framed(response.into_body()).await?;
         self.mapi_requests += 1;
@@ -183,7 +213,10 @@ impl MapiHttpSession {
             request_id: last_id,
             pending_period_ms: header_u64(&head, "x-pendingperiod"),
             expiration_info_ms: header_u64(&head, "x-expirationinfo"),
-            server_application: head.get("x-serverapplication").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            server_application: head
+                .get("x-serverapplication")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             elapsed: started.elapsed(),
         })
     }
@@ -219,7 +252,10 @@ impl MapiHttpSession {
 
     /// The cookies of the current session context (name, value).
     pub fn cookies(&self) -> Vec<(String, String)> {
-        self.cookies.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect()
+        self.cookies
+            .iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
     }
 
     /// The full URL of the endpoint.
@@ -227,14 +263,30 @@ impl MapiHttpSession {
         self.channel.target().url(&self.path)
     }
 
-    fn fixed_headers(&self, request_type: HeaderValue) -> Result<Vec<(HeaderName, HeaderValue)>, TransportError> {
+    fn fixed_headers(
+        &self,
+        request_type: HeaderValue,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, TransportError> {
         let config = &self.client.config;
-        let client_info = format!("{{{}}}:{}", guid_text(self.client.client_info_guid), self.client_info_counter);
+        let client_info = format!(
+            "{{{}}}:{}",
+            guid_text(self.client.client_info_guid),
+            self.client_info_counter
+        );
         Ok(vec![
-            (CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_MAPI_HTTP)),
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static(CONTENT_TYPE_MAPI_HTTP),
+            ),
             (HeaderName::from_static("x-requesttype"), request_type),
-            (HeaderName::from_static("x-clientinfo"), header_value(&client_info)?),
-            (HeaderName::from_static("x-clientapplication"), header_value(&config.client_application)?),
+            (
+                HeaderName::from_static("x-clientinfo"),
+                header_value(&client_info)?,
+            ),
+            (
+                HeaderName::from_static("x-clientapplication"),
+                header_value(&config.client_application)?,
+            ),
             (USER_AGENT, header_value(&config.user_agent)?),
         ])
     }
@@ -242,7 +294,7 @@ impl MapiHttpSession {
     async fn read_framed(
         &mut self,
         mut body: hyper::body::Incoming,
-    ) -> Result<(crate::framing::FramedResponse, u32), TransportError> {
+    ) -> Result<(FramedResponse, u32), TransportError> {
         let mut framer = ResponseFramer::new();
         let mut pending = 0u32;
         while let Some(chunk) = self.channel.next_chunk(&mut body).await? {
@@ -256,18 +308,30 @@ impl MapiHttpSession {
         }
         match framer.finish().map_err(TransportError::Framing)? {
             FrameEvent::Done(framed) => Ok((framed, pending)),
-            other => Err(TransportError::Protocol(format!("unexpected framing event {other:?}"))),
+            other => Err(TransportError::Protocol(format!(
+                "unexpected framing event {other:?}"
+            ))),
         }
     }
 
     fn status_error(&self, status: StatusCode) -> TransportError {
         let reason = match status.as_u16() {
-            404 => "endpoint not found; check the mapi/http url (is mapi over http enabled?)".to_owned(),
-            503 => "service unavailable; the server is down or overloaded, try again later".to_owned(),
+            404 => "endpoint not found; check the mapi/http url (is mapi over http enabled?)"
+                .to_owned(),
+            503 => {
+                "service unavailable; the server is down or overloaded, try again later".to_owned()
+            }
             500 => "internal server error".to_owned(),
-            _ => status.canonical_reason().unwrap_or("unexpected status").to_lowercase(),
+            _ => status
+                .canonical_reason()
+                .unwrap_or("unexpected status")
+                .to_lowercase(),
         };
-        TransportError::HttpStatus { status: status.as_u16(), reason, url: self.url() }
+        TransportError::HttpStatus {
+            status: status.as_u16(),
+            reason,
+            url: self.url(),
+        }
     }
 }
 
@@ -276,7 +340,8 @@ fn guid_text(guid: Uuid) -> String {
 }
 
 fn header_value(text: &str) -> Result<HeaderValue, TransportError> {
-    HeaderValue::from_str(text).map_err(|_| TransportError::Protocol(format!("invalid header value {text:?}")))
+    HeaderValue::from_str(text)
+        .map_err(|_| TransportError::Protocol(format!("invalid header value {text:?}")))
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -310,6 +375,9 @@ mod tests {
     fn guid_format_matches_the_spec_example() {
         // MS-OXCMAPIHTTP 2.2.3.3.2: {E2EA6C1C-E61B-49E9-9CFB-38184F907552}:123456
         let guid = Uuid::parse_str("e2ea6c1c-e61b-49e9-9cfb-38184f907552").unwrap();
-        assert_eq!(format!("{{{}}}:{}", guid_text(guid), 123456), "{E2EA6C1C-E61B-49E9-9CFB-38184F907552}:123456");
+        assert_eq!(
+            format!("{{{}}}:{}", guid_text(guid), 123456),
+            "{E2EA6C1C-E61B-49E9-9CFB-38184F907552}:123456"
+        );
     }
 }

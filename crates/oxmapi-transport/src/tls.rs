@@ -7,7 +7,9 @@ use std::sync::Arc;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
@@ -54,7 +56,9 @@ impl TlsSetup {
             .map_err(|e| tls_config_error(config, e))?;
         let verifier: Arc<dyn ServerCertVerifier> = match &config.policy {
             TlsPolicy::Ignore => Arc::new(AnyCertificate(provider)),
-            TlsPolicy::Verify => webpki_verifier(mozilla_roots(), provider, principal.as_deref(), config)?,
+            TlsPolicy::Verify => {
+                webpki_verifier(mozilla_roots(), provider, principal.as_deref(), config)?
+            }
             TlsPolicy::CaFile(path) => {
                 let roots = roots_from_pem(path)?;
                 webpki_verifier(roots, provider, principal.as_deref(), config)?
@@ -79,10 +83,11 @@ impl TlsSetup {
         host: &str,
         tcp: TcpStream,
     ) -> Result<(TlsStream<TcpStream>, TlsInfo), TransportError> {
-        let server_name = ServerName::try_from(host.to_owned()).map_err(|e| TransportError::InvalidUrl {
-            url: host.to_owned(),
-            reason: format!("not a valid tls server name: {e}"),
-        })?;
+        let server_name =
+            ServerName::try_from(host.to_owned()).map_err(|e| TransportError::InvalidUrl {
+                url: host.to_owned(),
+                reason: format!("not a valid tls server name: {e}"),
+            })?;
         let stream = self
             .connector
             .connect(server_name, tcp)
@@ -94,12 +99,18 @@ impl TlsSetup {
 
     fn info(&self, host: &str, conn: &rustls::ClientConnection) -> TlsInfo {
         TlsInfo {
-            version: conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
+            version: conn
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
             cipher_suite: conn
                 .negotiated_cipher_suite()
                 .map(|s| format!("{:?}", s.suite()))
                 .unwrap_or_default(),
-            peer_cert_sha256: conn.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c)),
+            peer_cert_sha256: conn
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| sha256_hex(c)),
             policy: self.policy,
             verification_skipped: self.ignore,
             checked_name: self.principal.clone().unwrap_or_else(|| host.to_owned()),
@@ -108,8 +119,14 @@ impl TlsSetup {
 
     fn handshake_error(&self, host: &str, err: io::Error) -> TransportError {
         let checked = self.principal.as_deref().unwrap_or(host);
-        let Some(tls_err) = err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) else {
-            return TransportError::Io { host: host.to_owned(), source: err };
+        let Some(tls_err) = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        else {
+            return TransportError::Io {
+                host: host.to_owned(),
+                source: err,
+            };
         };
         let (reason, hint) = match tls_err {
             rustls::Error::InvalidCertificate(cert) => describe_cert_error(cert, checked),
@@ -118,7 +135,12 @@ impl TlsSetup {
                 "check the server's tls setup (rustls speaks tls 1.2/1.3 only)".to_owned(),
             ),
         };
-        TransportError::Tls { host: host.to_owned(), policy: self.policy, reason, hint }
+        TransportError::Tls {
+            host: host.to_owned(),
+            policy: self.policy,
+            reason,
+            hint,
+        }
     }
 }
 
@@ -126,7 +148,9 @@ impl TlsSetup {
 fn principal_host(principal: &str) -> String {
     let trimmed = principal.trim();
     match trimmed.get(..6) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("msstd:") => trimmed[6..].to_owned(),
+        Some(prefix) if prefix.eq_ignore_ascii_case("msstd:") => {
+            trimmed.get(6..).unwrap_or_default().to_owned()
+        }
         _ => trimmed.to_owned(),
     }
 }
@@ -154,19 +178,28 @@ fn describe_cert_error(err: &CertificateError, checked: &str) -> (String, String
 }
 
 fn mozilla_roots() -> RootCertStore {
-    RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }
+    RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
 }
 
 fn roots_from_pem(path: &std::path::Path) -> Result<RootCertStore, TransportError> {
-    let ca_err = |reason: String| TransportError::CaFile { path: path.to_owned(), reason };
+    let ca_err = |reason: String| TransportError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
     let data = std::fs::read(path).map_err(|e| ca_err(format!("cannot read it: {e}")))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&data) {
         let cert = cert.map_err(|e| ca_err(format!("bad pem: {e}")))?;
-        roots.add(cert).map_err(|e| ca_err(format!("bad certificate: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| ca_err(format!("bad certificate: {e}")))?;
     }
     if roots.is_empty() {
-        return Err(ca_err("no certificates found (expected pem `BEGIN CERTIFICATE` blocks)".to_owned()));
+        return Err(ca_err(
+            "no certificates found (expected pem `BEGIN CERTIFICATE` blocks)".to_owned(),
+        ));
     }
     Ok(roots)
 }
@@ -183,10 +216,11 @@ fn webpki_verifier(
     let Some(principal) = principal else {
         return Ok(inner);
     };
-    let name = ServerName::try_from(principal.to_owned()).map_err(|e| TransportError::InvalidUrl {
-        url: principal.to_owned(),
-        reason: format!("expected principal is not a valid name: {e}"),
-    })?;
+    let name =
+        ServerName::try_from(principal.to_owned()).map_err(|e| TransportError::InvalidUrl {
+            url: principal.to_owned(),
+            reason: format!("expected principal is not a valid name: {e}"),
+        })?;
     Ok(Arc::new(PrincipalVerifier { inner, name }))
 }
 
@@ -200,10 +234,12 @@ fn tls_config_error(config: &TlsConfig, err: impl std::fmt::Display) -> Transpor
 }
 
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Sha256::digest(data)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Policy `ignore`: any certificate chain, but handshake signatures must still verify.
@@ -228,7 +264,12 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -237,7 +278,12 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -261,7 +307,8 @@ impl ServerCertVerifier for PrincipalVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner.verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
     }
 
     fn verify_tls12_signature(
@@ -301,6 +348,9 @@ mod tests {
 
     #[test]
     fn sha256_of_empty_input() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

@@ -21,7 +21,11 @@ fn config(url: String, policy: TlsPolicy) -> TransportConfig {
 fn with_auth(mut config: TransportConfig, scheme: AuthScheme, password: &str) -> TransportConfig {
     config.auth = Some(HttpAuth {
         scheme,
-        credentials: Credentials { user: USER.into(), domain: Some(DOMAIN.into()), password: password.into() },
+        credentials: Credentials {
+            user: USER.into(),
+            domain: Some(DOMAIN.into()),
+            password: password.into(),
+        },
     });
     config
 }
@@ -32,7 +36,9 @@ fn ca_file(server: &TestServer) -> tempfile::NamedTempFile {
     file
 }
 
-async fn post_once(config: TransportConfig) -> Result<(MapiHttpResponse, SessionStats), TransportError> {
+async fn post_once(
+    config: TransportConfig,
+) -> Result<(MapiHttpResponse, SessionStats), TransportError> {
     let client = MapiHttpClient::new(config)?;
     let mut session = client.session(Endpoint::Emsmdb, "mbx@example.test");
     let response = session.post("Execute", b"hello".to_vec()).await?;
@@ -42,20 +48,31 @@ async fn post_once(config: TransportConfig) -> Result<(MapiHttpResponse, Session
 #[tokio::test]
 async fn verify_policy_rejects_a_self_signed_certificate_helpfully() {
     let server = TestServer::start(Gate::None, Script::Echo { pending: 0 }).await;
-    let err = post_once(config(server.url("localhost"), TlsPolicy::Verify)).await.unwrap_err();
-    let TransportError::Tls { host, policy, .. } = &err else { panic!("{err:?}") };
+    let err = post_once(config(server.url("localhost"), TlsPolicy::Verify))
+        .await
+        .unwrap_err();
+    let TransportError::Tls { host, policy, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!((host.as_str(), *policy), ("localhost", "verify"));
     let text = err.to_string();
     assert!(text.contains("not trusted"), "{text}");
-    assert!(text.contains("ca-file = ") && text.contains("cert = \"ignore\""), "{text}");
+    assert!(
+        text.contains("ca-file = ") && text.contains("cert = \"ignore\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn ca_file_policy_accepts_the_generated_certificate() {
     let server = TestServer::start(Gate::None, Script::Echo { pending: 0 }).await;
     let ca = ca_file(&server);
-    let (response, stats) =
-        post_once(config(server.url("localhost"), TlsPolicy::CaFile(ca.path().to_owned()))).await.unwrap();
+    let (response, stats) = post_once(config(
+        server.url("localhost"),
+        TlsPolicy::CaFile(ca.path().to_owned()),
+    ))
+    .await
+    .unwrap();
     assert_eq!(response.body, b"hello");
     let tls = stats.tls.unwrap();
     assert_eq!((tls.policy, tls.verification_skipped), ("ca-file", false));
@@ -66,21 +83,29 @@ async fn ca_file_policy_accepts_the_generated_certificate() {
 
 #[tokio::test]
 async fn ca_file_problems_are_reported_before_connecting() {
-    let missing = config("https://localhost".into(), TlsPolicy::CaFile("/nonexistent/ca.pem".into()));
+    let missing = config(
+        "https://localhost".into(),
+        TlsPolicy::CaFile("/nonexistent/ca.pem".into()),
+    );
     let err = MapiHttpClient::new(missing).err().unwrap();
     assert!(matches!(err, TransportError::CaFile { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/ca.pem"));
     let empty = tempfile::NamedTempFile::new().unwrap();
-    let err = MapiHttpClient::new(config("https://localhost".into(), TlsPolicy::CaFile(empty.path().into())))
-        .err()
-        .unwrap();
+    let err = MapiHttpClient::new(config(
+        "https://localhost".into(),
+        TlsPolicy::CaFile(empty.path().into()),
+    ))
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("no certificates"), "{err}");
 }
 
 #[tokio::test]
 async fn ignore_policy_accepts_and_says_so() {
     let server = TestServer::start(Gate::None, Script::Echo { pending: 0 }).await;
-    let (response, stats) = post_once(config(server.url("127.0.0.1"), TlsPolicy::Ignore)).await.unwrap();
+    let (response, stats) = post_once(config(server.url("127.0.0.1"), TlsPolicy::Ignore))
+        .await
+        .unwrap();
     assert_eq!(response.body, b"hello");
     let tls = stats.tls.unwrap();
     assert!(tls.verification_skipped);
@@ -93,8 +118,14 @@ async fn expected_principal_replaces_the_url_host() {
     let ca = ca_file(&server);
     let policy = TlsPolicy::CaFile(ca.path().to_owned());
     // The certificate names localhost and mail.test.local, not 127.0.0.1.
-    let err = post_once(config(server.url("127.0.0.1"), policy.clone())).await.unwrap_err();
-    assert!(err.to_string().contains("not valid for the name \"127.0.0.1\""), "{err}");
+    let err = post_once(config(server.url("127.0.0.1"), policy.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not valid for the name \"127.0.0.1\""),
+        "{err}"
+    );
 
     let mut good = config(server.url("127.0.0.1"), policy.clone());
     good.tls.expected_principal = Some("msstd:mail.test.local".into());
@@ -111,7 +142,11 @@ async fn expected_principal_replaces_the_url_host() {
 #[tokio::test]
 async fn basic_auth_after_a_401_then_preemptively() {
     let server = TestServer::start(Gate::Basic, Script::Echo { pending: 0 }).await;
-    let config = with_auth(config(server.url("localhost"), TlsPolicy::Ignore), AuthScheme::Basic, PASSWORD);
+    let config = with_auth(
+        config(server.url("localhost"), TlsPolicy::Ignore),
+        AuthScheme::Basic,
+        PASSWORD,
+    );
     let client = MapiHttpClient::new(config).unwrap();
     let mut session = client.session(Endpoint::Nspi, "mbx@example.test");
     session.post("Bind", b"one".to_vec()).await.unwrap();
@@ -126,7 +161,11 @@ async fn basic_auth_after_a_401_then_preemptively() {
 #[tokio::test]
 async fn wrong_basic_password_is_auth_failed_without_the_password() {
     let server = TestServer::start(Gate::Basic, Script::Echo { pending: 0 }).await;
-    let config = with_auth(config(server.url("localhost"), TlsPolicy::Ignore), AuthScheme::Basic, "Wr0ngSecret");
+    let config = with_auth(
+        config(server.url("localhost"), TlsPolicy::Ignore),
+        AuthScheme::Basic,
+        "Wr0ngSecret",
+    );
     assert!(!format!("{config:?}").contains("Wr0ngSecret"));
     let err = post_once(config).await.unwrap_err();
     assert!(err.is_auth_failed(), "{err:?}");
@@ -151,49 +190,102 @@ async fn basic_is_refused_over_plain_http() {
             .await;
         tokio::time::sleep(Duration::from_secs(5)).await;
     });
-    let config = with_auth(config(format!("http://127.0.0.1:{port}"), TlsPolicy::Verify), AuthScheme::Basic, PASSWORD);
+    let config = with_auth(
+        config(format!("http://127.0.0.1:{port}"), TlsPolicy::Verify),
+        AuthScheme::Basic,
+        PASSWORD,
+    );
     let err = post_once(config).await.unwrap_err();
-    assert!(matches!(err, TransportError::BasicWithoutTls { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::BasicWithoutTls { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn ntlm_handshake_stays_on_one_connection() {
     let server = TestServer::start(Gate::Ntlm, Script::Echo { pending: 0 }).await;
-    let config = with_auth(config(server.url("localhost"), TlsPolicy::Ignore), AuthScheme::Ntlm, PASSWORD);
+    let config = with_auth(
+        config(server.url("localhost"), TlsPolicy::Ignore),
+        AuthScheme::Ntlm,
+        PASSWORD,
+    );
     let client = MapiHttpClient::new(config).unwrap();
     let mut session = client.session(Endpoint::Emsmdb, "mbx@example.test");
-    assert_eq!(session.post("Connect", b"a".to_vec()).await.unwrap().body, b"a");
-    assert_eq!(session.post("Execute", b"b".to_vec()).await.unwrap().body, b"b");
+    assert_eq!(
+        session.post("Connect", b"a".to_vec()).await.unwrap().body,
+        b"a"
+    );
+    assert_eq!(
+        session.post("Execute", b"b".to_vec()).await.unwrap().body,
+        b"b"
+    );
     let seen = server.seen();
-    let legs: Vec<(usize, u16, bool)> =
-        seen.iter().map(|s| (s.conn, s.status, s.headers.contains_key("authorization"))).collect();
-    assert_eq!(legs, [(0, 401, false), (0, 401, true), (0, 200, true), (0, 200, false)]);
+    let legs: Vec<(usize, u16, bool)> = seen
+        .iter()
+        .map(|s| (s.conn, s.status, s.headers.contains_key("authorization")))
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            (0, 401, false),
+            (0, 401, true),
+            (0, 200, true),
+            (0, 200, false)
+        ]
+    );
     let stats = session.stats();
     assert_eq!(stats.auth_scheme, Some(AuthScheme::Ntlm));
-    assert_eq!((stats.http_round_trips, stats.auth_challenges, stats.connections), (4, 2, 1));
+    assert_eq!(
+        (
+            stats.http_round_trips,
+            stats.auth_challenges,
+            stats.connections
+        ),
+        (4, 2, 1)
+    );
     assert!(stats.bytes_sent > 0 && stats.bytes_received > 0);
 }
 
 #[tokio::test]
 async fn wrong_ntlm_password_is_auth_failed_without_the_password() {
     let server = TestServer::start(Gate::Ntlm, Script::Echo { pending: 0 }).await;
-    let config = with_auth(config(server.url("localhost"), TlsPolicy::Ignore), AuthScheme::Ntlm, "Wr0ngSecret");
+    let config = with_auth(
+        config(server.url("localhost"), TlsPolicy::Ignore),
+        AuthScheme::Ntlm,
+        "Wr0ngSecret",
+    );
     let err = post_once(config).await.unwrap_err();
     assert!(err.is_auth_failed(), "{err:?}");
-    assert_eq!(err.to_string(), "NTLM authentication failed for user TESTDOM\\alice; check the user name, domain and password");
+    assert_eq!(
+        err.to_string(),
+        "NTLM authentication failed for user TESTDOM\\alice; check the user name, domain and password"
+    );
     assert!(!format!("{err:?}").contains("Wr0ngSecret"));
 }
 
 #[tokio::test]
 async fn a_scheme_the_server_does_not_offer_is_reported() {
     let server = TestServer::start(Gate::Basic, Script::Echo { pending: 0 }).await;
-    let config = with_auth(config(server.url("localhost"), TlsPolicy::Ignore), AuthScheme::Ntlm, PASSWORD);
+    let config = with_auth(
+        config(server.url("localhost"), TlsPolicy::Ignore),
+        AuthScheme::Ntlm,
+        PASSWORD,
+    );
     let err = post_once(config).await.unwrap_err();
-    let TransportError::AuthNotOffered { offered, wanted } = &err else { panic!("{err:?}") };
-    assert_eq!((offered.as_slice(), *wanted), (&["Basic".to_owned()][..], AuthScheme::Ntlm));
+    let TransportError::AuthNotOffered { offered, wanted } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (offered.as_slice(), *wanted),
+        (&["Basic".to_owned()][..], AuthScheme::Ntlm)
+    );
     // No credentials at all.
     let err = post_once(config_plain(&server)).await.unwrap_err();
-    assert!(matches!(err, TransportError::AuthRequired { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::AuthRequired { .. }),
+        "{err:?}"
+    );
 }
 
 fn config_plain(server: &TestServer) -> TransportConfig {
@@ -208,37 +300,75 @@ async fn cookies_request_ids_and_client_info() {
     for _ in 0..3 {
         session.post("Execute", Vec::new()).await.unwrap();
     }
-    assert_eq!(session.cookies(), [("MapiSequence".into(), "2".into()), ("MapiContext".into(), "ctx-1".into())]);
+    assert_eq!(
+        session.cookies(),
+        [
+            ("MapiSequence".into(), "2".into()),
+            ("MapiContext".into(), "ctx-1".into())
+        ]
+    );
     session.reset();
     assert!(session.cookies().is_empty());
     session.post("Connect", Vec::new()).await.unwrap();
 
     let seen = server.seen();
-    let header = |i: usize, name: &str| seen[i].headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    let header = |i: usize, name: &str| {
+        seen[i]
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
     assert_eq!(header(0, "cookie"), None);
-    assert_eq!(header(1, "cookie").as_deref(), Some("MapiSequence=0; MapiContext=ctx-1"));
-    assert_eq!(header(2, "cookie").as_deref(), Some("MapiSequence=1; MapiContext=ctx-1"));
+    assert_eq!(
+        header(1, "cookie").as_deref(),
+        Some("MapiSequence=0; MapiContext=ctx-1")
+    );
+    assert_eq!(
+        header(2, "cookie").as_deref(),
+        Some("MapiSequence=1; MapiContext=ctx-1")
+    );
     assert_eq!(header(3, "cookie"), None);
     let ids: Vec<(String, u64)> = (0..4)
         .map(|i| {
             let id = header(i, "x-requestid").unwrap();
             let (guid, n) = id.rsplit_once(':').unwrap();
-            assert!(guid.starts_with('{') && guid.ends_with('}') && guid.len() == 38, "{id}");
+            assert!(
+                guid.starts_with('{') && guid.ends_with('}') && guid.len() == 38,
+                "{id}"
+            );
             (guid.to_owned(), n.parse().unwrap())
         })
         .collect();
     assert_eq!(ids[0].0, ids[2].0);
-    assert_ne!(ids[2].0, ids[3].0, "reset starts a new session context guid");
+    assert_ne!(
+        ids[2].0, ids[3].0,
+        "reset starts a new session context guid"
+    );
     assert!(ids.windows(2).all(|w| w[1].1 > w[0].1), "{ids:?}");
     let info: Vec<String> = (0..4).map(|i| header(i, "x-clientinfo").unwrap()).collect();
     assert_eq!(info[0], info[2]);
     assert_ne!(info[2], info[3]);
-    assert_eq!(info[0].split(':').next(), info[3].split(':').next(), "same client guid");
-    assert_eq!(header(0, "content-type").as_deref(), Some("application/mapi-http"));
+    assert_eq!(
+        info[0].split(':').next(),
+        info[3].split(':').next(),
+        "same client guid"
+    );
+    assert_eq!(
+        header(0, "content-type").as_deref(),
+        Some("application/mapi-http")
+    );
     assert_eq!(header(0, "x-requesttype").as_deref(), Some("Execute"));
-    assert!(header(0, "x-clientapplication").unwrap().starts_with("oxmapi/"));
+    assert!(
+        header(0, "x-clientapplication")
+            .unwrap()
+            .starts_with("oxmapi/")
+    );
     assert!(header(0, "user-agent").is_some());
-    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 1, "connection reused");
+    assert_eq!(
+        server.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "connection reused"
+    );
 }
 
 #[tokio::test]
@@ -249,7 +379,10 @@ async fn chunked_body_with_pending_keepalives() {
     assert_eq!(response.pending_count, 3);
     assert_eq!(stats.pending_keepalives, 3);
     assert_eq!(response.additional_header("x-elapsedtime"), Some("1"));
-    assert_eq!((response.pending_period_ms, response.expiration_info_ms), (Some(15000), Some(900_000)));
+    assert_eq!(
+        (response.pending_period_ms, response.expiration_info_ms),
+        (Some(15000), Some(900_000))
+    );
     assert!(response.request_id.ends_with(":1"));
 }
 
@@ -259,15 +392,24 @@ async fn ping_has_an_empty_body() {
     let client = MapiHttpClient::new(config_plain(&server)).unwrap();
     let mut session = client.session(Endpoint::Emsmdb, "mbx@example.test");
     assert!(session.ping().await.unwrap().body.is_empty());
-    assert_eq!(server.seen()[0].headers.get("x-requesttype").unwrap(), "PING");
+    assert_eq!(
+        server.seen()[0].headers.get("x-requesttype").unwrap(),
+        "PING"
+    );
 }
 
 #[tokio::test]
 async fn response_codes_are_typed() {
-    for (code, name, lost) in [(10, "Context Not Found", true), (6, "Invalid Context Cookie", true), (7, "Missing Header", false)] {
+    for (code, name, lost) in [
+        (10, "Context Not Found", true),
+        (6, "Invalid Context Cookie", true),
+        (7, "Missing Header", false),
+    ] {
         let server = TestServer::start(Gate::None, Script::ResponseCode(code)).await;
         let err = post_once(config_plain(&server)).await.unwrap_err();
-        let TransportError::ResponseCode { code: c, name: n } = &err else { panic!("{err:?}") };
+        let TransportError::ResponseCode { code: c, name: n } = &err else {
+            panic!("{err:?}")
+        };
         assert_eq!((*c, *n, err.is_context_lost()), (code, name, lost));
     }
 }
@@ -276,13 +418,26 @@ async fn response_codes_are_typed() {
 async fn http_errors_name_the_status() {
     let server = TestServer::start(Gate::None, Script::Status(404)).await;
     let err = post_once(config_plain(&server)).await.unwrap_err();
-    let TransportError::HttpStatus { status, reason, url } = &err else { panic!("{err:?}") };
+    let TransportError::HttpStatus {
+        status,
+        reason,
+        url,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(*status, 404);
     assert!(reason.contains("endpoint not found"));
-    assert!(url.ends_with("/mapi/emsmdb/?MailboxId=mbx@example.test"), "{url}");
+    assert!(
+        url.ends_with("/mapi/emsmdb/?MailboxId=mbx@example.test"),
+        "{url}"
+    );
     let server = TestServer::start(Gate::None, Script::Status(503)).await;
     let err = post_once(config_plain(&server)).await.unwrap_err();
-    assert!(err.to_string().starts_with("http 503 service unavailable"), "{err}");
+    assert!(
+        err.to_string().starts_with("http 503 service unavailable"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -291,13 +446,31 @@ async fn a_stalled_server_times_out() {
     let mut config = config_plain(&server);
     config.timeouts.response_headers = Duration::from_millis(300);
     let err = post_once(config).await.unwrap_err();
-    assert!(matches!(err, TransportError::Timeout { step: TimeoutStep::ResponseHeaders, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            TransportError::Timeout {
+                step: TimeoutStep::ResponseHeaders,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let server = TestServer::start(Gate::None, Script::StallBody).await;
     let mut config = config_plain(&server);
     config.timeouts.body_idle = Duration::from_millis(300);
     let err = post_once(config).await.unwrap_err();
-    assert!(matches!(err, TransportError::Timeout { step: TimeoutStep::ResponseBody, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            TransportError::Timeout {
+                step: TimeoutStep::ResponseBody,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -305,7 +478,55 @@ async fn connection_refused_names_host_and_port() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let err = post_once(config(format!("https://127.0.0.1:{port}"), TlsPolicy::Ignore)).await.unwrap_err();
-    let TransportError::Connect { host, port: p, .. } = &err else { panic!("{err:?}") };
+    let err = post_once(config(
+        format!("https://127.0.0.1:{port}"),
+        TlsPolicy::Ignore,
+    ))
+    .await
+    .unwrap_err();
+    let TransportError::Connect { host, port: p, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!((host.as_str(), *p), ("127.0.0.1", port));
+}
+
+#[tokio::test]
+async fn lost_connection_auth_is_redone_once() {
+    let server = TestServer::start(Gate::NtlmForgetful, Script::Echo { pending: 0 }).await;
+    let config = with_auth(config_plain(&server), AuthScheme::Ntlm, PASSWORD);
+    let client = MapiHttpClient::new(config).unwrap();
+    let mut session = client.session(Endpoint::Emsmdb, "mbx@example.test");
+    session.post("Connect", b"a".to_vec()).await.unwrap();
+    session.post("Execute", b"b".to_vec()).await.unwrap();
+    let legs: Vec<(usize, u16)> = server.seen().iter().map(|s| (s.conn, s.status)).collect();
+    assert_eq!(
+        legs,
+        [(0, 401), (0, 401), (0, 200), (0, 401), (0, 401), (0, 200)]
+    );
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_reopened_and_reauthenticated() {
+    let server = TestServer::start_with(Gate::Ntlm, Script::Echo { pending: 0 }, false).await;
+    let config = with_auth(config_plain(&server), AuthScheme::Ntlm, PASSWORD);
+    let client = MapiHttpClient::new(config).unwrap();
+    let mut session = client.session(Endpoint::Emsmdb, "mbx@example.test");
+    // keep-alive off: the handshake itself cannot complete on one connection.
+    let err = session.post("Connect", b"a".to_vec()).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("closed the connection during the NTLM handshake"),
+        "{err}"
+    );
+
+    let server = TestServer::start_with(Gate::None, Script::Echo { pending: 0 }, false).await;
+    let client = MapiHttpClient::new(config_plain(&server)).unwrap();
+    let mut session = client.session(Endpoint::Emsmdb, "mbx@example.test");
+    for body in [b"x", b"y", b"z"] {
+        assert_eq!(
+            session.post("Execute", body.to_vec()).await.unwrap().body,
+            body
+        );
+    }
+    assert_eq!(session.stats().connections, 3);
 }

@@ -50,12 +50,7 @@ pub fn property_row(data: &[u8]) {
     let cols: Vec<PropertyTag> = types
         .iter()
         .enumerate()
-        .map(|(i, &t)| {
-            PropertyTag::new(
-                0x8000 + i as u16,
-                TYPES[usize::from(t) % TYPES.len()],
-            )
-        })
+        .map(|(i, &t)| PropertyTag::new(0x8000 + i as u16, TYPES[usize::from(t) % TYPES.len()]))
         .collect();
     let Ok(decoded) = PropertyRow::decode(&mut ReadCursor::new(row), &cols, ctx) else {
         return;
@@ -83,7 +78,8 @@ pub fn lz77(data: &[u8]) {
         assert_eq!(out.len(), expected, "decompress returned a wrong length");
     }
     let packed = crate::rpcext::lz77::compress(&data[2..]);
-    let back = crate::rpcext::lz77::decompress(&packed, data.len() - 2).expect("own output decodes");
+    let back =
+        crate::rpcext::lz77::decompress(&packed, data.len() - 2).expect("own output decodes");
     assert_eq!(back, &data[2..], "compress/decompress round trip");
 }
 
@@ -112,5 +108,8 @@ pub fn aux(data: &[u8]) {
         let _ = b.body();
     }
     let packed = encode_aux_buffer(&blocks, PackOptions::default()).expect("re-encodes");
-    assert_eq!(decode_aux_buffer(&packed).expect("own buffer decodes"), blocks);
+    assert_eq!(
+        decode_aux_buffer(&packed).expect("own buffer decodes"),
+        blocks
+    );
 }

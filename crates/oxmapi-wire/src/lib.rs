@@ -17,12 +17,13 @@
 
 pub mod cursor;
 pub mod data;
+pub mod dcerpc;
 pub mod error;
-pub mod rop;
-pub mod mapihttp;
-pub mod rpcext;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod mapihttp;
+pub mod rop;
+pub mod rpcext;
 
 pub use cursor::{Decode, Encode, ReadCursor, WriteCursor};
 pub use error::{DecodeError, DecodeErrorKind, DecodeResult, EncodeError, EncodeResult};

@@ -44,11 +44,9 @@ fn decode_response(bytes: &[u8], ctx: &ResponseContext) -> RopResponse {
 /// Message object" (published; VECTORS.md §3.1).
 #[test]
 fn set_properties_request_ms_oxcprpt_4() {
-    let bytes = hex(
-        "0A 00 00 24 00 02 00 1F 00 3D 00 00 00 1F 00 1D
+    let bytes = hex("0A 00 00 24 00 02 00 1F 00 3D 00 00 00 1F 00 1D
          0E 48 00 65 00 6C 00 6C 00 6F 00 20 00 57 00 6F
-         00 72 00 6C 00 64 00 00 00",
-    );
+         00 72 00 6C 00 64 00 00 00");
     let req = RopRequest::from_bytes(&bytes).expect("decode");
     let RopRequest::SetProperties(sp) = &req else {
         panic!("not RopSetProperties: {req:?}")
@@ -133,12 +131,10 @@ fn sort_table_response_ms_oxctabl_4_3_2() {
 /// (PtypInteger64, PtypBinary, PtypString), which consumes the 56 bytes exactly.
 #[test]
 fn query_rows_response_ms_oxorule_4_2_2() {
-    let bytes = hex(
-        "15 01 00 00 00 00 02 01 00 00 01 00 00 00 01 3f
+    let bytes = hex("15 01 00 00 00 00 02 01 00 00 01 00 00 00 01 3f
          f8 56 10 00 01 00 00 00 01 00 00 00 55 55 55 55
          d1 44 e3 40 50 00 72 00 6f 00 6a 00 65 00 63 00
-         74 00 20 00 58 00 00 00",
-    );
+         74 00 20 00 58 00 00 00");
     let columns = vec![
         PropertyTag(0x6674_0014), // PidTagRuleId
         PropertyTag(0x6675_0102), // PidTagRuleIds
@@ -201,7 +197,10 @@ fn logon_request_buffer_constructed_vector() {
     for n in 0..bytes.len() {
         let res = RopRequestBuffer::decode(&bytes[..n]);
         if n == 0x34 {
-            assert_eq!(res.expect("valid shorter buffer").handles, Vec::<u32>::new());
+            assert_eq!(
+                res.expect("valid shorter buffer").handles,
+                Vec::<u32>::new()
+            );
         } else {
             assert!(res.is_err(), "prefix of {n} bytes decoded");
         }
@@ -222,7 +221,9 @@ fn unknown_rop_id_names_rop_and_offset() {
 fn frame_errors() {
     // RopSize below 2.
     assert_eq!(
-        RopRequestBuffer::decode(&hex("01 00")).expect_err("RopSize 1").field,
+        RopRequestBuffer::decode(&hex("01 00"))
+            .expect_err("RopSize 1")
+            .field,
         "RopSize"
     );
     // RopSize beyond the payload.
@@ -266,8 +267,11 @@ fn response_rop_id_must_match_request() {
     assert_eq!(e.field, "RopId");
     assert_eq!(e.offset, 2);
     // A response with no request left.
-    let e = RopResponseBuffer::decode(&hex("10 00 13 01 00 00 00 00 00 13 01 00 00 00 00 00"), &ctx)
-        .expect_err("extra");
+    let e = RopResponseBuffer::decode(
+        &hex("10 00 13 01 00 00 00 00 00 13 01 00 00 00 00 00"),
+        &ctx,
+    )
+    .expect_err("extra");
     assert_eq!(e.offset, 9);
 }
 
@@ -302,7 +306,10 @@ fn response_contexts_track_set_columns_in_the_same_buffer() {
     let mut body = hex(set);
     body.extend(hex(query));
     body.extend(hex("15 00 02 00 01 10 00"));
-    let mut bytes = u16::try_from(body.len() + 2).expect("small").to_le_bytes().to_vec();
+    let mut bytes = u16::try_from(body.len() + 2)
+        .expect("small")
+        .to_le_bytes()
+        .to_vec();
     bytes.extend(body);
     let req = RopRequestBuffer::decode(&bytes).expect("decode");
     let ctx = req
@@ -320,6 +327,8 @@ fn response_contexts_track_set_columns_in_the_same_buffer() {
             columns: vec![PropertyTag(0x0E08_0003)]
         }
     );
-    let missing = req.response_contexts(|_, _| None).expect_err("handle 2 unknown");
+    let missing = req
+        .response_contexts(|_, _| None)
+        .expect_err("handle 2 unknown");
     assert_eq!((missing.index, missing.handle_index), (2, 2));
 }

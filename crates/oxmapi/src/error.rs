@@ -119,9 +119,13 @@ impl Error {
     }
 
     pub(crate) fn profile(e: oxmapi_profile::ProfileError) -> Self {
-        Self::new(ErrorKind::Profile, ErrorCode::INVALID_PARAMETER, e.to_string())
-            .at_step("profile")
-            .with_source(e)
+        Self::new(
+            ErrorKind::Profile,
+            ErrorCode::INVALID_PARAMETER,
+            e.to_string(),
+        )
+        .at_step("profile")
+        .with_source(e)
     }
 
     pub(crate) fn protocol(

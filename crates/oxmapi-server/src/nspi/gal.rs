@@ -6,14 +6,15 @@ use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, Row
 
 use crate::store::UserRecord;
 
-/// MID_BEGINNING_OF_TABLE (MS-OXNSPI 2.2.1.8).
+/// MID_BEGINNING_OF_TABLE (MS-OXNSPI 2.2.8 Positioning Minimal Entry IDs).
 pub(crate) const MID_BEGINNING_OF_TABLE: u32 = 0;
 /// MID_END_OF_TABLE.
 pub(crate) const MID_END_OF_TABLE: u32 = 2;
-/// MID_AMBIGUOUS (MS-OXNSPI 2.2.1.9; MID_RESOLVED is 0 and never returned here).
+/// MID_UNRESOLVED (MS-OXNSPI 2.2.9 Ambiguous Name Resolution Minimal Entry IDs).
+pub(crate) const MID_UNRESOLVED: u32 = 0;
+/// MID_AMBIGUOUS (MS-OXNSPI 2.2.9; MID_RESOLVED, 2, is not returned: resolved names get
+/// their real MId).
 pub(crate) const MID_AMBIGUOUS: u32 = 1;
-/// MID_UNRESOLVED.
-pub(crate) const MID_UNRESOLVED: u32 = 2;
 
 /// GUID_NSPI, the ProviderUID of address-book EntryIDs (MS-OXNSPI 2.2.1.1? / 2.2.9.3).
 const GUID_NSPI: [u8; 16] = [
@@ -78,10 +79,20 @@ impl Gal {
     /// match of alias, SMTP address, DN or display name wins if it is unique; otherwise the
     /// entries whose display name, a word of it, alias or SMTP address start with `name`.
     pub(crate) fn resolve(&self, name: &str) -> Result<&UserRecord, u32> {
+        match self.anr_candidates(name).as_slice() {
+            [one] => Ok(one),
+            [] => Err(MID_UNRESOLVED),
+            _ => Err(MID_AMBIGUOUS),
+        }
+    }
+
+    /// The entries ANR selects for `name`: the unique exact match if there is one, else
+    /// every prefix match.
+    pub(crate) fn anr_candidates(&self, name: &str) -> Vec<&UserRecord> {
         let n = name.trim().to_lowercase();
         let n = n.strip_prefix("smtp:").unwrap_or(&n);
         if n.is_empty() {
-            return Err(MID_UNRESOLVED);
+            return Vec::new();
         }
         let exact: Vec<_> = self
             .users
@@ -92,11 +103,10 @@ impl Gal {
                     .any(|s| s.to_lowercase() == n)
             })
             .collect();
-        if let [one] = exact.as_slice() {
-            return Ok(one);
+        if exact.len() == 1 {
+            return exact;
         }
-        let partial: Vec<_> = self
-            .users
+        self.users
             .iter()
             .filter(|u| {
                 let dn = u.display_name.to_lowercase();
@@ -105,12 +115,7 @@ impl Gal {
                     || u.alias.to_lowercase().starts_with(n)
                     || u.smtp.to_lowercase().starts_with(n)
             })
-            .collect();
-        match partial.as_slice() {
-            [one] => Ok(one),
-            [] => Err(MID_UNRESOLVED),
-            _ => Err(MID_AMBIGUOUS),
-        }
+            .collect()
     }
 
     /// One cell for `tag` of `user`: the value in the tag's type, or a not-found error.

@@ -3,6 +3,7 @@
 
 mod codec;
 mod gal;
+mod matches;
 
 use oxmapi_wire::data::{
     ErrorCode, PropertyTag, RowValue, TaggedPropertyValue, ValueContext, tags,
@@ -34,6 +35,9 @@ const DEFAULT_COLUMNS: &[PropertyTag] = &[
     tags::PidTagEntryId,
 ];
 
+/// A request-type handler: request body in, response body out.
+type Handler = fn(&Gal, &[u8]) -> DecodeResult<Vec<u8>>;
+
 /// Handles one NSPI request for an authenticated user.
 pub(crate) fn handle(
     state: &AppState,
@@ -48,7 +52,6 @@ pub(crate) fn handle(
     if rt == "ping" {
         return ok(Vec::new());
     }
-    type Handler = fn(&Gal, &[u8]) -> DecodeResult<Vec<u8>>;
     let handler: Handler = match rt.as_str() {
         "unbind" => unbind,
         "getspecialtable" => get_special_table,
@@ -58,6 +61,7 @@ pub(crate) fn handle(
         "dntomid" => dn_to_mid,
         "resolvenames" => resolve_names,
         "updatestat" => update_stat,
+        "getmatches" => matches::get_matches,
         _ => return fail(ResponseCode::InvalidRequestType),
     };
     if let Err(code) = lookup(state, Endpoint::Nspi, user, info) {
@@ -430,4 +434,94 @@ fn position(gal: &Gal, stat: &Stat) -> usize {
 
 fn row(gal: &Gal, user: &UserRecord, columns: &[PropertyTag]) -> Vec<RowValue> {
     columns.iter().map(|c| gal.cell(user, *c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gal() -> Gal {
+        Gal::new(vec![UserRecord {
+            id: 1,
+            alias: "alice".into(),
+            display_name: "Alice".into(),
+            smtp: "alice@example.test".into(),
+            legacy_dn: "/o=Oxmapi/cn=alice".into(),
+            mailbox_guid: [0; 16],
+            replica_guid: [0; 16],
+            personalized_server_name: String::new(),
+        }])
+    }
+
+    fn le(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// Every strict prefix of a valid request body is an error, never a panic; the full
+    /// body succeeds.
+    #[test]
+    fn truncated_request_bodies_are_rejected() {
+        let stat = [0u8; 36];
+        let tags: &[u8] = &[1, 0, 0, 0, 0x1F, 0, 0x00, 0x3A];
+        let name: &[u8] = &[b'a', 0, 0, 0];
+        let cases: Vec<(Handler, Vec<u8>)> = vec![
+            (unbind, le(&[&[0; 4], &[0; 4]])),
+            (
+                get_special_table,
+                le(&[&[0; 4], &[0xFF], &stat, &[0xFF, 1, 0, 0, 0], &[0; 4]]),
+            ),
+            (
+                query_rows,
+                le(&[
+                    &[0; 4],
+                    &[0xFF],
+                    &stat,
+                    &[0; 4],
+                    &[5, 0, 0, 0],
+                    &[0xFF],
+                    tags,
+                    &[0; 4],
+                ]),
+            ),
+            (
+                get_props,
+                le(&[&[0; 4], &[0xFF], &stat, &[0xFF], tags, &[0; 4]]),
+            ),
+            (
+                get_prop_list,
+                le(&[&[0; 4], &[1, 0x10, 0, 0], &[0xE4, 4, 0, 0], &[0; 4]]),
+            ),
+            (
+                dn_to_mid,
+                le(&[&[0; 4], &[0xFF, 1, 0, 0, 0], b"/o=x\0", &[0; 4]]),
+            ),
+            (
+                resolve_names,
+                le(&[
+                    &[0; 4],
+                    &[0xFF],
+                    &stat,
+                    &[0xFF],
+                    tags,
+                    &[0xFF, 1, 0, 0, 0],
+                    name,
+                    &[0; 4],
+                ]),
+            ),
+            (
+                update_stat,
+                le(&[&[0; 4], &[0xFF], &stat, &[0xFF], &[0; 4]]),
+            ),
+        ];
+        let g = gal();
+        for (i, (handler, body)) in cases.iter().enumerate() {
+            assert!(handler(&g, body).is_ok(), "case {i} full body");
+            for cut in 0..body.len() {
+                assert!(handler(&g, &body[..cut]).is_err(), "case {i} cut at {cut}");
+            }
+            let mut long = body.clone();
+            long.push(0);
+            assert!(handler(&g, &long).is_err(), "case {i} trailing byte");
+        }
+    }
 }

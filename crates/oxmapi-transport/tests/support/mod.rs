@@ -21,8 +21,8 @@ use hyper_util::rt::TokioIo;
 use rustls::ServerConfig;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sspi::{
-    AuthIdentity, BufferType, CredentialUse, DataRepresentation, Ntlm, SecurityBuffer, SecurityStatus,
-    ServerRequestFlags, Sspi, SspiEx, SspiImpl, Username,
+    AuthIdentity, BufferType, CredentialUse, DataRepresentation, Ntlm, SecurityBuffer,
+    SecurityStatus, ServerRequestFlags, Sspi, SspiEx, SspiImpl, Username,
 };
 use tokio::net::TcpListener;
 
@@ -38,6 +38,8 @@ pub(crate) enum Gate {
     None,
     Basic,
     Ntlm,
+    /// NTLM, but the connection's authentication is forgotten after every request.
+    NtlmForgetful,
 }
 
 /// What the MAPI handler answers.
@@ -81,13 +83,22 @@ struct Shared {
 
 /// A certificate for `localhost` and `mail.test.local` (not for 127.0.0.1).
 fn certificate() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "mail.test.local".to_owned()]).unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec![
+        "localhost".to_owned(),
+        "mail.test.local".to_owned(),
+    ])
+    .unwrap();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
     (ck.cert.pem(), ck.cert.der().clone(), key)
 }
 
 impl TestServer {
     pub(crate) async fn start(gate: Gate, script: Script) -> Self {
+        Self::start_with(gate, script, true).await
+    }
+
+    /// `keep_alive = false` closes every connection after one response.
+    pub(crate) async fn start_with(gate: Gate, script: Script, keep_alive: bool) -> Self {
         let (cert_pem, cert, key) = certificate();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
@@ -103,28 +114,44 @@ impl TestServer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let users = Arc::new(HashMap::from([(USER.to_owned(), PASSWORD.to_owned())]));
-        let shared = Shared { gate, script, seen: seen.clone(), users, cookie_counter: Arc::default() };
+        let shared = Shared {
+            gate,
+            script,
+            seen: seen.clone(),
+            users,
+            cookie_counter: Arc::default(),
+        };
         let conns = connections.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
                 let conn_id = conns.fetch_add(1, Ordering::SeqCst);
                 let acceptor = acceptor.clone();
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
                     let state = Arc::new(tokio::sync::Mutex::new(ConnState::default()));
                     let service = service_fn(move |req| {
                         let (shared, state) = (shared.clone(), state.clone());
                         async move { Ok::<_, Infallible>(handle(req, conn_id, &shared, &state).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(keep_alive)
                         .serve_connection(TokioIo::new(tls), service)
                         .await;
                 });
             }
         });
-        Self { addr, cert_pem, seen, connections }
+        Self {
+            addr,
+            cert_pem,
+            seen,
+            connections,
+        }
     }
 
     pub(crate) fn url(&self, host: &str) -> String {
@@ -149,12 +176,20 @@ async fn handle(
     state: &tokio::sync::Mutex<ConnState>,
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     let response = match gate(&parts.headers, shared, &mut *state.lock().await) {
         Some(denied) => denied,
         None => mapi(&parts.headers, body, shared).await,
     };
-    shared.seen.lock().unwrap().push(Seen { conn, headers: parts.headers, status: response.status().as_u16() });
+    shared.seen.lock().unwrap().push(Seen {
+        conn,
+        headers: parts.headers,
+        status: response.status().as_u16(),
+    });
     response
 }
 
@@ -172,15 +207,22 @@ fn unauthorized(challenges: &[String]) -> Response<Body> {
 
 /// `None` = let the request through.
 fn gate(headers: &HeaderMap, shared: &Shared, state: &mut ConnState) -> Option<Response<Body>> {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match shared.gate {
         Gate::None => None,
         Gate::Basic => {
-            let expected = format!("Basic {}", B64.encode(format!("{DOMAIN}\\{USER}:{PASSWORD}")));
+            let expected = format!(
+                "Basic {}",
+                B64.encode(format!("{DOMAIN}\\{USER}:{PASSWORD}"))
+            );
             (auth != expected).then(|| unauthorized(&["Basic realm=\"test\"".to_owned()]))
         }
-        Gate::Ntlm => {
+        Gate::Ntlm | Gate::NtlmForgetful => {
             if state.authenticated && auth.is_empty() {
+                state.authenticated = shared.gate == Gate::Ntlm;
                 return None;
             }
             let Some(token) = auth.strip_prefix("NTLM ").and_then(|t| B64.decode(t).ok()) else {
@@ -192,7 +234,7 @@ fn gate(headers: &HeaderMap, shared: &Shared, state: &mut ConnState) -> Option<R
                 Ok((out, false)) => Some(unauthorized(&[format!("NTLM {}", B64.encode(out))])),
                 Ok((_, true)) => {
                     state.acceptor = None;
-                    state.authenticated = true;
+                    state.authenticated = shared.gate == Gate::Ntlm;
                     None
                 }
                 Err(_) => {
@@ -208,7 +250,13 @@ async fn mapi(headers: &HeaderMap, body: Bytes, shared: &Shared) -> Response<Bod
     let n = shared.cookie_counter.fetch_add(1, Ordering::SeqCst);
     let builder = Response::builder()
         .header("Set-Cookie", format!("MapiSequence={n}; path=/mapi/"))
-        .header("X-RequestId", headers.get("x-requestid").cloned().unwrap_or(http::HeaderValue::from_static("")));
+        .header(
+            "X-RequestId",
+            headers
+                .get("x-requestid")
+                .cloned()
+                .unwrap_or(http::HeaderValue::from_static("")),
+        );
     let builder = if headers.get("cookie").is_none() {
         builder.header("Set-Cookie", "MapiContext=ctx-1; path=/mapi/; HttpOnly")
     } else {
@@ -216,9 +264,10 @@ async fn mapi(headers: &HeaderMap, body: Bytes, shared: &Shared) -> Response<Bod
     };
     match shared.script.clone() {
         Script::Status(code) => builder.status(code).body(full("nope")).unwrap(),
-        Script::ResponseCode(code) => {
-            builder.header("X-ResponseCode", code.to_string()).body(full("<html>error</html>")).unwrap()
-        }
+        Script::ResponseCode(code) => builder
+            .header("X-ResponseCode", code.to_string())
+            .body(full("<html>error</html>"))
+            .unwrap(),
         Script::Stall => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             builder.body(full("")).unwrap()
@@ -274,7 +323,11 @@ impl NtlmAcceptor {
     }
 
     /// Returns (output token, authenticated).
-    fn step(&mut self, token: Vec<u8>, users: &HashMap<String, String>) -> sspi::Result<(Vec<u8>, bool)> {
+    fn step(
+        &mut self,
+        token: Vec<u8>,
+        users: &HashMap<String, String>,
+    ) -> sspi::Result<(Vec<u8>, bool)> {
         let mut input = vec![SecurityBuffer::new(token, BufferType::Token)];
         let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
         let builder = self
@@ -285,17 +338,31 @@ impl NtlmAcceptor {
             .with_target_data_representation(DataRepresentation::Native)
             .with_input(&mut input)
             .with_output(&mut output);
-        let status = self.ntlm.accept_security_context_impl(builder)?.resolve_to_result()?.status;
-        if matches!(status, SecurityStatus::CompleteNeeded | SecurityStatus::CompleteAndContinue) {
+        let status = self
+            .ntlm
+            .accept_security_context_impl(builder)?
+            .resolve_to_result()?
+            .status;
+        if matches!(
+            status,
+            SecurityStatus::CompleteNeeded | SecurityStatus::CompleteAndContinue
+        ) {
             let name = self.ntlm.query_context_names()?.username;
             let account = name.account_name().to_owned();
             let password = users.get(&account).cloned().unwrap_or_default();
             let username = Username::new(&account, Some(DOMAIN))?;
-            self.ntlm.custom_set_auth_identity(AuthIdentity { username, password: password.into() })?;
+            self.ntlm.custom_set_auth_identity(AuthIdentity {
+                username,
+                password: password.into(),
+            })?;
             self.ntlm.complete_auth_token(&mut output)?;
             return Ok((Vec::new(), true));
         }
-        let out = output.into_iter().next().map(|b| b.buffer).unwrap_or_default();
+        let out = output
+            .into_iter()
+            .next()
+            .map(|b| b.buffer)
+            .unwrap_or_default();
         Ok((out, status == SecurityStatus::Ok))
     }
 }

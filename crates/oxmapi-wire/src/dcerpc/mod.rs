@@ -28,8 +28,8 @@ mod uuid;
 
 pub use framer::{FrameStatus, PduFramer, Reassembler};
 pub use pdu::{
-    AuthLayout, AuthLevel, AuthType, CommonHeader, FaultStatus, PacketType, PfcFlags, Pdu,
-    PduBody, SecTrailer, SyntaxId,
+    AuthLayout, AuthLevel, AuthType, CommonHeader, FaultStatus, PacketType, Pdu, PduBody, PfcFlags,
+    SecTrailer, SyntaxId,
 };
 pub use rts::{RtsCommand, RtsFlags, RtsPdu};
 pub use uuid::Uuid;

@@ -284,7 +284,11 @@ impl CommonHeader {
         let at = r.offset();
         let vers = r.u8("rpc_vers")?;
         if vers != Self::RPC_VERS {
-            return Err(DecodeError::invalid("rpc_vers", at, format!("version {vers}, expected 5")));
+            return Err(DecodeError::invalid(
+                "rpc_vers",
+                at,
+                format!("version {vers}, expected 5"),
+            ));
         }
         let rpc_vers_minor = r.u8("rpc_vers_minor")?;
         let ptype = PacketType(r.u8("PTYPE")?);
@@ -301,7 +305,11 @@ impl CommonHeader {
         let len_at = r.offset();
         let frag_length = r.u16("frag_length")?;
         if usize::from(frag_length) < Self::SIZE {
-            return Err(DecodeError::invalid("frag_length", len_at, "shorter than the header"));
+            return Err(DecodeError::invalid(
+                "frag_length",
+                len_at,
+                "shorter than the header",
+            ));
         }
         Ok(Self {
             rpc_vers_minor,
@@ -645,7 +653,10 @@ impl Pdu {
         let start = r.offset();
         let header = CommonHeader::decode(r)?;
         let mut frag = r
-            .sub(usize::from(header.frag_length) - CommonHeader::SIZE, "fragment")
+            .sub(
+                usize::from(header.frag_length) - CommonHeader::SIZE,
+                "fragment",
+            )
             .within("Pdu")?;
         decode_after_header(&header, &mut frag, start).within(pdu_name(header.ptype))
     }
@@ -863,9 +874,7 @@ fn decode_body(
         PacketType::BIND => PduBody::Bind(decode_bind(r)?),
         PacketType::ALTER_CONTEXT => PduBody::AlterContext(decode_bind(r)?),
         PacketType::BIND_ACK => PduBody::BindAck(decode_bind_ack(r, pdu_start)?),
-        PacketType::ALTER_CONTEXT_RESP => {
-            PduBody::AlterContextResp(decode_bind_ack(r, pdu_start)?)
-        }
+        PacketType::ALTER_CONTEXT_RESP => PduBody::AlterContextResp(decode_bind_ack(r, pdu_start)?),
         PacketType::BIND_NAK => {
             let reject_reason = r.u16("provider_reject_reason")?;
             let n = r.u8("n_protocols")?;
@@ -879,9 +888,7 @@ fn decode_body(
                 rest: r.rest().to_vec(),
             })
         }
-        PacketType::AUTH3 => PduBody::Auth3 {
-            pad: r.u32("pad")?,
-        },
+        PacketType::AUTH3 => PduBody::Auth3 { pad: r.u32("pad")? },
         PacketType::SHUTDOWN => PduBody::Shutdown,
         PacketType::CO_CANCEL => PduBody::CoCancel,
         PacketType::ORPHANED => PduBody::Orphaned,
@@ -1016,7 +1023,11 @@ fn encode_bind(b: &Bind, w: &mut WriteCursor) -> EncodeResult {
     w.bytes(&[0; 3]);
     for c in &b.contexts {
         w.u16(c.context_id);
-        w.u8(count_u8(c.transfer_syntaxes.len(), "p_cont_elem_t", "n_transfer_syn")?);
+        w.u8(count_u8(
+            c.transfer_syntaxes.len(),
+            "p_cont_elem_t",
+            "n_transfer_syn",
+        )?);
         w.u8(0);
         c.abstract_syntax.encode(w);
         for t in &c.transfer_syntaxes {
@@ -1030,7 +1041,11 @@ fn encode_bind_ack(b: &BindAck, w: &mut WriteCursor, pdu_start: usize) -> Encode
     w.u16(b.max_xmit_frag);
     w.u16(b.max_recv_frag);
     w.u32(b.assoc_group_id);
-    w.u16(count_u16(b.secondary_address.len(), "BindAck", "sec_addr length")?);
+    w.u16(count_u16(
+        b.secondary_address.len(),
+        "BindAck",
+        "sec_addr length",
+    )?);
     w.bytes(&b.secondary_address);
     let rel = w.len() - pdu_start;
     for _ in 0..(4 - rel % 4) % 4 {

@@ -274,17 +274,17 @@ pub enum RtsKind {
     /// 2.2.4.8 CONN/C1 or 2.2.4.9 CONN/C2: both are Version, ReceiveWindowSize,
     /// ConnectionTimeout; on the client's OUT channel it is C2.
     ConnC1OrC2,
-    /// 2.2.4.50 FlowControlAck without destination.
+    /// MS-RPCH 2.2.4 FlowControlAck RTS PDU (no destination).
     FlowControlAck,
-    /// 2.2.4.51 FlowControlAckWithDestination.
+    /// MS-RPCH 2.2.4 FlowControlAckWithDestination RTS PDU.
     FlowControlAckWithDestination,
-    /// 2.2.4.49 Ping (RTS_FLAG_PING, no commands).
+    /// MS-RPCH 2.2.4 Ping RTS PDU (RTS_FLAG_PING, no commands).
     Ping,
-    /// 2.2.4.1 Echo (RTS_FLAG_ECHO).
+    /// MS-RPCH 2.2.4 Echo RTS PDU (RTS_FLAG_ECHO).
     Echo,
-    /// 2.2.4.52 PingTrafficSentNotify.
+    /// MS-RPCH 2.2.4 PingTrafficSentNotify RTS PDU.
     PingTrafficSentNotify,
-    /// A channel recycling PDU (RTS_FLAG_RECYCLE_CHANNEL, IN_R1/OUT_R1/... of 2.2.4.10–2.2.4.48).
+    /// A channel recycling PDU (RTS_FLAG_RECYCLE_CHANNEL: the IN_R1/IN_R2/OUT_R1/OUT_R2 PDUs of 2.2.4).
     Recycle,
     /// Anything else (recycling steps without the flag, keep-alive, EOF, ...).
     Other,
@@ -354,7 +354,7 @@ impl RtsPdu {
         )
     }
 
-    /// 2.2.4.51 FlowControlAckWithDestination: Destination, FlowControlAck (flags OTHER_CMD).
+    /// MS-RPCH 2.2.4 FlowControlAckWithDestination RTS PDU. Destination, FlowControlAck (flags OTHER_CMD).
     pub fn flow_control_ack_with_destination(
         destination: ForwardDestination,
         ack: FlowControlAck,
@@ -368,12 +368,12 @@ impl RtsPdu {
         )
     }
 
-    /// 2.2.4.49 Ping: RTS_FLAG_PING, no commands.
+    /// MS-RPCH 2.2.4 Ping: RTS_FLAG_PING, no commands.
     pub fn ping() -> Self {
         Self::new(RtsFlags::PING, Vec::new())
     }
 
-    /// 2.2.4.1 Echo: RTS_FLAG_ECHO, no commands.
+    /// MS-RPCH 2.1.2.1.6 / 2.2.4 Echo: RTS_FLAG_ECHO, no commands.
     pub fn echo() -> Self {
         Self::new(RtsFlags::ECHO, Vec::new())
     }
@@ -390,26 +390,58 @@ impl RtsPdu {
         }
         match (f, self.commands.as_slice()) {
             (RtsFlags::PING, []) => RtsKind::Ping,
-            (RtsFlags::NONE, [C::Version(_), C::Cookie(_), C::Cookie(_), C::ReceiveWindowSize(_)]) => {
-                RtsKind::ConnA1
-            }
+            (
+                RtsFlags::NONE,
+                [
+                    C::Version(_),
+                    C::Cookie(_),
+                    C::Cookie(_),
+                    C::ReceiveWindowSize(_),
+                ],
+            ) => RtsKind::ConnA1,
             (
                 RtsFlags::OUT_CHANNEL,
-                [C::Version(_), C::Cookie(_), C::Cookie(_), C::ChannelLifetime(_), C::ReceiveWindowSize(_)],
+                [
+                    C::Version(_),
+                    C::Cookie(_),
+                    C::Cookie(_),
+                    C::ChannelLifetime(_),
+                    C::ReceiveWindowSize(_),
+                ],
             ) => RtsKind::ConnA2,
             (RtsFlags::NONE, [C::ConnectionTimeout(_)]) => RtsKind::ConnA3,
             (
                 RtsFlags::NONE,
-                [C::Version(_), C::Cookie(_), C::Cookie(_), C::ChannelLifetime(_), C::ClientKeepalive(_), C::AssociationGroupId(_)],
+                [
+                    C::Version(_),
+                    C::Cookie(_),
+                    C::Cookie(_),
+                    C::ChannelLifetime(_),
+                    C::ClientKeepalive(_),
+                    C::AssociationGroupId(_),
+                ],
             ) => RtsKind::ConnB1,
             (
                 RtsFlags::IN_CHANNEL,
-                [C::Version(_), C::Cookie(_), C::Cookie(_), C::ReceiveWindowSize(_), C::ConnectionTimeout(_), C::AssociationGroupId(_), C::ClientAddress(_)],
+                [
+                    C::Version(_),
+                    C::Cookie(_),
+                    C::Cookie(_),
+                    C::ReceiveWindowSize(_),
+                    C::ConnectionTimeout(_),
+                    C::AssociationGroupId(_),
+                    C::ClientAddress(_),
+                ],
             ) => RtsKind::ConnB2,
             (RtsFlags::NONE, [C::ReceiveWindowSize(_), C::Version(_)]) => RtsKind::ConnB3,
-            (RtsFlags::NONE, [C::Version(_), C::ReceiveWindowSize(_), C::ConnectionTimeout(_)]) => {
-                RtsKind::ConnC1OrC2
-            }
+            (
+                RtsFlags::NONE,
+                [
+                    C::Version(_),
+                    C::ReceiveWindowSize(_),
+                    C::ConnectionTimeout(_),
+                ],
+            ) => RtsKind::ConnC1OrC2,
             (RtsFlags::OTHER_CMD, [C::FlowControlAck(_)]) => RtsKind::FlowControlAck,
             (RtsFlags::OTHER_CMD, [C::Destination(_), C::FlowControlAck(_)]) => {
                 RtsKind::FlowControlAckWithDestination
@@ -444,12 +476,14 @@ impl RtsPdu {
     pub fn decode(r: &mut ReadCursor<'_>) -> DecodeResult<Self> {
         let h = CommonHeader::decode(r).within("RtsPdu")?;
         if h.ptype != PacketType::RTS {
-            return Err(DecodeError::invalid("PTYPE", r.offset() - 14, "not an RTS PDU")
-                .within("RtsPdu"));
+            return Err(
+                DecodeError::invalid("PTYPE", r.offset() - 14, "not an RTS PDU").within("RtsPdu"),
+            );
         }
         if h.auth_length != 0 {
-            return Err(DecodeError::invalid("auth_length", r.offset() - 6, "must be 0")
-                .within("RtsPdu"));
+            return Err(
+                DecodeError::invalid("auth_length", r.offset() - 6, "must be 0").within("RtsPdu"),
+            );
         }
         let mut body = r
             .sub(usize::from(h.frag_length) - CommonHeader::SIZE, "fragment")
@@ -474,7 +508,11 @@ impl RtsPdu {
         // Each command is at least 4 bytes: bound the allocation by the input.
         let mut commands = Vec::with_capacity(usize::from(n).min(r.remaining() / 4));
         for _ in 0..n {
-            commands.push(RtsCommand::decode(r).within("RtsCommand").within("RtsPdu")?);
+            commands.push(
+                RtsCommand::decode(r)
+                    .within("RtsCommand")
+                    .within("RtsPdu")?,
+            );
         }
         Ok(Self { flags, commands })
     }
@@ -482,7 +520,11 @@ impl RtsPdu {
     /// Writes Flags, NumberOfCommands and the commands.
     pub fn encode_body(&self, w: &mut WriteCursor) -> EncodeResult {
         w.u16(self.flags.0);
-        w.u16(count_u16(self.commands.len(), "RtsPdu", "NumberOfCommands")?);
+        w.u16(count_u16(
+            self.commands.len(),
+            "RtsPdu",
+            "NumberOfCommands",
+        )?);
         for c in &self.commands {
             c.encode(w)?;
         }

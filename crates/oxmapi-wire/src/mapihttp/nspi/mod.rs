@@ -18,12 +18,14 @@ mod responses;
 pub use requests::*;
 pub use responses::*;
 
-/// MId returned by ResolveNames/DNToMId: resolved to exactly one object (MS-OXNSPI 2.2.1.9).
-pub const MID_RESOLVED: u32 = 0x0000_0000;
+/// Ambiguous-name-resolution MIds (MS-OXNSPI 2.2.1.8 "Ambiguous Name Resolution Minimal Entry
+/// IDs"): the name matched no object. (Cross-checked with the independent probe, which was
+/// checked against a real server, and impacket's nspi.py.)
+pub const MID_UNRESOLVED: u32 = 0x0000_0000;
 /// MId: the name matched more than one object.
 pub const MID_AMBIGUOUS: u32 = 0x0000_0001;
-/// MId: the name matched no object.
-pub const MID_UNRESOLVED: u32 = 0x0000_0002;
+/// MId: the name resolved to exactly one object (a server may return the real MId instead).
+pub const MID_RESOLVED: u32 = 0x0000_0002;
 
 /// Retrieve Property Flags fSkipObjects (MS-OXNSPI 2.2.1.13): skip object-valued properties.
 pub const F_SKIP_OBJECTS: u32 = 0x0000_0001;

@@ -1,0 +1,168 @@
+//! Connection options shared by every mailbox command, and the logon report printer.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use oxmapi::{LogonParams, LogonReport};
+use oxmapi_profile::{
+    Config, ConfigLocation, Overrides, PasswordSource, Secret, find_password_from_env,
+};
+
+/// How to reach the mailbox: a static profile or a dynamic ProfileInfo, plus credentials.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct ConnArgs {
+    /// A static profile from the config file.
+    #[arg(long, conflicts_with = "profile_info")]
+    pub(crate) profile: Option<String>,
+    /// A dynamic profile, CDO's ProfileInfo: "<server>\n<mailbox>" (a real line feed or the
+    /// two characters \n), e.g. "4f1c…@contoso.com\njdoe".
+    #[arg(long, value_name = "SERVER\\nMAILBOX")]
+    pub(crate) profile_info: Option<String>,
+    /// Config file (default: $OXMAPI_CONFIG, else ~/.config/oxmapi/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// User to authenticate as (`alice`, `CONTOSO\alice`, `alice@contoso.com`).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// Read the password from the first line of FILE (else $OXMAPI_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// Log on even when the organization has no public folders (CDO's "Ignore No PF").
+    #[arg(long)]
+    pub(crate) ignore_no_public_folders: bool,
+}
+
+impl ConnArgs {
+    pub(crate) fn load_config(&self) -> Result<Config> {
+        let loc = ConfigLocation::from_env(self.config.clone())?;
+        Config::load_or_default(&loc.path)
+            .with_context(|| format!("reading config {}", loc.path.display()))
+    }
+
+    pub(crate) fn password(&self) -> Result<Secret> {
+        match find_password_from_env(self.password_file.as_deref())? {
+            PasswordSource::PromptNeeded => prompt_password(),
+            other => other
+                .secret()
+                .cloned()
+                .context("no password source produced a password"),
+        }
+    }
+
+    pub(crate) fn logon_params(&self) -> Result<LogonParams> {
+        if self.profile.is_none() && self.profile_info.is_none() {
+            bail!("give --profile NAME or --profile-info \"<server>\\n<mailbox>\"");
+        }
+        Ok(LogonParams {
+            profile_name: self.profile.clone(),
+            profile_info: self.profile_info.clone(),
+            password: Some(self.password()?),
+            overrides: Overrides {
+                user: self.user.clone(),
+                ignore_no_public_folders: self.ignore_no_public_folders.then_some(true),
+                ..Overrides::default()
+            },
+            ..LogonParams::default()
+        })
+    }
+}
+
+fn prompt_password() -> Result<Secret> {
+    if !std::io::stdin().is_terminal() {
+        bail!("no password: set OXMAPI_PASSWORD or use --password-file FILE");
+    }
+    let p = rpassword::prompt_password("Password: ")?;
+    Ok(Secret::new(p))
+}
+
+/// Prints the logon report as text.
+pub(crate) fn print_report(r: &LogonReport) {
+    let p = &r.profile;
+    println!("oxmapi logon report");
+    match &p.name {
+        Some(n) => println!("  profile         static profile {n:?}"),
+        None => println!("  profile         dynamic (ProfileInfo)"),
+    }
+    println!("  server          {}", p.server);
+    println!("  mailbox         {}", p.mailbox);
+    println!(
+        "  proxy map       {}",
+        p.proxy_map_entry
+            .as_deref()
+            .map(|k| format!("entry {k:?} -> {}", p.front_end))
+            .unwrap_or_else(|| format!("(none) -> {}", p.front_end))
+    );
+    println!("  auth            {} as {}", p.auth, p.user);
+    println!(
+        "  Ignore No PF    {}",
+        if p.ignore_no_public_folders {
+            "set"
+        } else {
+            "not set"
+        }
+    );
+    if let Some(t) = &r.tls {
+        println!(
+            "  tls             {} {} ; certificate policy {} for {}",
+            t.version, t.cipher_suite, t.policy, t.checked_name
+        );
+        if let Some(fp) = &t.certificate_sha256 {
+            println!("  certificate     sha256 {fp}");
+        }
+    } else {
+        println!("  tls             (no connection made)");
+    }
+    if !r.transport.used.is_empty() {
+        println!(
+            "  transport       {} ({})",
+            r.transport.used, r.transport.reason
+        );
+        println!("                  {}", r.transport.emsmdb_url);
+    }
+    println!("  steps");
+    for s in &r.steps {
+        println!(
+            "    {} {:<15} {:>5} ms {:>3} round trips  {}",
+            if s.ok { "ok  " } else { "FAIL" },
+            s.name,
+            s.elapsed_ms,
+            s.http_round_trips,
+            s.detail
+        );
+    }
+    if let Some(m) = &r.mailbox {
+        println!(
+            "  mailbox owner   {} ({})",
+            m.display_name,
+            r.resolved.as_ref().map(|x| x.dn.as_str()).unwrap_or("")
+        );
+        println!("  mailbox guid    {}", m.mailbox_guid);
+        for (name, id) in &m.special_folders {
+            println!("    {name:<26} {id}");
+        }
+    }
+    if let Some(pf) = &r.public_folders {
+        println!("  public folders  {pf}");
+    }
+    println!(
+        "  total           {} ms, {} HTTP round trips",
+        r.total_ms, r.total_http_round_trips
+    );
+    for w in &r.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    if let Some(e) = &r.error {
+        println!(
+            "  FAILED at step {}: {} {}: {}",
+            e.step.as_deref().unwrap_or("?"),
+            e.mapi_error,
+            e.code,
+            e.message
+        );
+        if let Some(h) = &e.hint {
+            println!("  hint: {h}");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! GetMatches (MS-OXCMAPIHTTP 2.2.5.5, MS-OXNSPI 3.1.4.1.10 NspiGetMatches): the GAL entries
+//! a restriction (MS-OXCDATA 2.12) selects, including the ANR restriction clients use for
+//! ambiguous names (a PropertyRestriction on PidTagAnr, MS-OXNSPI 3.1.4.7).
+
+use oxmapi_wire::data::restriction::{
+    FL_IGNORECASE, FL_PREFIX, FL_SUBSTRING, RELOP_EQ, RELOP_GE, RELOP_GT, RELOP_LE, RELOP_LT,
+    RELOP_NE, RelOp, Restriction,
+};
+use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyValue};
+use oxmapi_wire::mapihttp::nspi::GetMatchesRequest;
+use oxmapi_wire::{Decode, DecodeResult, ReadCursor, WriteCursor};
+
+use super::codec::{Stat, write_rows, write_u32_array};
+use super::gal::Gal;
+use super::{enc, head, row};
+use crate::store::UserRecord;
+
+/// PidTagAnr (MS-OXPROPS): the ANR pseudo-property.
+const PID_TAG_ANR: u16 = 0x360C;
+
+pub(super) fn get_matches(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let mut r = ReadCursor::new(body);
+    let req = GetMatchesRequest::decode(&mut r)?;
+    r.finish("AuxiliaryBuffer")?;
+    let stat = req.state.map(|s| Stat {
+        sort_type: s.sort_type,
+        container_id: s.container_id,
+        current_rec: s.current_rec,
+        delta: s.delta,
+        num_pos: s.num_pos,
+        total_recs: s.total_recs,
+        code_page: s.code_page,
+        template_locale: s.template_locale,
+        sort_locale: s.sort_locale,
+    });
+    let mut w = WriteCursor::new();
+    if req.property_name.is_some() {
+        // Link/back-link attribute queries: no such attributes on our entries.
+        head(&mut w, ErrorCode::NO_SUPPORT);
+        w.u8(0x00);
+        w.u8(0x00);
+        w.u8(0x00);
+        w.u32(0);
+        return Ok(w.into_inner());
+    }
+    let limit = usize::try_from(req.row_count).unwrap_or(usize::MAX);
+    let matched: Vec<&UserRecord> = gal
+        .users
+        .iter()
+        .filter(|u| req.filter.as_ref().is_none_or(|f| matches(gal, u, f)))
+        .take(limit)
+        .collect();
+    let mids: Vec<u32> = matched.iter().map(|u| Gal::mid(u)).collect();
+    head(&mut w, ErrorCode::SUCCESS);
+    match stat {
+        Some(s) => {
+            w.u8(0xFF);
+            s.encode(&mut w);
+        }
+        None => w.u8(0x00),
+    }
+    w.u8(0xFF);
+    write_u32_array(&mut w, &mids);
+    match req.columns {
+        Some(cols) => {
+            let rows: Vec<_> = matched.iter().map(|u| row(gal, u, &cols.0)).collect();
+            w.u8(0xFF);
+            enc(write_rows(&mut w, &cols.0, &rows))?;
+        }
+        None => w.u8(0x00),
+    }
+    w.u32(0);
+    Ok(w.into_inner())
+}
+
+/// Whether `user` satisfies `f`. Restrictions on properties the entry lacks are false
+/// (MS-OXCDATA 2.12); sub-object restrictions never match an address-book entry.
+fn matches(gal: &Gal, user: &UserRecord, f: &Restriction) -> bool {
+    match f {
+        Restriction::And(v) => v.iter().all(|f| matches(gal, user, f)),
+        Restriction::Or(v) => v.iter().any(|f| matches(gal, user, f)),
+        Restriction::Not(f) => !matches(gal, user, f),
+        Restriction::Content {
+            fuzzy_level_low,
+            fuzzy_level_high,
+            tag,
+            value,
+        } => {
+            let (Some(have), Some(want)) = (text(gal, user, *tag), value.value.as_str()) else {
+                return false;
+            };
+            let fold = |s: &str| {
+                if fuzzy_level_high & FL_IGNORECASE != 0 {
+                    s.to_lowercase()
+                } else {
+                    s.to_owned()
+                }
+            };
+            let (have, want) = (fold(&have), fold(&want));
+            match fuzzy_level_low & 0x3 {
+                FL_SUBSTRING => have.contains(&want),
+                FL_PREFIX => have.starts_with(&want),
+                _ => have == want,
+            }
+        }
+        Restriction::Property { relop, tag, value } if tag.id() == PID_TAG_ANR => {
+            *relop == RELOP_EQ
+                && value
+                    .value
+                    .as_str()
+                    .is_some_and(|name| gal.anr_candidates(&name).iter().any(|u| u.id == user.id))
+        }
+        Restriction::Property { relop, tag, value } => {
+            compare(gal.value(user, *tag).as_ref(), &value.value, *relop)
+        }
+        Restriction::Exist { tag } => gal.value(user, *tag).is_some(),
+        Restriction::Comment {
+            restriction: Some(f),
+            ..
+        } => matches(gal, user, f),
+        Restriction::Count { restriction, .. } => matches(gal, user, restriction),
+        _ => false,
+    }
+}
+
+fn text(gal: &Gal, user: &UserRecord, tag: PropertyTag) -> Option<String> {
+    gal.value(user, tag)
+        .and_then(|v| v.as_str().map(|s| s.into_owned()))
+}
+
+fn compare(have: Option<&PropertyValue>, want: &PropertyValue, relop: RelOp) -> bool {
+    let Some(have) = have else { return false };
+    let ord = match (have.as_str(), want.as_str(), have.as_i64(), want.as_i64()) {
+        (Some(a), Some(b), _, _) => a.to_lowercase().cmp(&b.to_lowercase()),
+        (_, _, Some(a), Some(b)) => a.cmp(&b),
+        _ => match have.as_bytes().zip(want.as_bytes()) {
+            Some((a, b)) => a.cmp(b),
+            None => return false,
+        },
+    };
+    match relop {
+        RELOP_LT => ord.is_lt(),
+        RELOP_LE => ord.is_le(),
+        RELOP_GT => ord.is_gt(),
+        RELOP_GE => ord.is_ge(),
+        RELOP_EQ => ord.is_eq(),
+        RELOP_NE => ord.is_ne(),
+        _ => false,
+    }
+}

@@ -1,0 +1,686 @@
+//! `Session`: CDO's `MAPI.Session`, logged on over MAPI/HTTP.
+
+use std::time::Instant;
+
+use oxmapi_profile::{
+    AuthMethod, CertPolicy, Config, Overrides, ProfileInfo, ProfileSelection, ResolvedProfile,
+    Secret, resolve,
+};
+use oxmapi_transport::{
+    AuthScheme, Credentials, Endpoint, HttpAuth, MapiHttpClient, MapiHttpSession, TlsConfig,
+    TlsPolicy, TransportConfig,
+};
+use oxmapi_wire::data::{ErrorCode, FolderId, PropertyRow, PropertyTag};
+use oxmapi_wire::rop::{
+    GetPropertiesSpecificRequest, LogonRequest, ResponseContext, RopRequest, RopRequestBuffer,
+    RopResponse, logon_flags, open_flags,
+};
+use oxmapi_wire::rpcext::{AuxBody, decode_aux_buffer};
+
+use crate::channel::{self, connect, disconnect, execute};
+use crate::error::{Error, ErrorKind};
+use crate::nspi;
+use crate::report::{
+    ErrorReport, LogonReport, MailboxReport, ProfileReport, StepReport, TlsReport, TransportReport,
+};
+
+/// The 13 folder IDs of a private-mailbox RopLogon response, in MS-OXCSTOR 2.2.1.1.3 order.
+pub const SPECIAL_FOLDER_NAMES: [&str; 13] = [
+    "Mailbox Root",
+    "Deferred Action",
+    "Spooler Queue",
+    "Top of Information Store",
+    "Inbox",
+    "Outbox",
+    "Sent Items",
+    "Deleted Items",
+    "Common Views",
+    "Schedule",
+    "Finder",
+    "Views",
+    "Shortcuts",
+];
+
+/// CDO's default folder constants (`CdoDefaultFolderInbox` = 1 ... ); those a logon
+/// response carries directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultFolder {
+    /// CdoDefaultFolderInbox (1).
+    Inbox,
+    /// CdoDefaultFolderOutbox (2).
+    Outbox,
+    /// CdoDefaultFolderSentItems (3).
+    SentItems,
+    /// CdoDefaultFolderDeletedItems (4).
+    DeletedItems,
+}
+
+/// The arguments of CDO's `Session.Logon`, in Rust.
+///
+/// `Session.Logon(ProfileName, ProfilePassword, ShowDialog, NewSession, ParentWindow,
+/// NoMail, ProfileInfo)`: give `profile_name` for a static profile, or `profile_info`
+/// (`"server\nmailbox"`) for a dynamic one. Unlike CDO, credentials travel with the logon,
+/// which is what makes Basic-only front ends and Office 365 reachable.
+#[derive(Debug, Clone, Default)]
+pub struct LogonParams {
+    /// ProfileName: a static profile in the config file.
+    pub profile_name: Option<String>,
+    /// ProfileInfo: `"<server>\n<mailbox>"` for a dynamic profile.
+    pub profile_info: Option<String>,
+    /// The password for the front end (CDO's ProfilePassword was the profile's password;
+    /// here it is the account's).
+    pub password: Option<Secret>,
+    /// ShowDialog: there is no dialog; `true` is refused.
+    pub show_dialog: bool,
+    /// NewSession: every oxmapi session is new; kept for CDO parity.
+    pub new_session: bool,
+    /// NoMail: log on without registering with the spooler (RopLogon OpenFlags NO_MAIL).
+    pub no_mail: bool,
+    /// Overrides of profile settings (user, Ignore No PF, front end).
+    pub overrides: Overrides,
+}
+
+struct Channels {
+    emsmdb: MapiHttpSession,
+    nspi: MapiHttpSession,
+}
+
+/// A logged-on MAPI session (CDO's `MAPI.Session`).
+pub struct Session {
+    profile: ResolvedProfile,
+    channels: Channels,
+    user_dn: String,
+    logon_handle: u32,
+    folder_ids: [FolderId; 13],
+    mailbox_guid: [u8; 16],
+    public_store: bool,
+    reconnects: u32,
+    report: LogonReport,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.profile.server_name.as_str())
+            .field("mailbox", &self.profile.mailbox)
+            .field("user_dn", &self.user_dn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Logs on as CDO's `Session.Logon` does. On failure the error says which step failed;
+    /// [`Session::logon_with_report`] also returns the report of the steps that ran.
+    pub async fn logon(config: &Config, params: LogonParams) -> Result<Self, Error> {
+        Self::logon_with_report(config, params).await.0
+    }
+
+    /// Logs on and returns the step-by-step report whether or not it succeeded.
+    pub async fn logon_with_report(
+        config: &Config,
+        params: LogonParams,
+    ) -> (Result<Self, Error>, LogonReport) {
+        let started = Instant::now();
+        let mut report = LogonReport::default();
+        let result = logon_flow(config, params, &mut report).await;
+        report.total_ms = started.elapsed().as_millis() as u64;
+        report.total_http_round_trips = report.steps.iter().map(|s| s.http_round_trips).sum();
+        match result {
+            Ok(mut s) => {
+                s.report = report.clone();
+                (Ok(s), report)
+            }
+            Err(e) => {
+                report.error = Some(ErrorReport::from(&e));
+                (Err(e), report)
+            }
+        }
+    }
+
+    /// The logon report.
+    pub fn report(&self) -> &LogonReport {
+        &self.report
+    }
+
+    /// The resolved profile in use.
+    pub fn profile(&self) -> &ResolvedProfile {
+        &self.profile
+    }
+
+    /// The mailbox owner's legacy DN.
+    pub fn user_dn(&self) -> &str {
+        &self.user_dn
+    }
+
+    /// The 13 special folder IDs of the logon, MS-OXCSTOR order ([`SPECIAL_FOLDER_NAMES`]).
+    pub fn special_folder_ids(&self) -> &[FolderId; 13] {
+        &self.folder_ids
+    }
+
+    /// A default folder's ID (CDO `Session.GetDefaultFolder`).
+    pub fn default_folder_id(&self, which: DefaultFolder) -> FolderId {
+        let i = match which {
+            DefaultFolder::Inbox => 4,
+            DefaultFolder::Outbox => 5,
+            DefaultFolder::SentItems => 6,
+            DefaultFolder::DeletedItems => 7,
+        };
+        self.folder_ids[i]
+    }
+
+    /// The mailbox GUID.
+    pub fn mailbox_guid(&self) -> [u8; 16] {
+        self.mailbox_guid
+    }
+
+    /// True when the public folder store was opened too.
+    pub fn has_public_store(&self) -> bool {
+        self.public_store
+    }
+
+    /// How many times the session re-established an expired session context.
+    pub fn reconnects(&self) -> u32 {
+        self.reconnects
+    }
+
+    /// Reads properties of the message store (CDO `InfoStore.Fields`). Read-only, so when
+    /// the server has expired the session context the call reconnects (Connect + RopLogon)
+    /// once and retries.
+    pub async fn store_properties(&mut self, tags: &[PropertyTag]) -> Result<PropertyRow, Error> {
+        match self.store_properties_once(tags).await {
+            Err(e) if e.code() == ErrorCode::END_OF_SESSION => {
+                self.reconnect().await?;
+                self.store_properties_once(tags).await
+            }
+            other => other,
+        }
+    }
+
+    async fn store_properties_once(&mut self, tags: &[PropertyTag]) -> Result<PropertyRow, Error> {
+        const STEP: &str = "get-store-properties";
+        let request = RopRequestBuffer {
+            rops: vec![RopRequest::GetPropertiesSpecific(
+                GetPropertiesSpecificRequest {
+                    logon_id: 0,
+                    input_handle_index: 0,
+                    property_size_limit: 0,
+                    want_unicode: 1,
+                    property_tags: tags.to_vec(),
+                },
+            )],
+            handles: vec![self.logon_handle],
+        };
+        let ctx = [ResponseContext::GetPropertiesSpecific {
+            tags: tags.to_vec(),
+        }];
+        let (resp, _) = execute(&mut self.channels.emsmdb, STEP, &request, &ctx).await?;
+        match resp.rops.into_iter().next() {
+            Some(RopResponse::GetPropertiesSpecific(r)) => Ok(r.row),
+            Some(other) => Err(rop_failure(STEP, &other)),
+            None => Err(no_response(STEP)),
+        }
+    }
+
+    /// Re-creates the session context after the server expired it.
+    async fn reconnect(&mut self) -> Result<(), Error> {
+        self.channels.emsmdb.reset();
+        connect(
+            &mut self.channels.emsmdb,
+            &self.user_dn,
+            self.profile.connect_flags(),
+        )
+        .await?;
+        let logon = private_logon(
+            &mut self.channels.emsmdb,
+            &self.user_dn,
+            open_flags_for(false),
+        )
+        .await?;
+        self.logon_handle = logon.handle;
+        self.folder_ids = logon.folder_ids;
+        self.reconnects += 1;
+        Ok(())
+    }
+
+    /// Logs off (CDO `Session.Logoff`): disconnects the mailbox and unbinds the address book.
+    pub async fn logoff(mut self) -> Result<(), Error> {
+        // A context the server already expired is as good as closed.
+        let gone = |r: Result<(), Error>| match r {
+            Err(e) if e.code() == ErrorCode::END_OF_SESSION => Ok(()),
+            other => other,
+        };
+        let a = gone(disconnect(&mut self.channels.emsmdb).await);
+        let b = gone(nspi::unbind(&mut self.channels.nspi).await);
+        a.and(b)
+    }
+}
+
+fn rop_failure(step: &'static str, r: &RopResponse) -> Error {
+    match r {
+        RopResponse::Error(e) => Error::mapi(
+            step,
+            e.return_value,
+            format!("{} failed", e.rop_id.name().unwrap_or("the ROP")),
+        ),
+        other => Error::protocol(
+            step,
+            oxmapi_wire::DecodeError::invalid(
+                "RopResponse",
+                0,
+                format!("unexpected response {:?}", other.rop_id()),
+            ),
+        ),
+    }
+}
+
+fn no_response(step: &'static str) -> Error {
+    Error::protocol(
+        step,
+        oxmapi_wire::DecodeError::invalid("RopResponseBuffer", 0, "the server sent no response"),
+    )
+}
+
+struct PrivateLogon {
+    handle: u32,
+    folder_ids: [FolderId; 13],
+    mailbox_guid: [u8; 16],
+    response_flags: u8,
+}
+
+fn open_flags_for(no_mail: bool) -> u32 {
+    // What Outlook sends for a home-server logon (NOTES.md §5.3).
+    let mut f = open_flags::USE_PER_MDB_REPLID_MAPPING
+        | open_flags::TAKE_OWNERSHIP
+        | open_flags::HOME_LOGON;
+    if no_mail {
+        f |= open_flags::NO_MAIL;
+    }
+    f
+}
+
+/// RopLogon for the private mailbox (MS-OXCROPS 2.2.3.1, MS-OXCSTOR 2.2.1.1).
+async fn private_logon(
+    emsmdb: &mut MapiHttpSession,
+    user_dn: &str,
+    open_flags: u32,
+) -> Result<PrivateLogon, Error> {
+    const STEP: &str = "rop-logon";
+    let request = RopRequestBuffer {
+        rops: vec![RopRequest::Logon(LogonRequest {
+            logon_id: 0,
+            output_handle_index: 0,
+            logon_flags: logon_flags::PRIVATE,
+            open_flags,
+            store_state: 0,
+            essdn: Some(user_dn.to_owned()),
+        })],
+        handles: vec![u32::MAX],
+    };
+    let ctx = [ResponseContext::Logon { private: true }];
+    let (resp, _) = execute(emsmdb, STEP, &request, &ctx).await?;
+    let handle = resp.handles.first().copied().unwrap_or(u32::MAX);
+    match resp.rops.into_iter().next() {
+        Some(RopResponse::LogonPrivate(r)) => Ok(PrivateLogon {
+            handle,
+            folder_ids: r.folder_ids,
+            mailbox_guid: r.mailbox_guid,
+            response_flags: r.response_flags,
+        }),
+        Some(RopResponse::LogonRedirect(r)) => Err(Error::mapi(
+            STEP,
+            ErrorCode::WRONG_SERVER,
+            format!("the mailbox lives on another server: {}", r.server_name),
+        )
+        .with_hint("use that server name in ProfileInfo")),
+        Some(other) => Err(rop_failure(STEP, &other)),
+        None => Err(no_response(STEP)),
+    }
+}
+
+/// RopLogon for the public folder store. `Ok(None)` = the organization has none.
+async fn public_logon(emsmdb: &mut MapiHttpSession) -> Result<Result<(), ErrorCode>, Error> {
+    const STEP: &str = "public-folders";
+    let request = RopRequestBuffer {
+        rops: vec![RopRequest::Logon(LogonRequest {
+            logon_id: 1,
+            output_handle_index: 0,
+            logon_flags: 0,
+            open_flags: open_flags::PUBLIC | open_flags::USE_PER_MDB_REPLID_MAPPING,
+            store_state: 0,
+            essdn: None,
+        })],
+        handles: vec![u32::MAX],
+    };
+    let ctx = [ResponseContext::Logon { private: false }];
+    let (resp, _) = execute(emsmdb, STEP, &request, &ctx).await?;
+    match resp.rops.into_iter().next() {
+        Some(RopResponse::LogonPublic(_)) => Ok(Ok(())),
+        Some(RopResponse::Error(e)) => Ok(Err(e.return_value)),
+        Some(other) => Err(rop_failure(STEP, &other)),
+        None => Err(no_response(STEP)),
+    }
+}
+
+fn transport_config(
+    p: &ResolvedProfile,
+    password: Option<Secret>,
+) -> Result<TransportConfig, Error> {
+    let mut cfg = TransportConfig::new(p.front_end_url.to_string());
+    cfg.tls = TlsConfig {
+        policy: match &p.cert_policy {
+            CertPolicy::Verify => TlsPolicy::Verify,
+            CertPolicy::CaFile(path) => TlsPolicy::CaFile(path.clone()),
+            CertPolicy::Ignore => TlsPolicy::Ignore,
+        },
+        expected_principal: p.expected_principal.clone(),
+    };
+    let scheme = match p.auth {
+        AuthMethod::Ntlm => AuthScheme::Ntlm,
+        AuthMethod::Negotiate => AuthScheme::Negotiate,
+        AuthMethod::Basic => AuthScheme::Basic,
+        AuthMethod::Bearer => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                ErrorCode::NO_SUPPORT,
+                "bearer (OAuth) authentication is not implemented yet",
+            )
+            .at_step("profile"));
+        }
+    };
+    let user = p.user.clone().unwrap_or_else(|| p.mailbox.clone());
+    let password = password.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Authentication,
+            ErrorCode::LOGON_FAILED,
+            format!("no password was given for {user}"),
+        )
+        .at_step("profile")
+        .with_hint("set OXMAPI_PASSWORD or use --password-file")
+    })?;
+    cfg.auth = Some(HttpAuth {
+        scheme,
+        credentials: Credentials {
+            user,
+            domain: p.domain.clone(),
+            password: oxmapi_transport::Secret::new(password.expose()),
+        },
+    });
+    Ok(cfg)
+}
+
+fn profile_report(p: &ResolvedProfile, name: Option<&str>) -> ProfileReport {
+    ProfileReport {
+        kind: if name.is_some() { "static" } else { "dynamic" }.into(),
+        name: name.map(str::to_owned),
+        server: p.server_name.as_str().to_owned(),
+        mailbox: p.mailbox.clone(),
+        proxy_map_entry: p.proxy_entry_key.clone(),
+        front_end: p.front_end_url.to_string(),
+        auth: p.auth.as_str().to_owned(),
+        certificate_policy: match &p.cert_policy {
+            CertPolicy::Verify => "verify".into(),
+            CertPolicy::CaFile(path) => format!("ca-file {}", path.display()),
+            CertPolicy::Ignore => "ignore".into(),
+        },
+        ignore_no_public_folders: p.ignore_no_public_folders,
+        user: match (&p.domain, &p.user) {
+            (Some(d), Some(u)) => format!("{d}\\{u}"),
+            (None, Some(u)) => u.clone(),
+            _ => p.mailbox.clone(),
+        },
+        origin: p.origin.clone(),
+    }
+}
+
+/// Measures one step: time, HTTP round trips, outcome.
+struct StepTimer {
+    round_trips: u64,
+    started: Instant,
+}
+
+impl StepTimer {
+    fn start(session: &MapiHttpSession) -> Self {
+        Self {
+            round_trips: session.stats().http_round_trips,
+            started: Instant::now(),
+        }
+    }
+
+    fn finish<T>(
+        self,
+        report: &mut LogonReport,
+        name: &'static str,
+        session: &MapiHttpSession,
+        result: &Result<T, Error>,
+        detail: impl FnOnce(&T) -> String,
+    ) {
+        report.steps.push(StepReport {
+            name: name.into(),
+            ok: result.is_ok(),
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            http_round_trips: session
+                .stats()
+                .http_round_trips
+                .saturating_sub(self.round_trips),
+            detail: match result {
+                Ok(v) => detail(v),
+                Err(e) => e.to_string(),
+            },
+        });
+    }
+}
+
+fn record_tls(report: &mut LogonReport, session: &MapiHttpSession) {
+    let stats = session.stats();
+    if report.tls.is_none()
+        && let Some(tls) = stats.tls
+    {
+        if tls.verification_skipped {
+            report.warnings.push(format!(
+                "the server certificate was NOT verified (certificate policy \"ignore\" for {}); \
+                 anyone on the network path could read the password and the mailbox",
+                tls.checked_name
+            ));
+        }
+        report.tls = Some(TlsReport {
+            version: tls.version,
+            cipher_suite: tls.cipher_suite,
+            certificate_sha256: tls.peer_cert_sha256,
+            policy: tls.policy.to_owned(),
+            checked_name: tls.checked_name,
+            verification_skipped: tls.verification_skipped,
+        });
+    }
+    if report.auth_scheme.is_none() {
+        report.auth_scheme = stats.auth_scheme.map(|s| s.to_string());
+    }
+}
+
+async fn logon_flow(
+    config: &Config,
+    params: LogonParams,
+    report: &mut LogonReport,
+) -> Result<Session, Error> {
+    if params.show_dialog {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            ErrorCode::NO_SUPPORT,
+            "ShowDialog is not supported: there is no profile dialog",
+        )
+        .at_step("profile")
+        .with_hint("give a profile name or ProfileInfo"));
+    }
+    let selection = match (&params.profile_name, &params.profile_info) {
+        (Some(name), None) => ProfileSelection::Named(name.clone()),
+        (None, Some(info)) => ProfileSelection::Dynamic(
+            ProfileInfo::parse(info).map_err(|e| Error::profile(e.into()))?,
+        ),
+        (Some(_), Some(_)) => {
+            return Err(Error::new(
+                ErrorKind::Profile,
+                ErrorCode::INVALID_PARAMETER,
+                "give either a profile name or ProfileInfo, not both",
+            )
+            .at_step("profile"));
+        }
+        (None, None) => {
+            return Err(Error::new(
+                ErrorKind::Profile,
+                ErrorCode::INVALID_PARAMETER,
+                "no profile: give a profile name or ProfileInfo (\"server\\nmailbox\")",
+            )
+            .at_step("profile"));
+        }
+    };
+    let profile = resolve(config, &selection, &params.overrides).map_err(Error::profile)?;
+    report.profile = profile_report(&profile, params.profile_name.as_deref());
+
+    let client = MapiHttpClient::new(transport_config(&profile, params.password)?)
+        .map_err(|e| channel::transport_error("profile", e))?;
+    let server = profile.server_name.as_str().to_owned();
+    let mut nspi_s = client.session(Endpoint::Nspi, &server);
+    let mut emsmdb = client.session(Endpoint::Emsmdb, &server);
+    report.transport = TransportReport {
+        used: "mapihttp".into(),
+        reason: "MAPI over HTTP (MS-OXCMAPIHTTP), the profile's transport".into(),
+        emsmdb_url: emsmdb.url(),
+        nspi_url: nspi_s.url(),
+    };
+
+    // Address book: bind, resolve the mailbox name to the owner's DN.
+    let t = StepTimer::start(&nspi_s);
+    let bound = nspi::bind(&mut nspi_s).await;
+    t.finish(report, "nspi-bind", &nspi_s, &bound, |g| {
+        format!("bound; server GUID {}", hex_guid(g))
+    });
+    record_tls(report, &nspi_s);
+    bound?;
+    let mailbox = profile.mailbox.clone();
+    let t = StepTimer::start(&nspi_s);
+    let resolved = nspi::resolve_name(&mut nspi_s, &mailbox).await;
+    t.finish(report, "nspi-resolve", &nspi_s, &resolved, |r| {
+        format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn)
+    });
+    let resolved = resolved?;
+    report.resolved = Some(resolved.clone());
+
+    // Mailbox: connect with the DN, then RopLogon.
+    let dn = resolved.dn.clone();
+    let flags = profile.connect_flags();
+    let t = StepTimer::start(&emsmdb);
+    let connected = connect(&mut emsmdb, &dn, flags).await;
+    t.finish(report, "emsmdb-connect", &emsmdb, &connected, |c| {
+        format!("connected as {} (flags 0x{flags:08X})", c.display_name)
+    });
+    record_tls(report, &emsmdb);
+    let connected = connected?;
+    let org_public_folders = decode_aux_buffer(&connected.aux).ok().and_then(|blocks| {
+        blocks.iter().find_map(|b| match b.body() {
+            Ok(AuxBody::ExOrgInfo(info)) => Some(info.public_folders_enabled()),
+            _ => None,
+        })
+    });
+    let dn = resolved.dn.clone();
+    let open = open_flags_for(params.no_mail);
+    let t = StepTimer::start(&emsmdb);
+    let logon = private_logon(&mut emsmdb, &dn, open).await;
+    t.finish(report, "rop-logon", &emsmdb, &logon, |l| {
+        format!("private mailbox opened; Inbox {}", l.folder_ids[4])
+    });
+    let logon = logon?;
+    report.mailbox = Some(MailboxReport {
+        display_name: connected.display_name.clone(),
+        dn_prefix: connected.dn_prefix.clone(),
+        server_version: None,
+        mailbox_guid: hex_guid(&logon.mailbox_guid),
+        special_folders: SPECIAL_FOLDER_NAMES
+            .iter()
+            .zip(logon.folder_ids.iter())
+            .map(|(n, id)| ((*n).to_owned(), id.to_string()))
+            .collect(),
+        org_public_folders,
+    });
+    let _ = logon.response_flags;
+
+    // Public folders: CDO opens the public store too; without public folders the logon
+    // fails with MAPI_E_FAILONEPROVIDER unless Ignore No PF (CONNECT_IGNORE_NO_PF) is set.
+    let ignore = profile.ignore_no_public_folders;
+    let t = StepTimer::start(&emsmdb);
+    let public = public_logon(&mut emsmdb).await;
+    t.finish(report, "public-folders", &emsmdb, &public, |r| match r {
+        Ok(()) => "public folder store opened".to_owned(),
+        Err(code) if ignore => format!(
+            "no public folders (public logon returned {code}); ignored: Ignore No PF is set"
+        ),
+        Err(code) => format!("no public folders (public logon returned {code})"),
+    });
+    let public = public?;
+    let public_store = match public {
+        Ok(()) => {
+            report.public_folders = Some("present".into());
+            true
+        }
+        Err(code) if ignore => {
+            report.public_folders = Some("absent (ignored: Ignore No PF is set)".into());
+            let _ = code;
+            false
+        }
+        Err(code) => {
+            report.public_folders = Some("absent".into());
+            if let Some(last) = report.steps.last_mut() {
+                last.ok = false;
+            }
+            let _ = disconnect(&mut emsmdb).await;
+            return Err(Error::mapi(
+                "public-folders",
+                ErrorCode::FAILONEPROVIDER,
+                format!(
+                    "the organization has no public folders (the public folder logon returned {code}), \
+                     so the public folder provider failed"
+                ),
+            )
+            .with_hint(
+                "set Ignore No PF: `ignore_no_public_folders = true` in the config or the profile, \
+                 or --ignore-no-public-folders",
+            ));
+        }
+    };
+
+    Ok(Session {
+        profile,
+        channels: Channels {
+            emsmdb,
+            nspi: nspi_s,
+        },
+        user_dn: resolved.dn,
+        logon_handle: logon.handle,
+        folder_ids: logon.folder_ids,
+        mailbox_guid: logon.mailbox_guid,
+        public_store,
+        reconnects: 0,
+        report: LogonReport::default(),
+    })
+}
+
+/// A GUID in its usual text form from wire (little-endian fields) bytes.
+pub fn hex_guid(g: &[u8; 16]) -> String {
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        g[3],
+        g[2],
+        g[1],
+        g[0],
+        g[5],
+        g[4],
+        g[7],
+        g[6],
+        g[8],
+        g[9],
+        g[10],
+        g[11],
+        g[12],
+        g[13],
+        g[14],
+        g[15]
+    )
+}
