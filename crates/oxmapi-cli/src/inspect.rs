@@ -366,7 +366,7 @@ pub(crate) fn parse_hex(text: &str) -> Option<Vec<u8>> {
             }
         }
     }
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return None;
     }
     hex::decode(digits).ok()
