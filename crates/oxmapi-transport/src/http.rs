@@ -144,7 +144,7 @@ impl HttpChannel {
     /// the caller reads the body with [`Self::next_chunk`].
     pub(crate) async fn send(
         &mut self,
-        next: &mut dyn FnMut() -> Result<Outgoing, TransportError>,
+        next: &mut (dyn FnMut() -> Result<Outgoing, TransportError> + Send),
     ) -> Result<Response<Incoming>, TransportError> {
         let mut retried = false;
         loop {
@@ -225,7 +225,7 @@ impl HttpChannel {
 
     async fn handshake(
         &mut self,
-        next: &mut dyn FnMut() -> Result<Outgoing, TransportError>,
+        next: &mut (dyn FnMut() -> Result<Outgoing, TransportError> + Send),
         offered: Option<Vec<Challenge>>,
     ) -> Result<Response<Incoming>, TransportError> {
         let names = |o: &Option<Vec<Challenge>>| {

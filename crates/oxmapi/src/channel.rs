@@ -114,8 +114,61 @@ pub(crate) fn success<T>(step: &'static str, r: Response<T>) -> Result<T, Error>
     }
 }
 
+/// The mailbox channel (EMSMDB), whatever carries it. Today: MAPI/HTTP.
+pub(crate) struct Mailbox {
+    http: MapiHttpSession,
+}
+
+impl Mailbox {
+    pub(crate) fn mapi_http(http: MapiHttpSession) -> Self {
+        Self { http }
+    }
+
+    /// HTTP round trips so far (including authentication legs).
+    pub(crate) fn round_trips(&self) -> u64 {
+        self.http.stats().http_round_trips
+    }
+
+    pub(crate) fn stats(&self) -> oxmapi_transport::SessionStats {
+        self.http.stats()
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.http.url()
+    }
+
+    /// Forgets the session context (after the server expired it).
+    pub(crate) fn reset(&mut self) {
+        self.http.reset();
+    }
+
+    /// EMSMDB Connect.
+    pub(crate) async fn connect(
+        &mut self,
+        user_dn: &str,
+        flags: u32,
+    ) -> Result<ConnectSuccess, Error> {
+        connect(&mut self.http, user_dn, flags).await
+    }
+
+    /// EMSMDB Disconnect.
+    pub(crate) async fn disconnect(&mut self) -> Result<(), Error> {
+        disconnect(&mut self.http).await
+    }
+
+    /// Runs ROPs: see [`execute`].
+    pub(crate) async fn execute(
+        &mut self,
+        step: &'static str,
+        request: &RopRequestBuffer,
+        contexts: &[oxmapi_wire::rop::ResponseContext],
+    ) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
+        execute(&mut self.http, step, request, contexts).await
+    }
+}
+
 /// EMSMDB Connect (MS-OXCMAPIHTTP 2.2.4.1).
-pub(crate) async fn connect(
+async fn connect(
     session: &mut MapiHttpSession,
     user_dn: &str,
     flags: u32,
@@ -143,7 +196,7 @@ pub(crate) async fn connect(
 
 /// EMSMDB Disconnect (MS-OXCMAPIHTTP 2.2.4.3); errors are ignored by callers that are
 /// tearing down anyway.
-pub(crate) async fn disconnect(session: &mut MapiHttpSession) -> Result<(), Error> {
+async fn disconnect(session: &mut MapiHttpSession) -> Result<(), Error> {
     const STEP: &str = "emsmdb-disconnect";
     let req = DisconnectRequest { aux: Vec::new() };
     post(session, STEP, "Disconnect", encode(STEP, &req)?).await?;
@@ -152,7 +205,7 @@ pub(crate) async fn disconnect(session: &mut MapiHttpSession) -> Result<(), Erro
 
 /// One EMSMDB Execute (MS-OXCMAPIHTTP 2.2.4.2): sends the ROPs, returns the decoded
 /// responses of the first ROP output buffer and any further chained buffers' raw payloads.
-pub(crate) async fn execute(
+async fn execute(
     session: &mut MapiHttpSession,
     step: &'static str,
     request: &RopRequestBuffer,

@@ -17,7 +17,7 @@ use oxmapi_wire::rop::{
 };
 use oxmapi_wire::rpcext::{AuxBody, decode_aux_buffer};
 
-use crate::channel::{self, connect, disconnect, execute};
+use crate::channel::{self, Mailbox};
 use crate::error::{Error, ErrorKind};
 use crate::nspi;
 use crate::report::{
@@ -80,9 +80,9 @@ pub struct LogonParams {
     pub overrides: Overrides,
 }
 
-struct Channels {
-    emsmdb: MapiHttpSession,
-    nspi: MapiHttpSession,
+pub(crate) struct Channels {
+    pub(crate) emsmdb: Mailbox,
+    pub(crate) nspi: MapiHttpSession,
 }
 
 /// A logged-on MAPI session (CDO's `MAPI.Session`).
@@ -183,17 +183,52 @@ impl Session {
         self.reconnects
     }
 
+    /// The server object handle of the private mailbox logon (input handle for ROPs on the
+    /// store). Changes after a reconnect.
+    pub(crate) fn logon_handle(&self) -> u32 {
+        self.logon_handle
+    }
+
+    /// Sends one ROP request buffer and decodes the responses (plus the raw payloads of any
+    /// further chained RPC_HEADER_EXT segments). Handles in `request.handles` must be current.
+    pub(crate) async fn rops(
+        &mut self,
+        step: &'static str,
+        request: &RopRequestBuffer,
+        contexts: &[ResponseContext],
+    ) -> Result<(oxmapi_wire::rop::RopResponseBuffer, Vec<Vec<u8>>), Error> {
+        self.channels.emsmdb.execute(step, request, contexts).await
+    }
+
+    /// Runs `f` once; if the server expired the session context (MAPI_E_END_OF_SESSION),
+    /// reconnects (Connect + RopLogon: every earlier handle is void) and runs `f` again. Use
+    /// only for operations that rebuild their handles from IDs (reads).
+    pub(crate) async fn with_reconnect<T, F>(&mut self, mut f: F) -> Result<T, Error>
+    where
+        F: for<'s> FnMut(
+            &'s mut Self,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 's>>,
+    {
+        match f(self).await {
+            Err(e) if e.code() == ErrorCode::END_OF_SESSION => {
+                self.reconnect().await?;
+                f(self).await
+            }
+            other => other,
+        }
+    }
+
     /// Reads properties of the message store (CDO `InfoStore.Fields`). Read-only, so when
     /// the server has expired the session context the call reconnects (Connect + RopLogon)
     /// once and retries.
     pub async fn store_properties(&mut self, tags: &[PropertyTag]) -> Result<PropertyRow, Error> {
-        match self.store_properties_once(tags).await {
-            Err(e) if e.code() == ErrorCode::END_OF_SESSION => {
-                self.reconnect().await?;
-                self.store_properties_once(tags).await
-            }
-            other => other,
-        }
+        let tags = tags.to_vec();
+        self.with_reconnect(move |s| {
+            let tags = tags.clone();
+            Box::pin(async move { s.store_properties_once(&tags).await })
+        })
+        .await
     }
 
     async fn store_properties_once(&mut self, tags: &[PropertyTag]) -> Result<PropertyRow, Error> {
@@ -208,12 +243,12 @@ impl Session {
                     property_tags: tags.to_vec(),
                 },
             )],
-            handles: vec![self.logon_handle],
+            handles: vec![self.logon_handle()],
         };
         let ctx = [ResponseContext::GetPropertiesSpecific {
             tags: tags.to_vec(),
         }];
-        let (resp, _) = execute(&mut self.channels.emsmdb, STEP, &request, &ctx).await?;
+        let (resp, _) = self.rops(STEP, &request, &ctx).await?;
         match resp.rops.into_iter().next() {
             Some(RopResponse::GetPropertiesSpecific(r)) => Ok(r.row),
             Some(other) => Err(rop_failure(STEP, &other)),
@@ -224,12 +259,10 @@ impl Session {
     /// Re-creates the session context after the server expired it.
     async fn reconnect(&mut self) -> Result<(), Error> {
         self.channels.emsmdb.reset();
-        connect(
-            &mut self.channels.emsmdb,
-            &self.user_dn,
-            self.profile.connect_flags(),
-        )
-        .await?;
+        self.channels
+            .emsmdb
+            .connect(&self.user_dn, self.profile.connect_flags())
+            .await?;
         let logon = private_logon(
             &mut self.channels.emsmdb,
             &self.user_dn,
@@ -249,13 +282,14 @@ impl Session {
             Err(e) if e.code() == ErrorCode::END_OF_SESSION => Ok(()),
             other => other,
         };
-        let a = gone(disconnect(&mut self.channels.emsmdb).await);
+        let a = gone(self.channels.emsmdb.disconnect().await);
         let b = gone(nspi::unbind(&mut self.channels.nspi).await);
         a.and(b)
     }
 }
 
-fn rop_failure(step: &'static str, r: &RopResponse) -> Error {
+/// A ROP response that is not the success the caller expected, as an error.
+pub(crate) fn rop_failure(step: &'static str, r: &RopResponse) -> Error {
     match r {
         RopResponse::Error(e) => Error::mapi(
             step,
@@ -273,7 +307,8 @@ fn rop_failure(step: &'static str, r: &RopResponse) -> Error {
     }
 }
 
-fn no_response(step: &'static str) -> Error {
+/// The server answered with fewer ROP responses than expected.
+pub(crate) fn no_response(step: &'static str) -> Error {
     Error::protocol(
         step,
         oxmapi_wire::DecodeError::invalid("RopResponseBuffer", 0, "the server sent no response"),
@@ -300,7 +335,7 @@ fn open_flags_for(no_mail: bool) -> u32 {
 
 /// RopLogon for the private mailbox (MS-OXCROPS 2.2.3.1, MS-OXCSTOR 2.2.1.1).
 async fn private_logon(
-    emsmdb: &mut MapiHttpSession,
+    emsmdb: &mut Mailbox,
     user_dn: &str,
     open_flags: u32,
 ) -> Result<PrivateLogon, Error> {
@@ -317,7 +352,7 @@ async fn private_logon(
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: true }];
-    let (resp, _) = execute(emsmdb, STEP, &request, &ctx).await?;
+    let (resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
     let handle = resp.handles.first().copied().unwrap_or(u32::MAX);
     match resp.rops.into_iter().next() {
         Some(RopResponse::LogonPrivate(r)) => Ok(PrivateLogon {
@@ -338,7 +373,7 @@ async fn private_logon(
 }
 
 /// RopLogon for the public folder store. `Ok(None)` = the organization has none.
-async fn public_logon(emsmdb: &mut MapiHttpSession) -> Result<Result<(), ErrorCode>, Error> {
+async fn public_logon(emsmdb: &mut Mailbox) -> Result<Result<(), ErrorCode>, Error> {
     const STEP: &str = "public-folders";
     let request = RopRequestBuffer {
         rops: vec![RopRequest::Logon(LogonRequest {
@@ -352,7 +387,7 @@ async fn public_logon(emsmdb: &mut MapiHttpSession) -> Result<Result<(), ErrorCo
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: false }];
-    let (resp, _) = execute(emsmdb, STEP, &request, &ctx).await?;
+    let (resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
     match resp.rops.into_iter().next() {
         Some(RopResponse::LogonPublic(_)) => Ok(Ok(())),
         Some(RopResponse::Error(e)) => Ok(Err(e.return_value)),
@@ -439,9 +474,9 @@ struct StepTimer {
 }
 
 impl StepTimer {
-    fn start(session: &MapiHttpSession) -> Self {
+    fn start(round_trips: u64) -> Self {
         Self {
-            round_trips: session.stats().http_round_trips,
+            round_trips,
             started: Instant::now(),
         }
     }
@@ -450,7 +485,7 @@ impl StepTimer {
         self,
         report: &mut LogonReport,
         name: &'static str,
-        session: &MapiHttpSession,
+        round_trips_now: u64,
         result: &Result<T, Error>,
         detail: impl FnOnce(&T) -> String,
     ) {
@@ -458,10 +493,7 @@ impl StepTimer {
             name: name.into(),
             ok: result.is_ok(),
             elapsed_ms: self.started.elapsed().as_millis() as u64,
-            http_round_trips: session
-                .stats()
-                .http_round_trips
-                .saturating_sub(self.round_trips),
+            http_round_trips: round_trips_now.saturating_sub(self.round_trips),
             detail: match result {
                 Ok(v) => detail(v),
                 Err(e) => e.to_string(),
@@ -470,8 +502,7 @@ impl StepTimer {
     }
 }
 
-fn record_tls(report: &mut LogonReport, session: &MapiHttpSession) {
-    let stats = session.stats();
+fn record_tls(report: &mut LogonReport, stats: oxmapi_transport::SessionStats) {
     if report.tls.is_none()
         && let Some(tls) = stats.tls
     {
@@ -539,7 +570,7 @@ async fn logon_flow(
         .map_err(|e| channel::transport_error("profile", e))?;
     let server = profile.server_name.as_str().to_owned();
     let mut nspi_s = client.session(Endpoint::Nspi, &server);
-    let mut emsmdb = client.session(Endpoint::Emsmdb, &server);
+    let mut emsmdb = Mailbox::mapi_http(client.session(Endpoint::Emsmdb, &server));
     report.transport = TransportReport {
         used: "mapihttp".into(),
         reason: "MAPI over HTTP (MS-OXCMAPIHTTP), the profile's transport".into(),
@@ -548,31 +579,43 @@ async fn logon_flow(
     };
 
     // Address book: bind, resolve the mailbox name to the owner's DN.
-    let t = StepTimer::start(&nspi_s);
+    let t = StepTimer::start(nspi_s.stats().http_round_trips);
     let bound = nspi::bind(&mut nspi_s).await;
-    t.finish(report, "nspi-bind", &nspi_s, &bound, |g| {
-        format!("bound; server GUID {}", hex_guid(g))
-    });
-    record_tls(report, &nspi_s);
+    t.finish(
+        report,
+        "nspi-bind",
+        nspi_s.stats().http_round_trips,
+        &bound,
+        |g| format!("bound; server GUID {}", hex_guid(g)),
+    );
+    record_tls(report, nspi_s.stats());
     bound?;
     let mailbox = profile.mailbox.clone();
-    let t = StepTimer::start(&nspi_s);
+    let t = StepTimer::start(nspi_s.stats().http_round_trips);
     let resolved = nspi::resolve_name(&mut nspi_s, &mailbox).await;
-    t.finish(report, "nspi-resolve", &nspi_s, &resolved, |r| {
-        format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn)
-    });
+    t.finish(
+        report,
+        "nspi-resolve",
+        nspi_s.stats().http_round_trips,
+        &resolved,
+        |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
+    );
     let resolved = resolved?;
     report.resolved = Some(resolved.clone());
 
     // Mailbox: connect with the DN, then RopLogon.
     let dn = resolved.dn.clone();
     let flags = profile.connect_flags();
-    let t = StepTimer::start(&emsmdb);
-    let connected = connect(&mut emsmdb, &dn, flags).await;
-    t.finish(report, "emsmdb-connect", &emsmdb, &connected, |c| {
-        format!("connected as {} (flags 0x{flags:08X})", c.display_name)
-    });
-    record_tls(report, &emsmdb);
+    let t = StepTimer::start(emsmdb.round_trips());
+    let connected = emsmdb.connect(&dn, flags).await;
+    t.finish(
+        report,
+        "emsmdb-connect",
+        emsmdb.round_trips(),
+        &connected,
+        |c| format!("connected as {} (flags 0x{flags:08X})", c.display_name),
+    );
+    record_tls(report, emsmdb.stats());
     let connected = connected?;
     let org_public_folders = decode_aux_buffer(&connected.aux).ok().and_then(|blocks| {
         blocks.iter().find_map(|b| match b.body() {
@@ -582,9 +625,9 @@ async fn logon_flow(
     });
     let dn = resolved.dn.clone();
     let open = open_flags_for(params.no_mail);
-    let t = StepTimer::start(&emsmdb);
+    let t = StepTimer::start(emsmdb.round_trips());
     let logon = private_logon(&mut emsmdb, &dn, open).await;
-    t.finish(report, "rop-logon", &emsmdb, &logon, |l| {
+    t.finish(report, "rop-logon", emsmdb.round_trips(), &logon, |l| {
         format!("private mailbox opened; Inbox {}", l.folder_ids[4])
     });
     let logon = logon?;
@@ -605,15 +648,21 @@ async fn logon_flow(
     // Public folders: CDO opens the public store too; without public folders the logon
     // fails with MAPI_E_FAILONEPROVIDER unless Ignore No PF (CONNECT_IGNORE_NO_PF) is set.
     let ignore = profile.ignore_no_public_folders;
-    let t = StepTimer::start(&emsmdb);
+    let t = StepTimer::start(emsmdb.round_trips());
     let public = public_logon(&mut emsmdb).await;
-    t.finish(report, "public-folders", &emsmdb, &public, |r| match r {
-        Ok(()) => "public folder store opened".to_owned(),
-        Err(code) if ignore => format!(
-            "no public folders (public logon returned {code}); ignored: Ignore No PF is set"
-        ),
-        Err(code) => format!("no public folders (public logon returned {code})"),
-    });
+    t.finish(
+        report,
+        "public-folders",
+        emsmdb.round_trips(),
+        &public,
+        |r| match r {
+            Ok(()) => "public folder store opened".to_owned(),
+            Err(code) if ignore => format!(
+                "no public folders (public logon returned {code}); ignored: Ignore No PF is set"
+            ),
+            Err(code) => format!("no public folders (public logon returned {code})"),
+        },
+    );
     let public = public?;
     let public_store = match public {
         Ok(()) => {
@@ -630,7 +679,7 @@ async fn logon_flow(
             if let Some(last) = report.steps.last_mut() {
                 last.ok = false;
             }
-            let _ = disconnect(&mut emsmdb).await;
+            let _ = emsmdb.disconnect().await;
             return Err(Error::mapi(
                 "public-folders",
                 ErrorCode::FAILONEPROVIDER,

@@ -317,3 +317,36 @@ async fn another_users_mailbox_is_refused() {
     assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
     assert_eq!(err.step(), Some("emsmdb-connect"));
 }
+
+/// Sessions must work on a multi-threaded runtime: their futures are `Send`.
+#[test]
+fn session_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let config = Config::default();
+    let fut = Session::logon(&config, LogonParams::default());
+    assert_send(&fut);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_run_concurrently_on_spawned_tasks() {
+    let lab = lab(false).await;
+    let config = std::sync::Arc::new(lab.config("ntlm", &lab.ca_policy(), true));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let config = config.clone();
+        let params = lab.dynamic(&lab.alice, PASSWORD);
+        tasks.push(tokio::spawn(async move {
+            let mut s = Session::logon(&config, params).await?;
+            let row = s.store_properties(&[tags::PidTagMailboxOwnerName]).await?;
+            s.logoff().await?;
+            Ok::<_, oxmapi::Error>(row)
+        }));
+    }
+    for t in tasks {
+        let row = t.await.unwrap().unwrap();
+        assert_eq!(
+            row.values[0],
+            RowValue::Value(PropertyValue::Unicode("Alice Example".into()))
+        );
+    }
+}
