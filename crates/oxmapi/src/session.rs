@@ -189,6 +189,12 @@ impl Session {
         self.logon_handle
     }
 
+    /// The address-book (NSPI) channel, bound during logon.
+    #[allow(dead_code)] // used by the address-book API as it lands
+    pub(crate) fn nspi_channel(&mut self) -> &mut MapiHttpSession {
+        &mut self.channels.nspi
+    }
+
     /// Sends one ROP request buffer and decodes the responses (plus the raw payloads of any
     /// further chained RPC_HEADER_EXT segments). Handles in `request.handles` must be current.
     pub(crate) async fn rops(
