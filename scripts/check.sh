@@ -21,6 +21,15 @@ step "cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 if grep -q "test result: FAILED" target/test-output.txt; then exit 1; fi
 
+step "real peer: impacket (PyPI, pinned) over RPC/HTTP against oxmapi serve"
+if command -v python3 >/dev/null; then
+  scripts/interop-impacket.sh 2>&1 | tee target/interop-impacket.txt
+  if ! grep -q "all impacket NSPI checks passed" target/interop-impacket.txt; then exit 1; fi
+  printf 'test result: ok. %s passed; 0 failed\n' "$(grep -c '^ok ' target/interop-impacket.txt)" >> target/test-output.txt
+else
+  echo "python3 not found: impacket interop skipped"
+fi
+
 if [ -x scripts/fuzz-smoke.sh ]; then
   step "fuzz smoke (bounded)"
   scripts/fuzz-smoke.sh

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use oxmapi::{LogonParams, LogonReport};
 use oxmapi_profile::{
-    Config, ConfigLocation, Overrides, PasswordSource, Secret, find_password_from_env,
+    Config, ConfigLocation, Overrides, PasswordSource, Secret, Transport, find_password_from_env,
 };
 
 /// How to reach the mailbox: a static profile or a dynamic ProfileInfo, plus credentials.
@@ -32,6 +32,21 @@ pub(crate) struct ConnArgs {
     /// Log on even when the organization has no public folders (CDO's "Ignore No PF").
     #[arg(long)]
     pub(crate) ignore_no_public_folders: bool,
+    /// Transport: mapihttp (MAPI over HTTP), rpchttp (RPC over HTTP v2, Outlook Anywhere), or
+    /// auto (MAPI/HTTP, falling back to RPC/HTTP). Default: the profile's.
+    #[arg(long, value_parser = parse_transport)]
+    pub(crate) transport: Option<Transport>,
+}
+
+pub(crate) fn parse_transport(s: &str) -> Result<Transport, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "mapihttp" | "mapi-http" => Ok(Transport::MapiHttp),
+        "rpchttp" | "rpc-http" => Ok(Transport::RpcHttp),
+        "auto" => Ok(Transport::Auto),
+        _ => Err(format!(
+            "unknown transport {s:?}: use mapihttp, rpchttp or auto"
+        )),
+    }
 }
 
 impl ConnArgs {
@@ -62,6 +77,7 @@ impl ConnArgs {
             overrides: Overrides {
                 user: self.user.clone(),
                 ignore_no_public_folders: self.ignore_no_public_folders.then_some(true),
+                transport: self.transport,
                 ..Overrides::default()
             },
             ..LogonParams::default()

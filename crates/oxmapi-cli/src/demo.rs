@@ -36,6 +36,10 @@ pub(crate) struct DemoArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Transport: mapihttp (default), rpchttp (RPC over HTTP v2, what CDO used with
+    /// Exchange 2013), or auto.
+    #[arg(long, value_parser = crate::conn::parse_transport)]
+    transport: Option<oxmapi_profile::Transport>,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
@@ -49,6 +53,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
         .store()
         .add_user("jdoe", "John Doe", &password)
         .context("adding the demo user")?;
+    oxmapi_server::import::seed_demo_mailbox(server.store(), &user.alias)
+        .context("seeding the demo mailbox")?;
     let port = server.local_addr().port();
     let auth = match args.auth {
         DemoAuth::Ntlm => "ntlm",
@@ -87,7 +93,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     let params = LogonParams {
         profile_info: Some(profile_info),
         password: Some(Secret::new(password)),
-        overrides: Overrides::default(),
+        overrides: Overrides {
+            transport: args.transport,
+            ..Overrides::default()
+        },
         ..LogonParams::default()
     };
     let (result, report) = Session::logon_with_report(&config, params).await;
@@ -97,7 +106,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
         print_report(&report);
     }
     let code = match result {
-        Ok(session) => {
+        Ok(mut session) => {
+            if !args.json {
+                crate::read_cmds::demo_tour(&mut session).await?;
+            }
             session.logoff().await?;
             ExitCode::SUCCESS
         }

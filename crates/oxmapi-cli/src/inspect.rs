@@ -333,6 +333,15 @@ fn read_input(input: Option<&str>) -> Result<Vec<u8>, Failure> {
                     .and_then(parse_hex)
                     .unwrap_or(buf));
             }
+            let digits = s.chars().filter(char::is_ascii_hexdigit).count();
+            if digits % 2 == 1
+                && s.chars()
+                    .all(|c| c.is_ascii_hexdigit() || " \t\n:-".contains(c))
+            {
+                return Err(Failure(format!(
+                    "input has an odd number of hex digits ({digits}): a byte is cut in half"
+                )));
+            }
             Err(Failure(format!(
                 "input {s:?} is neither hex nor a readable file"
             )))

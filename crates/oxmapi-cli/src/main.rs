@@ -6,10 +6,13 @@
 mod conn;
 mod debugjson;
 mod demo;
+mod export;
 mod inspect;
 mod logon_cmd;
 mod profile_cmd;
+mod read_cmds;
 mod server_cmd;
+mod write_cmds;
 
 use std::process::ExitCode;
 
@@ -41,6 +44,34 @@ enum Command {
     Profile(profile_cmd::ProfileArgs),
     /// Decode captured MAPI bytes (hex string, file, or stdin) and print them as a tree or JSON.
     Inspect(inspect::InspectArgs),
+    /// Print the folder tree with message counts.
+    Folders(read_cmds::FoldersArgs),
+    /// List the messages of a folder (filters, sort, limit).
+    Ls(read_cmds::LsArgs),
+    /// Show one message (headers, recipients, attachments, body).
+    Show(read_cmds::ShowArgs),
+    /// Save the attachments of a message into a directory.
+    SaveAttachments(read_cmds::SaveArgs),
+    /// Export a folder as one .eml file per message.
+    Export(export::ExportArgs),
+    /// Send a message (recipients are resolved and files checked before anything is created).
+    Send(write_cmds::SendArgs),
+    /// Resolve a name in the address book (exactly one entry, ambiguous, or not found).
+    Resolve(write_cmds::ResolveArgs),
+    /// List the Global Address List.
+    Gal(write_cmds::GalArgs),
+    /// Move a message to a folder.
+    Mv(write_cmds::MoveArgs),
+    /// Copy a message to a folder.
+    Cp(write_cmds::MoveArgs),
+    /// Delete a message (to Deleted Items, or --hard).
+    Rm(write_cmds::RmArgs),
+    /// Mark a message read or unread.
+    Mark(write_cmds::MarkArgs),
+    /// Create a folder.
+    Mkdir(write_cmds::FolderArgs),
+    /// Delete a folder with its contents.
+    Rmdir(write_cmds::FolderArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +99,20 @@ fn main() -> ExitCode {
             Command::Server(c) => server_cmd::server_cmd(c),
             Command::Profile(a) => profile_cmd::run(a),
             Command::Inspect(_) => Ok(ExitCode::SUCCESS),
+            Command::Folders(a) => read_cmds::folders(a).await,
+            Command::Ls(a) => read_cmds::ls(a).await,
+            Command::Show(a) => read_cmds::show(a).await,
+            Command::SaveAttachments(a) => read_cmds::save_attachments(a).await,
+            Command::Export(a) => export::run(a).await,
+            Command::Send(a) => write_cmds::send(a).await,
+            Command::Resolve(a) => write_cmds::resolve(a).await,
+            Command::Gal(a) => write_cmds::gal(a).await,
+            Command::Mv(a) => write_cmds::move_copy(a, false).await,
+            Command::Cp(a) => write_cmds::move_copy(a, true).await,
+            Command::Rm(a) => write_cmds::rm(a).await,
+            Command::Mark(a) => write_cmds::mark(a).await,
+            Command::Mkdir(a) => write_cmds::mkdir(a).await,
+            Command::Rmdir(a) => write_cmds::rmdir(a).await,
         }
     });
     match result {

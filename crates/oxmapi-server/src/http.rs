@@ -90,6 +90,8 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) sessions: SessionTable,
     pub(crate) config: ServerConfig,
+    /// RPC/HTTP virtual connections waiting for their IN channel.
+    pub(crate) rpch: crate::rpch::VcRegistry,
 }
 
 /// A server running in the background.
@@ -173,6 +175,7 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
         store,
         sessions: SessionTable::new(config.session_idle_timeout),
         config,
+        rpch: crate::rpch::VcRegistry::default(),
     });
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, acceptor, state.clone(), rx));
@@ -255,6 +258,9 @@ async fn handle(
     state: &AppState,
     conn_auth: &Mutex<ConnAuth>,
 ) -> Response<ChunkedBody> {
+    if crate::rpch::is_rpch_path(req.uri().path()) {
+        return crate::rpch::handle(req, state, conn_auth).await;
+    }
     let Some(endpoint) = route(req.uri().path()) else {
         return plain(StatusCode::NOT_FOUND, "not found");
     };
@@ -297,6 +303,8 @@ pub(crate) fn plain(status: StatusCode, text: &str) -> Response<ChunkedBody> {
 pub(crate) struct ChunkedBody {
     chunks: VecDeque<Bytes>,
     exact: Option<u64>,
+    /// Frames after the fixed chunks, until the sender is dropped (the RPC/HTTP OUT channel).
+    stream: Option<tokio::sync::mpsc::Receiver<Bytes>>,
 }
 
 impl ChunkedBody {
@@ -305,6 +313,7 @@ impl ChunkedBody {
         Self {
             chunks: chunks.into_iter().collect(),
             exact: None,
+            stream: None,
         }
     }
 
@@ -314,6 +323,16 @@ impl ChunkedBody {
         Self {
             chunks: VecDeque::from([b]),
             exact,
+            stream: None,
+        }
+    }
+
+    /// A body fed by a channel, declared `exact` bytes long (the RPC/HTTP OUT channel).
+    pub(crate) fn streaming(rx: tokio::sync::mpsc::Receiver<Bytes>, exact: Option<u64>) -> Self {
+        Self {
+            chunks: VecDeque::new(),
+            exact,
+            stream: Some(rx),
         }
     }
 }
@@ -324,13 +343,23 @@ impl Body for ChunkedBody {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.chunks.pop_front().map(|c| Ok(Frame::data(c))))
+        if let Some(c) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(c))));
+        }
+        let Some(rx) = self.stream.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let next = std::task::ready!(rx.poll_recv(cx));
+        if next.is_none() {
+            self.stream = None;
+        }
+        Poll::Ready(next.map(|c| Ok(Frame::data(c))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty()
+        self.chunks.is_empty() && self.stream.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

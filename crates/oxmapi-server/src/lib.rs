@@ -23,8 +23,11 @@
 mod auth;
 mod emsmdb;
 mod http;
+pub mod import;
 mod mapihttp;
 mod nspi;
+pub mod queue;
+mod rpch;
 mod session;
 pub mod store;
 pub mod tls;

@@ -38,6 +38,7 @@ mod error;
 mod http;
 mod io;
 mod mapihttp;
+mod rpch;
 mod stats;
 mod tls;
 
@@ -47,6 +48,10 @@ pub use config::{
 pub use error::{TimeoutStep, TransportError};
 pub use mapihttp::{
     CONTENT_TYPE_MAPI_HTTP, Endpoint, MapiHttpClient, MapiHttpResponse, MapiHttpSession,
+};
+pub use rpch::{
+    EmsmdbRpc, NspiRpc, RpcAuthLevel, RpcChannel, RpcError, RpcHttpClient, RpcPort, RpcStats,
+    fault_name,
 };
 pub use stats::SessionStats;
 pub use tls::TlsInfo;

@@ -1,5 +1,6 @@
-//! The two MAPI/HTTP channels a session uses: the mailbox (EMSMDB) and the address book
-//! (NSPI). Each turns typed requests into bodies, posts them, and decodes the answers.
+//! The channels a session uses: the mailbox (EMSMDB, over MAPI/HTTP or RPC/HTTP) and the
+//! address book (NSPI). Each turns typed requests into bodies, sends them, and decodes the
+//! answers.
 
 use oxmapi_transport::{MapiHttpSession, TransportError};
 use oxmapi_wire::data::ErrorCode;
@@ -114,57 +115,137 @@ pub(crate) fn success<T>(step: &'static str, r: Response<T>) -> Result<T, Error>
     }
 }
 
-/// The mailbox channel (EMSMDB), whatever carries it. Today: MAPI/HTTP.
-pub(crate) struct Mailbox {
-    http: MapiHttpSession,
+/// The mailbox channel (EMSMDB), whatever carries it: MAPI/HTTP (MS-OXCMAPIHTTP) or RPC over
+/// HTTP (MS-OXCRPC EcDoConnectEx/EcDoRpcExt2 on MS-RPCH). Both carry the same RPC_HEADER_EXT +
+/// ROP buffers, so everything above this type is written once.
+pub(crate) enum Mailbox {
+    /// MAPI over HTTP.
+    Http(Box<MapiHttpSession>),
+    /// RPC over HTTP v2.
+    Rpc(Box<oxmapi_transport::EmsmdbRpc>),
 }
 
 impl Mailbox {
     pub(crate) fn mapi_http(http: MapiHttpSession) -> Self {
-        Self { http }
+        Self::Http(Box::new(http))
     }
 
-    /// HTTP round trips so far (including authentication legs).
+    /// Requests so far: HTTP round trips (including authentication legs) for MAPI/HTTP, RPC
+    /// calls plus the HTTP requests that set the channels up for RPC/HTTP.
     pub(crate) fn round_trips(&self) -> u64 {
-        self.http.stats().http_round_trips
+        match self {
+            Self::Http(h) => h.stats().http_round_trips,
+            Self::Rpc(r) => {
+                let st = r.channel().stats();
+                st.calls + st.http.http_round_trips
+            }
+        }
     }
 
     pub(crate) fn stats(&self) -> oxmapi_transport::SessionStats {
-        self.http.stats()
+        match self {
+            Self::Http(h) => h.stats(),
+            Self::Rpc(r) => r.channel().stats().http,
+        }
     }
 
     pub(crate) fn url(&self) -> String {
-        self.http.url()
+        match self {
+            Self::Http(h) => h.url(),
+            Self::Rpc(r) => r.channel().url().to_owned(),
+        }
     }
 
     /// Forgets the session context (after the server expired it).
     pub(crate) fn reset(&mut self) {
-        self.http.reset();
+        if let Self::Http(h) = self {
+            h.reset();
+        }
     }
 
-    /// EMSMDB Connect.
+    /// EMSMDB Connect / EcDoConnectEx.
     pub(crate) async fn connect(
         &mut self,
         user_dn: &str,
         flags: u32,
     ) -> Result<ConnectSuccess, Error> {
-        connect(&mut self.http, user_dn, flags).await
+        match self {
+            Self::Http(h) => connect(h, user_dn, flags).await,
+            Self::Rpc(r) => {
+                const STEP: &str = "emsmdb-connect";
+                let c = r
+                    .connect_ex(user_dn, flags)
+                    .await
+                    .map_err(|e| rpc_error(STEP, e))?;
+                Ok(ConnectSuccess {
+                    error_code: 0,
+                    polls_max: c.polls_max,
+                    retry_count: c.retry,
+                    retry_delay: c.retry_delay,
+                    dn_prefix: c.dn_prefix.unwrap_or_default(),
+                    display_name: c.display_name.unwrap_or_default(),
+                    aux: c.aux_out,
+                })
+            }
+        }
     }
 
-    /// EMSMDB Disconnect.
+    /// EMSMDB Disconnect / EcDoDisconnect.
     pub(crate) async fn disconnect(&mut self) -> Result<(), Error> {
-        disconnect(&mut self.http).await
+        match self {
+            Self::Http(h) => disconnect(h).await,
+            Self::Rpc(r) => r
+                .disconnect()
+                .await
+                .map_err(|e| rpc_error("emsmdb-disconnect", e)),
+        }
     }
 
-    /// Runs ROPs: see [`execute`].
+    /// Runs ROPs: one Execute / EcDoRpcExt2. Returns the decoded responses of the first ROP
+    /// output buffer and the raw payloads of any further chained segments.
     pub(crate) async fn execute(
         &mut self,
         step: &'static str,
         request: &RopRequestBuffer,
         contexts: &[oxmapi_wire::rop::ResponseContext],
     ) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
-        execute(&mut self.http, step, request, contexts).await
+        let rgb_in = pack_request(step, request)?;
+        let rgb_out = match self {
+            Self::Http(h) => execute_http(h, step, rgb_in).await?,
+            Self::Rpc(r) => {
+                r.rpc_ext2(EXECUTE_FLAG_CHAIN, &rgb_in, MAX_ROP_OUT)
+                    .await
+                    .map_err(|e| rpc_error(step, e))?
+                    .0
+            }
+        };
+        decode_rop_out(step, &rgb_out, contexts)
     }
+}
+
+/// Maps an RPC/HTTP error onto a session error for `step`.
+pub(crate) fn rpc_error(step: &'static str, e: oxmapi_transport::RpcError) -> Error {
+    use oxmapi_transport::RpcError;
+    if let RpcError::Transport(t) = e {
+        return transport_error(step, t);
+    }
+    if e.is_auth_failed() {
+        return Error::new(
+            ErrorKind::Authentication,
+            ErrorCode::LOGON_FAILED,
+            e.to_string(),
+        )
+        .at_step(step)
+        .with_hint("check the user name and password (OXMAPI_PASSWORD or --password-file)")
+        .with_source(e);
+    }
+    if let RpcError::Call { code, .. } = &e {
+        let code = *code;
+        return Error::mapi(step, code, e.to_string()).with_source(e);
+    }
+    Error::new(ErrorKind::Network, ErrorCode::NETWORK_ERROR, e.to_string())
+        .at_step(step)
+        .with_source(e)
 }
 
 /// EMSMDB Connect (MS-OXCMAPIHTTP 2.2.4.1).
@@ -203,14 +284,9 @@ async fn disconnect(session: &mut MapiHttpSession) -> Result<(), Error> {
     Ok(())
 }
 
-/// One EMSMDB Execute (MS-OXCMAPIHTTP 2.2.4.2): sends the ROPs, returns the decoded
-/// responses of the first ROP output buffer and any further chained buffers' raw payloads.
-async fn execute(
-    session: &mut MapiHttpSession,
-    step: &'static str,
-    request: &RopRequestBuffer,
-    contexts: &[oxmapi_wire::rop::ResponseContext],
-) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
+/// rgbIn: the ROP buffer in one RPC_HEADER_EXT segment, compressed and obfuscated like
+/// Outlook's requests (MS-OXCRPC 3.1.4.1.1.2/.3).
+fn pack_request(step: &'static str, request: &RopRequestBuffer) -> Result<Vec<u8>, Error> {
     let payload = request.to_bytes().map_err(|e| {
         Error::new(
             ErrorKind::Protocol,
@@ -219,15 +295,22 @@ async fn execute(
         )
         .at_step(step)
     })?;
-    // Requests are compressed and obfuscated like Outlook's (MS-OXCRPC 3.1.4.1.1.2/.3).
     let opts = PackOptions {
         compress: true,
         xor: true,
         last: true,
     };
-    let rop_buffer = pack_segment(&payload, opts).map_err(|e| {
+    pack_segment(&payload, opts).map_err(|e| {
         Error::new(ErrorKind::Unsupported, ErrorCode::TOO_BIG, e.to_string()).at_step(step)
-    })?;
+    })
+}
+
+/// One MAPI/HTTP Execute (MS-OXCMAPIHTTP 2.2.4.2): rgbIn in, rgbOut back.
+async fn execute_http(
+    session: &mut MapiHttpSession,
+    step: &'static str,
+    rop_buffer: Vec<u8>,
+) -> Result<Vec<u8>, Error> {
     let req = ExecuteRequest {
         flags: EXECUTE_FLAG_CHAIN,
         rop_buffer,
@@ -243,7 +326,17 @@ async fn execute(
             "the server failed the Execute request",
         ));
     }
-    let mut payloads = unpack_chain(&ok.rop_buffer).map_err(|e| Error::protocol(step, e))?;
+    Ok(ok.rop_buffer)
+}
+
+/// rgbOut: one or more RPC_HEADER_EXT segments; the first holds the ROP output buffer for
+/// `contexts`, later (chained) ones are returned raw.
+fn decode_rop_out(
+    step: &'static str,
+    rgb_out: &[u8],
+    contexts: &[oxmapi_wire::rop::ResponseContext],
+) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
+    let mut payloads = unpack_chain(rgb_out).map_err(|e| Error::protocol(step, e))?;
     if payloads.is_empty() {
         return Err(Error::protocol(
             step,

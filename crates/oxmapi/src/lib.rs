@@ -24,13 +24,45 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// `ropkit::Replies::next` hands an unexpected RopResponse back by value for the error
+// message; it never travels further than the next line.
+#![allow(clippy::result_large_err)]
 
+mod addressbook;
+mod attachment;
 mod channel;
+mod compose;
+mod entryid;
 mod error;
+mod fields;
+pub mod filetime;
+mod folder;
+mod message;
+mod messages;
 mod nspi;
 pub mod report;
+mod ropkit;
+pub mod rtf;
 mod session;
+mod stream;
+mod table;
+mod write;
 
+pub use addressbook::{AddressEntry, AddressList, Resolution, one_off_entry_id};
+pub use attachment::{ATTACH_BY_VALUE, ATTACH_EMBEDDED_MESSAGE, Attachment, Attachments};
+pub use compose::{NewAttachment, NewMessage, Recipient, RecipientType, Recipients, SendOutcome};
+pub use entryid::{
+    EntryId, EntryIdParseError, FOLDER_ENTRY_ID_SIZE, FolderEntryId, MESSAGE_ENTRY_ID_SIZE,
+    MessageEntryId, entry_type,
+};
 pub use error::{Error, ErrorKind, Result};
+pub use fields::{Fields, NameOrId, NamedProperty, PS_PUBLIC_STRINGS};
+pub use folder::{CdoDefaultFolder, Folder, FolderRef};
+pub use message::{MESSAGE_TAGS, Message, MessageRecipient, MessageRecipients};
+pub use messages::{
+    DEFAULT_COLUMNS, Filter, MSGFLAG_HASATTACH, MSGFLAG_READ, MessageRow, Messages, Sort,
+};
 pub use report::LogonReport;
 pub use session::{DefaultFolder, LogonParams, SPECIAL_FOLDER_NAMES, Session, hex_guid};
+pub use table::TableStats;
+pub use write::DeleteMode;

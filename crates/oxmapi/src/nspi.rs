@@ -224,3 +224,98 @@ fn entry_from_row(cr: &ColumnsAndRows, i: usize, mid: u32) -> Option<ResolvedNam
         mid,
     })
 }
+
+/// The STAT of [`initial_stat`] in the NDR form the RPC/HTTP NSPI calls take.
+fn initial_stat_ndr() -> oxmapi_wire::dcerpc::nspi_types::Stat {
+    let s = initial_stat();
+    oxmapi_wire::dcerpc::nspi_types::Stat {
+        sort_type: s.sort_type,
+        container_id: s.container_id,
+        current_rec: s.current_rec,
+        delta: s.delta,
+        num_pos: s.num_pos,
+        total_recs: s.total_recs,
+        code_page: s.code_page,
+        template_locale: s.template_locale,
+        sort_locale: s.sort_locale,
+    }
+}
+
+/// NspiBind over RPC/HTTP (MS-OXNSPI 3.1.4.1.1); returns the server GUID as text.
+pub(crate) async fn bind_rpc(n: &mut oxmapi_transport::NspiRpc) -> Result<String, Error> {
+    let guid = n
+        .bind(initial_stat_ndr())
+        .await
+        .map_err(|e| crate::channel::rpc_error("nspi-bind", e))?;
+    Ok(guid.map(|g| g.to_string()).unwrap_or_default())
+}
+
+/// NspiResolveNamesW over RPC/HTTP with the same CDO semantics as [`resolve_name`]. (Listing
+/// the candidates of an ambiguous name needs NspiGetMatches with a restriction, which the
+/// RPC/HTTP codec does not encode yet, so the ambiguity is reported without names.)
+pub(crate) async fn resolve_name_rpc(
+    n: &mut oxmapi_transport::NspiRpc,
+    name: &str,
+) -> Result<ResolvedName, Error> {
+    const STEP: &str = "nspi-resolve";
+    let r = n
+        .resolve_names(initial_stat_ndr(), &[name], Some(columns()))
+        .await
+        .map_err(|e| crate::channel::rpc_error(STEP, e))?;
+    if !r.result.is_success() {
+        return Err(Error::mapi(
+            STEP,
+            r.result,
+            format!("the address book could not resolve {name:?}"),
+        ));
+    }
+    let mid = r
+        .mids
+        .as_ref()
+        .and_then(|m| m.first().copied())
+        .unwrap_or(MID_UNRESOLVED);
+    match mid {
+        MID_UNRESOLVED => Err(Error::mapi(
+            STEP,
+            ErrorCode::NOT_FOUND,
+            format!("no address-book entry matches the mailbox name {name:?}"),
+        )
+        .with_hint("the mailbox part of ProfileInfo must be the user's alias, display name or SMTP address")),
+        MID_AMBIGUOUS => Err(Error::mapi(
+            STEP,
+            ErrorCode::AMBIGUOUS_RECIP,
+            format!("the mailbox name {name:?} matches more than one address-book entry"),
+        )
+        .with_hint("use the user's exact alias or SMTP address as the mailbox name")),
+        _ => {
+            let row = r.rows.as_ref().and_then(|rows| rows.first()).ok_or_else(|| {
+                Error::protocol(
+                    STEP,
+                    oxmapi_wire::DecodeError::invalid("ppRows", 0, "no row for the resolved name"),
+                )
+            })?;
+            let get = |tag: PropertyTag| -> Option<String> {
+                row.values
+                    .iter()
+                    .find(|v| v.tag.id() == tag.id())
+                    .and_then(|v| v.value.as_str().map(|s| s.into_owned()))
+            };
+            Ok(ResolvedName {
+                display_name: get(tags::PidTagDisplayName).unwrap_or_default(),
+                dn: get(tags::PidTagEmailAddress).ok_or_else(|| {
+                    Error::protocol(
+                        STEP,
+                        oxmapi_wire::DecodeError::invalid(
+                            "ppRows",
+                            0,
+                            "the resolved row has no PidTagEmailAddress (DN)",
+                        ),
+                    )
+                })?,
+                smtp_address: get(tags::PidTagSmtpAddress),
+                account: get(tags::PidTagAccount),
+                mid,
+            })
+        }
+    }
+}

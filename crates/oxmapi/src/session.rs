@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use oxmapi_profile::{
     AuthMethod, CertPolicy, Config, Overrides, ProfileInfo, ProfileSelection, ResolvedProfile,
-    Secret, resolve,
+    Secret, Transport, resolve,
 };
 use oxmapi_transport::{
     AuthScheme, Credentials, Endpoint, HttpAuth, MapiHttpClient, MapiHttpSession, TlsConfig,
@@ -82,7 +82,10 @@ pub struct LogonParams {
 
 pub(crate) struct Channels {
     pub(crate) emsmdb: Mailbox,
+    /// The MAPI/HTTP address book (bound when the session uses MAPI/HTTP).
     pub(crate) nspi: MapiHttpSession,
+    /// The RPC/HTTP address book (when the session uses RPC/HTTP).
+    pub(crate) nspi_rpc: Option<oxmapi_transport::NspiRpc>,
 }
 
 /// A logged-on MAPI session (CDO's `MAPI.Session`).
@@ -263,7 +266,7 @@ impl Session {
     }
 
     /// Re-creates the session context after the server expired it.
-    async fn reconnect(&mut self) -> Result<(), Error> {
+    pub(crate) async fn reconnect(&mut self) -> Result<(), Error> {
         self.channels.emsmdb.reset();
         self.channels
             .emsmdb
@@ -289,7 +292,13 @@ impl Session {
             other => other,
         };
         let a = gone(self.channels.emsmdb.disconnect().await);
-        let b = gone(nspi::unbind(&mut self.channels.nspi).await);
+        let b = match self.channels.nspi_rpc.as_mut() {
+            Some(n) => n
+                .unbind()
+                .await
+                .map_err(|e| channel::rpc_error("nspi-unbind", e)),
+            None => gone(nspi::unbind(&mut self.channels.nspi).await),
+        };
         a.and(b)
     }
 }
@@ -572,49 +581,147 @@ async fn logon_flow(
     let profile = resolve(config, &selection, &params.overrides).map_err(Error::profile)?;
     report.profile = profile_report(&profile, params.profile_name.as_deref());
 
-    let client = MapiHttpClient::new(transport_config(&profile, params.password)?)
-        .map_err(|e| channel::transport_error("profile", e))?;
+    let tcfg = transport_config(&profile, params.password)?;
     let server = profile.server_name.as_str().to_owned();
+    let client =
+        MapiHttpClient::new(tcfg.clone()).map_err(|e| channel::transport_error("profile", e))?;
     let mut nspi_s = client.session(Endpoint::Nspi, &server);
-    let mut emsmdb = Mailbox::mapi_http(client.session(Endpoint::Emsmdb, &server));
+    let mut nspi_rpc: Option<oxmapi_transport::NspiRpc> = None;
+    let wanted = params.overrides.transport.unwrap_or(profile.transport);
+    let mut use_rpc = wanted == Transport::RpcHttp;
     report.transport = TransportReport {
-        used: "mapihttp".into(),
-        reason: "MAPI over HTTP (MS-OXCMAPIHTTP), the profile's transport".into(),
-        emsmdb_url: emsmdb.url(),
+        used: if use_rpc { "rpchttp" } else { "mapihttp" }.into(),
+        reason: match wanted {
+            Transport::MapiHttp => {
+                "MAPI over HTTP (MS-OXCMAPIHTTP): the profile's transport".into()
+            }
+            Transport::RpcHttp => {
+                "RPC over HTTP v2 (MS-RPCH, Outlook Anywhere): the profile's transport".into()
+            }
+            Transport::Auto => "auto: MAPI over HTTP first, as Outlook does".into(),
+        },
+        emsmdb_url: String::new(),
         nspi_url: nspi_s.url(),
     };
 
     // Address book: bind, resolve the mailbox name to the owner's DN.
-    let t = StepTimer::start(nspi_s.stats().http_round_trips);
-    let bound = nspi::bind(&mut nspi_s).await;
-    t.finish(
-        report,
-        "nspi-bind",
-        nspi_s.stats().http_round_trips,
-        &bound,
-        |g| format!("bound; server GUID {}", hex_guid(g)),
-    );
-    record_tls(report, nspi_s.stats());
-    bound?;
+    if !use_rpc {
+        let t = StepTimer::start(nspi_s.stats().http_round_trips);
+        let bound = nspi::bind(&mut nspi_s).await;
+        t.finish(
+            report,
+            "nspi-bind",
+            nspi_s.stats().http_round_trips,
+            &bound,
+            |g| format!("bound over MAPI/HTTP; server GUID {}", hex_guid(g)),
+        );
+        record_tls(report, nspi_s.stats());
+        match bound {
+            Ok(_) => {}
+            Err(e) if wanted == Transport::Auto && mapi_http_unavailable(&e) => {
+                use_rpc = true;
+                report.transport.used = "rpchttp".into();
+                report.transport.reason = format!(
+                    "auto: the front end has no MAPI/HTTP endpoint ({}), falling back to RPC over HTTP",
+                    e.message()
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let rpc_client = if use_rpc {
+        Some(
+            oxmapi_transport::RpcHttpClient::new(tcfg)
+                .map_err(|e| channel::transport_error("profile", e))?,
+        )
+    } else {
+        None
+    };
+    if let Some(rc) = &rpc_client {
+        let t = StepTimer::start(0);
+        let bound = async {
+            let ch = rc
+                .connect(
+                    &server,
+                    oxmapi_transport::RpcPort::Nspi,
+                    oxmapi_transport::RpcAuthLevel::Privacy,
+                )
+                .await
+                .map_err(|e| channel::rpc_error("nspi-bind", e))?;
+            let mut n = oxmapi_transport::NspiRpc::new(ch);
+            let guid = nspi::bind_rpc(&mut n).await?;
+            Ok::<_, Error>((n, guid))
+        }
+        .await;
+        let rt = bound
+            .as_ref()
+            .map(|(n, _)| rpc_round_trips(n.channel()))
+            .unwrap_or(0);
+        t.finish(report, "nspi-bind", rt, &bound, |(n, g)| {
+            format!(
+                "bound over RPC/HTTP ({}); server GUID {g}",
+                n.channel().url()
+            )
+        });
+        let (n, _) = bound?;
+        record_tls(report, n.channel().stats().http);
+        report.transport.nspi_url = n.channel().url().to_owned();
+        nspi_rpc = Some(n);
+    }
     let mailbox = profile.mailbox.clone();
-    let t = StepTimer::start(nspi_s.stats().http_round_trips);
-    let resolved = nspi::resolve_name(&mut nspi_s, &mailbox).await;
-    t.finish(
-        report,
-        "nspi-resolve",
-        nspi_s.stats().http_round_trips,
-        &resolved,
-        |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
-    );
+    let resolved = match nspi_rpc.as_mut() {
+        None => {
+            let t = StepTimer::start(nspi_s.stats().http_round_trips);
+            let resolved = nspi::resolve_name(&mut nspi_s, &mailbox).await;
+            t.finish(
+                report,
+                "nspi-resolve",
+                nspi_s.stats().http_round_trips,
+                &resolved,
+                |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
+            );
+            resolved
+        }
+        Some(n) => {
+            let t = StepTimer::start(rpc_round_trips(n.channel()));
+            let resolved = nspi::resolve_name_rpc(n, &mailbox).await;
+            t.finish(
+                report,
+                "nspi-resolve",
+                rpc_round_trips(n.channel()),
+                &resolved,
+                |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
+            );
+            resolved
+        }
+    };
     let resolved = resolved?;
     report.resolved = Some(resolved.clone());
+
+    // The connect step includes setting up the EMSMDB channel (for RPC/HTTP: the virtual
+    // connection and the DCE/RPC bind).
+    let connect_timer = StepTimer::start(0);
+    let mut emsmdb = match &rpc_client {
+        None => Mailbox::mapi_http(client.session(Endpoint::Emsmdb, &server)),
+        Some(rc) => {
+            let ch = rc
+                .connect(
+                    &server,
+                    oxmapi_transport::RpcPort::Emsmdb,
+                    oxmapi_transport::RpcAuthLevel::Privacy,
+                )
+                .await
+                .map_err(|e| channel::rpc_error("emsmdb-connect", e))?;
+            Mailbox::Rpc(Box::new(oxmapi_transport::EmsmdbRpc::new(ch)))
+        }
+    };
+    report.transport.emsmdb_url = emsmdb.url();
 
     // Mailbox: connect with the DN, then RopLogon.
     let dn = resolved.dn.clone();
     let flags = profile.connect_flags();
-    let t = StepTimer::start(emsmdb.round_trips());
     let connected = emsmdb.connect(&dn, flags).await;
-    t.finish(
+    connect_timer.finish(
         report,
         "emsmdb-connect",
         emsmdb.round_trips(),
@@ -706,6 +813,7 @@ async fn logon_flow(
         channels: Channels {
             emsmdb,
             nspi: nspi_s,
+            nspi_rpc,
         },
         user_dn: resolved.dn,
         logon_handle: logon.handle,
@@ -715,6 +823,27 @@ async fn logon_flow(
         reconnects: 0,
         report: LogonReport::default(),
     })
+}
+
+/// True when the MAPI/HTTP endpoint is missing (so `auto` may fall back to RPC/HTTP):
+/// HTTP 404 / 501, or X-ResponseCode 16 "Endpoint Disabled".
+fn mapi_http_unavailable(e: &Error) -> bool {
+    use std::error::Error as _;
+    match e
+        .source()
+        .and_then(|s| s.downcast_ref::<oxmapi_transport::TransportError>())
+    {
+        Some(oxmapi_transport::TransportError::HttpStatus { status, .. }) => {
+            matches!(status, 404 | 405 | 501)
+        }
+        Some(oxmapi_transport::TransportError::ResponseCode { code: 16, .. }) => true,
+        _ => false,
+    }
+}
+
+fn rpc_round_trips(ch: &oxmapi_transport::RpcChannel) -> u64 {
+    let st = ch.stats();
+    st.calls + st.http.http_round_trips
 }
 
 /// A GUID in its usual text form from wire (little-endian fields) bytes.

@@ -350,3 +350,49 @@ async fn sessions_run_concurrently_on_spawned_tasks() {
         );
     }
 }
+
+/// The source's scenario over its own transport: RPC over HTTP v2 (MS-RPCH) carrying NSPI and
+/// EMSMDB, with the same proxy-map entry, auth and Ignore No PF.
+#[tokio::test]
+async fn dynamic_profile_over_rpc_http() {
+    let lab = lab(false).await;
+    for auth in ["ntlm", "basic"] {
+        let config = lab.config(auth, &lab.ca_policy(), true);
+        let mut params = lab.dynamic(&lab.alice, PASSWORD);
+        params.overrides.transport = Some(oxmapi_profile::Transport::RpcHttp);
+        let (result, report) = Session::logon_with_report(&config, params).await;
+        let mut session = result.unwrap_or_else(|e| panic!("{auth}: {e}\n{report:#?}"));
+        assert_eq!(report.transport.used, "rpchttp");
+        assert!(
+            report.transport.emsmdb_url.contains("/rpc/rpcproxy.dll?"),
+            "{:?}",
+            report.transport
+        );
+        assert_eq!(session.user_dn(), lab.alice.legacy_dn);
+        assert_eq!(
+            report.public_folders.as_deref(),
+            Some("absent (ignored: Ignore No PF is set)")
+        );
+        let row = session
+            .store_properties(&[tags::PidTagMailboxOwnerName])
+            .await
+            .unwrap();
+        assert_eq!(
+            row.values[0],
+            RowValue::Value(PropertyValue::Unicode("Alice Example".into()))
+        );
+        session.logoff().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn auto_transport_uses_mapi_http_when_available() {
+    let lab = lab(false).await;
+    let config = lab.config("basic", &lab.ca_policy(), true);
+    let mut params = lab.dynamic(&lab.alice, PASSWORD);
+    params.overrides.transport = Some(oxmapi_profile::Transport::Auto);
+    let (result, report) = Session::logon_with_report(&config, params).await;
+    result.unwrap().logoff().await.unwrap();
+    assert_eq!(report.transport.used, "mapihttp");
+    assert!(report.transport.reason.starts_with("auto"));
+}

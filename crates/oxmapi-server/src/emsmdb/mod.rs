@@ -6,11 +6,21 @@
 //! MaxRopOut, continuing a trailing RopQueryRows into further segments when the client set
 //! the Chain flag (MS-OXCRPC 3.1.4.2.1.1).
 
+mod attach_rops;
+#[cfg(test)]
+mod fold_tests;
+mod folder_rops;
+mod message_rops;
+#[cfg(test)]
+mod msg_tests;
+mod msgobj;
 mod objects;
 mod props;
+mod recipients;
 mod restrict;
 mod rops;
 mod storeops;
+mod stream_rops;
 #[cfg(test)]
 mod tests;
 

@@ -33,6 +33,8 @@ pub(super) struct Message {
     pub(super) private: bool,
     pub(super) fid: i64,
     pub(super) mid: i64,
+    /// Edit state (working copy, access, embedding), see `msgobj`.
+    pub(super) state: super::msgobj::MsgState,
 }
 
 /// What a table lists (MS-OXCFOLD 2.2.1.13, 2.2.1.14).
@@ -42,6 +44,9 @@ pub(super) enum TableKind {
     Hierarchy { depth: bool },
     /// Messages of the folder.
     Contents,
+    /// Attachments of a message instance (`Table::fid` holds the instance id; rows are
+    /// attachment ids).
+    Attachments,
 }
 
 /// A sort key of RopSortTable (MS-OXCDATA 2.13.1 SortOrder).
@@ -75,6 +80,8 @@ pub(super) enum Object {
     Folder(Folder),
     Table(Box<Table>),
     Message(Message),
+    Attachment(super::msgobj::AttachObj),
+    Stream(Box<super::msgobj::StreamObj>),
 }
 
 /// The handle table. Handles start at 1 and are never reused within a session, so a stale
@@ -102,6 +109,11 @@ impl HandleTable {
     /// The object behind a handle, or ecNullObject (MS-OXCROPS 3.2.5.1).
     pub(super) fn get(&self, handle: u32) -> Result<&Object, ErrorCode> {
         self.objects.get(&handle).ok_or(ErrorCode::NULL_OBJECT)
+    }
+
+    /// Mutable access to any object.
+    pub(super) fn get_mut(&mut self, handle: u32) -> Result<&mut Object, ErrorCode> {
+        self.objects.get_mut(&handle).ok_or(ErrorCode::NULL_OBJECT)
     }
 
     /// Mutable access to a table object; other object kinds are ecNotSupported.

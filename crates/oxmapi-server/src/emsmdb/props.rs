@@ -165,6 +165,15 @@ impl StoreInfo {
                 PropertyValue::Int32(clamp(unread)),
             ),
             (tags::PidTagSubfolders, PropertyValue::Boolean(subfolders)),
+            // PidTagFolderChildCount (MS-OXPROPS 2.696): number of direct subfolders.
+            (
+                PropertyTag(0x6638_0003),
+                PropertyValue::Int32(clamp(conn.query_row(
+                    "SELECT COUNT(*) FROM folders WHERE mailbox_id = ?1 AND parent_fid = ?2",
+                    rusqlite::params![self.mailbox_id, f.fid],
+                    |r| r.get::<_, i64>(0),
+                )?)),
+            ),
             (
                 tags::PidTagEntryId,
                 PropertyValue::Binary(self.folder_entry_id(f.fid)),
@@ -224,6 +233,14 @@ impl StoreInfo {
             ),
             (tags::PidTagObjectType, PropertyValue::Int32(5)),
         ];
+        let mut c = c;
+        // Size, attachment flag, read state (MS-OXCMSG 2.2.1): see `msgobj`.
+        let bag = super::msgobj::Bag {
+            mailbox_id: self.mailbox_id,
+            kind: KIND_MESSAGE,
+            id: mid,
+        };
+        c.extend(super::msgobj::instance_computed(conn, bag)?);
         let stored = storeops::stored_props(conn, self.mailbox_id, KIND_MESSAGE, mid)?;
         Ok(merge(stored, c))
     }

@@ -170,13 +170,21 @@ fn run_one(
     first: bool,
     chain: &mut Option<Continuation>,
 ) -> oxmapi_wire::DecodeResult<Step> {
+    // Message, attachment, stream and named-property ROPs (decoded with `oxmapi_wire::rop`).
+    match super::message_rops::try_run(ctx, r, handles, room)? {
+        Some(super::message_rops::MsgStep::Reply(resp)) => return Ok(Step::Reply(resp)),
+        Some(super::message_rops::MsgStep::NoRoom(n)) => return Ok(Step::NoRoom(n)),
+        None => {}
+    }
     let rop = r.u8("RopId")?;
     let logon_id = r.u8("LogonId")?;
     Ok(match rop {
         id::RELEASE => {
             let input = r.u8("InputHandleIndex")?;
-            if let Ok(h) = slot(handles, input) {
-                ctx.handles.release(h);
+            if let Ok(h) = slot(handles, input)
+                && let Some(obj) = ctx.handles.release(h)
+            {
+                super::msgobj::on_release(ctx, &obj);
             }
             Step::Silent
         }
@@ -325,7 +333,16 @@ fn run_one(
         id::GET_RECEIVE_FOLDER => {
             let input = r.u8("InputHandleIndex")?;
             let class = r.ascii_z("MessageClass")?;
-            get_receive_folder(ctx, handles, input, &class)
+            match super::folder_rops::configured_receive_folder(ctx, handles, input, &class) {
+                Some(resp) => Step::Reply(resp),
+                None => get_receive_folder(ctx, handles, input, &class),
+            }
+        }
+        other if super::folder_rops::handles_rop(other) => {
+            match super::folder_rops::run(ctx, other, r, handles, room)? {
+                super::folder_rops::FoldStep::Reply(resp) => Step::Reply(resp),
+                super::folder_rops::FoldStep::NoRoom(needed) => Step::NoRoom(needed),
+            }
         }
         other => {
             // MS-OXCROPS 3.2.5.1: an unsupported ROP fails; its layout is unknown, so the
@@ -499,6 +516,8 @@ fn object_store(
         Object::Folder(f) => f.mailbox_id,
         Object::Table(t) => t.mailbox_id,
         Object::Message(m) => m.mailbox_id,
+        Object::Attachment(a) => a.mailbox_id,
+        Object::Stream(s) => s.mailbox_id,
     };
     Ok((obj, ctx.store_info(mailbox_id)?.clone()))
 }
@@ -568,6 +587,7 @@ fn open_message(
                 private: info.private,
                 fid,
                 mid,
+                state: Default::default(),
             },
             all,
         ))
@@ -665,6 +685,7 @@ fn open_table(
 fn rebuild_rows(ctx: &MailboxContext, info: &StoreInfo, t: &mut Table) -> Result<(), ErrorCode> {
     let ids = ctx.with_conn(|c| match t.kind {
         TableKind::Hierarchy { depth } => storeops::descendants(c, t.mailbox_id, t.fid, depth),
+        TableKind::Attachments => super::attach_rops::table_rows(c, t.mailbox_id, t.fid),
         TableKind::Contents => Ok(storeops::messages_in(c, t.mailbox_id, t.fid)?
             .into_iter()
             .map(|m| (m, 0))
@@ -732,6 +753,7 @@ fn row_props(
             None => Ok(Vec::new()),
         },
         TableKind::Contents => info.message_props(c, t.fid, id),
+        TableKind::Attachments => super::attach_rops::row_props(c, t.mailbox_id, id),
     })
 }
 
@@ -819,7 +841,7 @@ fn object_props(ctx: &MailboxContext, handles: &[u32], input: u8) -> Result<Prop
             None => Ok(Vec::new()),
         }),
         Object::Message(m) => ctx.with_conn(|c| info.message_props(c, m.fid, m.mid)),
-        Object::Table(_) => Err(ErrorCode::NO_SUPPORT),
+        Object::Table(_) | Object::Attachment(_) | Object::Stream(_) => Err(ErrorCode::NO_SUPPORT),
     }
 }
 

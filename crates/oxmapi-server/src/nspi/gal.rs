@@ -106,6 +106,18 @@ impl Gal {
         if exact.len() == 1 {
             return exact;
         }
+        self.anr_prefix(n)
+    }
+
+    /// The entries an ANR restriction of GetMatches selects (MS-OXNSPI 3.1.4.7): every entry
+    /// whose display name, a word of it, alias or SMTP address starts with `name`
+    /// (case-insensitive; an `smtp:` prefix is ignored). Exact matches are among them.
+    pub(crate) fn anr_prefix(&self, name: &str) -> Vec<&UserRecord> {
+        let n = name.trim().to_lowercase();
+        let n = n.strip_prefix("smtp:").unwrap_or(&n);
+        if n.is_empty() {
+            return Vec::new();
+        }
         self.users
             .iter()
             .filter(|u| {
@@ -159,6 +171,18 @@ impl Gal {
             _ => None,
         }
     }
+}
+
+/// DT_CONTAINER (MS-OXNSPI 2.2.1.3): the display type of the GAL container.
+const DT_CONTAINER: i32 = 0x0000_0100;
+
+/// The PermanentEntryID of the GAL container (MS-OXNSPI 2.2.9.3: DN "/", DT_CONTAINER).
+pub(crate) fn gal_entry_id() -> Vec<u8> {
+    let mut v = permanent_entry_id("/");
+    if let Some(display_type) = v.get_mut(24..28) {
+        display_type.copy_from_slice(&DT_CONTAINER.to_le_bytes());
+    }
+    v
 }
 
 /// PermanentEntryID (MS-OXNSPI 2.2.9.3): IDType 0x00, R1..R3 0, ProviderUID GUID_NSPI,

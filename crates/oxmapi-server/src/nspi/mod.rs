@@ -2,7 +2,7 @@
 //! semantics of MS-OXNSPI 3.1.4.1. The GAL is the organization's users (see [`gal`]).
 
 mod codec;
-mod gal;
+pub(crate) mod gal;
 mod matches;
 
 use oxmapi_wire::data::{
@@ -154,50 +154,67 @@ fn unbind(_: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
     Ok(w.into_inner())
 }
 
-/// GetSpecialTable (2.2.5.9, MS-OXNSPI 3.1.4.1.3): the hierarchy table has one container,
-/// the GAL (container ID 0).
+/// GetSpecialTable (2.2.5.9, MS-OXNSPI 3.1.4.1.3): the address book hierarchy table has
+/// one container, the GAL (container ID 0). Its row carries the properties 3.1.4.1.3 lists:
+/// PidTagEntryId, PidTagContainerFlags, PidTagDepth, PidTagAddressBookContainerId,
+/// PidTagDisplayName (PtypString8 unless NspiUnicodeStrings) and PidTagAddressBookIsMaster.
+/// With NspiAddressCreationTemplates the (empty) address creation table is returned.
 fn get_special_table(_: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
     let mut r = ReadCursor::new(body);
-    r.u32("Flags")?;
+    let flags = r.u32("Flags")?;
     let stat = optional(&mut r, "HasState", Stat::decode)?;
     let version = optional(&mut r, "HasVersion", |r| r.u32("Version"))?;
     skip_aux(&mut r)?;
     r.finish("AuxiliaryBuffer")?;
+    let rows: Vec<Vec<TaggedPropertyValue>> = if flags & NSPI_ADDRESS_CREATION_TEMPLATES != 0 {
+        Vec::new()
+    } else {
+        vec![gal_container_row(flags & NSPI_UNICODE_STRINGS != 0)]
+    };
     let mut w = WriteCursor::new();
     head(&mut w, ErrorCode::SUCCESS);
     w.u32(stat.map_or(CP_WINUNICODE, |s| s.code_page));
     w.u8(0xFF);
     w.u32(version.map_or(1, |v| v.max(1)));
     w.u8(0xFF);
-    w.u32(1); // one row
-    let row = [
-        TaggedPropertyValue::new(
-            tags::PidTagEntryId,
-            oxmapi_wire::data::PropertyValue::Binary(gal::permanent_entry_id("/")),
-        ),
-        TaggedPropertyValue::new(
-            tags::PidTagContainerFlags,
-            oxmapi_wire::data::PropertyValue::Int32(0x0000_0009), // AB_RECIPIENTS | AB_UNMODIFIABLE
-        ),
-        TaggedPropertyValue::new(
-            tags::PidTagDepth,
-            oxmapi_wire::data::PropertyValue::Int32(0),
-        ),
-        TaggedPropertyValue::new(
-            tags::PidTagAddressBookContainerId,
-            oxmapi_wire::data::PropertyValue::Int32(0),
-        ),
-        TaggedPropertyValue::new(
-            tags::PidTagDisplayName,
-            oxmapi_wire::data::PropertyValue::Unicode(String::new()),
-        ),
-    ];
-    w.u32(5);
-    for v in &row {
-        enc(v.encode(&mut w, ValueContext::AddressBook))?;
+    w.u32(u32::try_from(rows.len()).unwrap_or(u32::MAX));
+    for row in &rows {
+        w.u32(u32::try_from(row.len()).unwrap_or(u32::MAX));
+        for v in row {
+            enc(v.encode(&mut w, ValueContext::AddressBook))?;
+        }
     }
     w.u32(0);
     Ok(w.into_inner())
+}
+
+/// GetSpecialTable Flags (MS-OXNSPI 2.2.1.7).
+const NSPI_ADDRESS_CREATION_TEMPLATES: u32 = 0x0000_0002;
+const NSPI_UNICODE_STRINGS: u32 = 0x0000_0004;
+/// PidTagAddressBookIsMaster (MS-OXPROPS 2.531).
+const PID_TAG_ADDRESS_BOOK_IS_MASTER: PropertyTag = PropertyTag(0xFFFB_000B);
+/// PidTagContainerFlags of the GAL: AB_RECIPIENTS | AB_UNMODIFIABLE (MS-OXOABK 2.2.2.1).
+const GAL_CONTAINER_FLAGS: i32 = 0x0000_0001 | 0x0000_0008;
+
+/// The hierarchy table row of the GAL container (MS-OXNSPI 3.1.4.1.3).
+fn gal_container_row(unicode: bool) -> Vec<TaggedPropertyValue> {
+    use oxmapi_wire::data::PropertyValue as V;
+    let name = if unicode {
+        TaggedPropertyValue::new(tags::PidTagDisplayName, V::Unicode(String::new()))
+    } else {
+        TaggedPropertyValue::new(
+            tags::PidTagDisplayName.with_type(oxmapi_wire::data::PropertyType::STRING8),
+            V::String8(Vec::new()),
+        )
+    };
+    vec![
+        TaggedPropertyValue::new(tags::PidTagEntryId, V::Binary(gal::gal_entry_id())),
+        TaggedPropertyValue::new(tags::PidTagContainerFlags, V::Int32(GAL_CONTAINER_FLAGS)),
+        TaggedPropertyValue::new(tags::PidTagDepth, V::Int32(0)),
+        TaggedPropertyValue::new(tags::PidTagAddressBookContainerId, V::Int32(0)),
+        name,
+        TaggedPropertyValue::new(PID_TAG_ADDRESS_BOOK_IS_MASTER, V::Boolean(false)),
+    ]
 }
 
 /// QueryRows (2.2.5.11, MS-OXNSPI 3.1.4.1.8): rows of an explicit table, or of the GAL from
@@ -455,6 +472,126 @@ mod tests {
 
     fn le(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()
+    }
+
+    fn user(id: i64, alias: &str, name: &str) -> UserRecord {
+        UserRecord {
+            id,
+            alias: alias.into(),
+            display_name: name.into(),
+            smtp: format!("{alias}@example.test"),
+            legacy_dn: format!("/o=Oxmapi/cn={alias}"),
+            mailbox_guid: [0; 16],
+            replica_guid: [0; 16],
+            personalized_server_name: String::new(),
+        }
+    }
+
+    /// MS-OXCMAPIHTTP 2.2.5.9.2: StatusCode, ErrorCode, CodePage, HasVersion, Version,
+    /// HasRows, RowsCount, rows of (PropertyValueCount, AddressBookTaggedPropertyValues).
+    #[test]
+    fn special_table_row_has_the_listed_properties() {
+        use oxmapi_wire::data::{PropertyType, PropertyValue};
+        for (flags, string_type) in [(4u32, PropertyType::UNICODE), (0, PropertyType::STRING8)] {
+            let body = le(&[&flags.to_le_bytes(), &[0x00, 0x00], &[0; 4]]);
+            let out = get_special_table(&gal(), &body).expect("response");
+            let mut r = ReadCursor::new(&out);
+            assert_eq!(r.u32("StatusCode").unwrap(), 0);
+            assert_eq!(r.u32("ErrorCode").unwrap(), 0);
+            assert_eq!(r.u32("CodePage").unwrap(), CP_WINUNICODE);
+            assert_eq!(r.u8("HasVersion").unwrap(), 0xFF);
+            assert_eq!(r.u32("Version").unwrap(), 1);
+            assert_eq!(r.u8("HasRows").unwrap(), 0xFF);
+            assert_eq!(r.u32("RowsCount").unwrap(), 1);
+            assert_eq!(r.u32("PropertyValueCount").unwrap(), 6);
+            let values: Vec<_> = (0..6)
+                .map(|_| TaggedPropertyValue::decode(&mut r, ValueContext::AddressBook).unwrap())
+                .collect();
+            assert_eq!(r.u32("AuxiliaryBufferSize").unwrap(), 0);
+            assert!(r.is_empty());
+            let got: Vec<u32> = values.iter().map(|v| v.tag.0).collect();
+            assert_eq!(
+                got,
+                vec![
+                    0x0FFF_0102,
+                    0x3600_0003,
+                    0x3005_0003,
+                    0xFFFD_0003,
+                    0x3001_0000 | u32::from(string_type.0),
+                    0xFFFB_000B
+                ]
+            );
+            let PropertyValue::Binary(entry_id) = &values[0].value else {
+                panic!("entry id")
+            };
+            // MS-OXNSPI 2.2.9.3: DisplayTypeString DT_CONTAINER, DN "/".
+            assert_eq!(&entry_id[24..28], &[0, 1, 0, 0]);
+            assert_eq!(&entry_id[28..], b"/\0");
+            assert_eq!(values[1].value, PropertyValue::Int32(9));
+            assert_eq!(values[5].value, PropertyValue::Boolean(false));
+        }
+        // NspiAddressCreationTemplates: no rows.
+        let out = get_special_table(&gal(), &le(&[&[2, 0, 0, 0], &[0, 0], &[0; 4]])).unwrap();
+        assert_eq!(&out[17..22], &[0xFF, 0, 0, 0, 0]);
+    }
+
+    /// GetMatches (MS-OXCMAPIHTTP 2.2.5.5) with an ANR restriction (MS-OXNSPI 3.1.4.7):
+    /// prefix matches of display name (and its words), alias and SMTP address.
+    #[test]
+    fn get_matches_anr_is_a_prefix_match() {
+        use oxmapi_wire::data::PropertyValue;
+        use oxmapi_wire::data::restriction::{RELOP_EQ, Restriction};
+        let g = Gal::new(vec![
+            user(1, "test", "Test User"),
+            user(2, "tester", "Another Tester"),
+            user(3, "bob", "Bob Builder"),
+        ]);
+        let mids = |name: &str| -> Vec<u32> {
+            let filter = Restriction::Property {
+                relop: RELOP_EQ,
+                tag: PropertyTag(0x360C_001F),
+                value: TaggedPropertyValue::new(
+                    PropertyTag(0x360C_001F),
+                    PropertyValue::Unicode(name.into()),
+                ),
+            };
+            let mut w = WriteCursor::new();
+            filter.encode(&mut w, ValueContext::AddressBook).unwrap();
+            let body = le(&[
+                &[0; 4],
+                &[0xFF],
+                &[0; 36],
+                &[0x00],
+                &[0; 4],
+                &[0xFF],
+                &w.into_inner(),
+                &[0x00],
+                &50u32.to_le_bytes(),
+                &[0x00],
+                &[0; 4],
+            ]);
+            let out = matches::get_matches(&g, &body).expect("response");
+            assert_eq!(&out[..8], &[0; 8]);
+            assert_eq!(out[8], 0xFF);
+            let mut r = ReadCursor::new(&out[45..]);
+            assert_eq!(r.u8("HasMinimalIds").unwrap(), 0xFF);
+            let n = r.u32("MinimalIdCount").unwrap();
+            (0..n).map(|_| r.u32("MId").unwrap()).collect()
+        };
+        let mid = |id: i64| Gal::mid(&user(id, "x", "x"));
+        // Sorted by display name: Another Tester, Bob Builder, Test User.
+        assert_eq!(mids("tes"), vec![mid(2), mid(1)]);
+        assert_eq!(
+            mids("TEST"),
+            vec![mid(2), mid(1)],
+            "exact alias does not hide prefixes"
+        );
+        assert_eq!(mids("builder"), vec![mid(3)]);
+        assert_eq!(mids("SMTP:bob@exa"), vec![mid(3)]);
+        assert_eq!(mids("someone@external.test"), Vec::<u32>::new());
+        // ResolveNames keeps the exact-match rule.
+        assert_eq!(g.resolve("test").unwrap().id, 1);
+        assert!(g.resolve("someone@external.test").is_err());
     }
 
     /// Every strict prefix of a valid request body is an error, never a panic; the full

@@ -5,7 +5,10 @@
 //! Calls are short (indexed lookups, a few inserts), so async handlers call them directly
 //! instead of going through `spawn_blocking`; a long query belongs in `spawn_blocking`.
 
+pub mod deliver;
 mod folders;
+pub(crate) mod folders_write;
+pub mod messages;
 mod schema;
 mod users;
 
@@ -109,6 +112,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(schema::SCHEMA)?;
+        messages::migrate(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             dir,

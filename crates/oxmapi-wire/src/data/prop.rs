@@ -398,7 +398,15 @@ fn decode_value(
     if ctx == ValueContext::AddressBook && has_value_byte(ty) {
         let at = r.offset();
         match r.u8("HasValue")? {
-            0x00 => return Ok(empty_of(ty)),
+            0x00 => {
+                return empty_of(ty).ok_or_else(|| {
+                    DecodeError::invalid(
+                        "PropertyType",
+                        at,
+                        format!("{ty:?} values are not supported in this context"),
+                    )
+                });
+            }
             0xFF => {}
             b => {
                 return Err(DecodeError::invalid(
@@ -471,9 +479,10 @@ fn decode_value(
     })
 }
 
-fn empty_of(ty: PropertyType) -> PropertyValue {
+/// The value HasValue 0x00 stands for; `None` for a type with no HasValue byte we decode.
+fn empty_of(ty: PropertyType) -> Option<PropertyValue> {
     use PropertyValue as V;
-    match ty {
+    Some(match ty {
         PropertyType::STRING8 => V::String8(Vec::new()),
         PropertyType::UNICODE => V::Unicode(String::new()),
         PropertyType::BINARY => V::Binary(Vec::new()),
@@ -488,8 +497,9 @@ fn empty_of(ty: PropertyType) -> PropertyValue {
         PropertyType::MV_UNICODE => V::MvUnicode(Vec::new()),
         PropertyType::MV_TIME => V::MvTime(Vec::new()),
         PropertyType::MV_GUID => V::MvGuid(Vec::new()),
-        _ => V::MvBinary(Vec::new()),
-    }
+        PropertyType::MV_BINARY => V::MvBinary(Vec::new()),
+        _ => return None,
+    })
 }
 
 fn write_count(w: &mut WriteCursor, n: usize, ctx: ValueContext, binary: bool) -> EncodeResult {
@@ -664,8 +674,23 @@ pub fn decode_typed_value(
     r: &mut ReadCursor<'_>,
     ctx: ValueContext,
 ) -> DecodeResult<PropertyValue> {
-    let ty = PropertyType(r.u16("PropertyType")?);
+    let ty = read_wire_type(r).within("TypedPropertyValue")?;
     PropertyValue::decode(r, ty, ctx).within("TypedPropertyValue")
+}
+
+/// Reads the 16-bit type sent before a value. The MultivalueInstance flag (0x2000) marks
+/// table columns, never a value's own type, and a [`PropertyValue`] could not carry it back.
+fn read_wire_type(r: &mut ReadCursor<'_>) -> DecodeResult<PropertyType> {
+    let at = r.offset();
+    let ty = PropertyType(r.u16("PropertyType")?);
+    if ty.0 & PropertyType::MV_INSTANCE_FLAG != 0 {
+        return Err(DecodeError::invalid(
+            "PropertyType",
+            at,
+            format!("{ty:?} has the MultivalueInstance flag, which no value type has"),
+        ));
+    }
+    Ok(ty)
 }
 
 /// Encodes a TypedPropertyValue (MS-OXCDATA 2.11.3).
@@ -779,7 +804,7 @@ fn decode_cell(
     ctx: ValueContext,
 ) -> DecodeResult<RowValue> {
     let ty = if col_ty == PropertyType::UNSPECIFIED {
-        PropertyType(r.u16("PropertyType")?)
+        read_wire_type(r)?
     } else {
         col_ty
     };

@@ -284,6 +284,11 @@ impl ResponseFramer {
         if end + 2 > MAX_HEADER_LINE {
             return Err(self.garbage(0, "additional header line too long"));
         }
+        // Checked before the line is parsed so that the error does not depend on whether
+        // the CRLF had arrived yet (the branch above reports it the same way).
+        if let Some(lf) = self.buf[..end].iter().position(|&b| b == b'\n') {
+            return Err(self.garbage(lf, "bare LF in additional headers"));
+        }
         if self.response.additional_headers.len() >= MAX_HEADERS {
             return Err(self.garbage(0, "too many additional headers"));
         }
@@ -344,7 +349,9 @@ pub fn render_meta(tag: MetaTag) -> &'static [u8] {
 }
 
 /// The final part of a response: `DONE\r\n`, the additional headers, a blank line and the
-/// body. Names must be tokens and values free of control characters.
+/// body. Names must be tokens and values free of control characters; values are written as
+/// ISO-8859-1 (the framer reads header bytes as ISO-8859-1), so characters above U+00FF are
+/// refused.
 pub fn render_final(additional_headers: &[(&str, &str)], body: &[u8]) -> EncodeResult<Vec<u8>> {
     let mut out = Vec::with_capacity(64 + body.len());
     out.extend_from_slice(render_meta(MetaTag::Done));
@@ -352,12 +359,14 @@ pub fn render_final(additional_headers: &[(&str, &str)], body: &[u8]) -> EncodeR
         if name.is_empty() || !name.bytes().all(is_token_char) {
             return Err(invalid_header("name", name));
         }
-        if value.bytes().any(|b| b < 0x20 && b != b'\t') {
+        // Values are ISO-8859-1, one byte per char, as `ResponseFramer` reads them.
+        let latin1: Option<Vec<u8>> = value.chars().map(|c| u8::try_from(c).ok()).collect();
+        let Some(latin1) = latin1.filter(|v| !v.iter().any(|&b| b < 0x20 && b != b'\t')) else {
             return Err(invalid_header("value", value));
-        }
+        };
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(&latin1);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");

@@ -69,10 +69,18 @@ impl OpenFolderResponse {
         output_handle_index: u8,
     ) -> DecodeResult<Self> {
         let has_rules = r.u8("HasRules")?;
-        let ghost = if r.u8("IsGhosted")? != 0 {
-            Some(decode_ghost(r)?)
-        } else {
-            None
+        let at = r.offset();
+        // A Boolean is 0x00 or 0x01 (MS-OXCDATA 2.11.1); anything else would not re-encode.
+        let ghost = match r.u8("IsGhosted")? {
+            0 => None,
+            1 => Some(decode_ghost(r)?),
+            b => {
+                return Err(DecodeError::invalid(
+                    "IsGhosted",
+                    at,
+                    format!("0x{b:02X} is not 0 or 1"),
+                ));
+            }
         };
         Ok(Self {
             output_handle_index,

@@ -32,8 +32,14 @@ mod request;
 mod response;
 mod special;
 mod stream;
+mod submit;
 mod table;
 mod wire;
+mod write_attach;
+mod write_folder;
+mod write_message;
+mod write_stream;
+mod write_util;
 
 pub use buffer::{RopRequestBuffer, RopResponseBuffer};
 pub use context::{MissingColumns, ResponseContext};
@@ -64,9 +70,41 @@ pub use special::{
     BackoffResponse, BackoffRop, BufferTooSmallResponse, ReleaseRequest, RopErrorResponse,
 };
 pub use stream::{OpenStreamRequest, OpenStreamResponse, ReadStreamRequest, ReadStreamResponse};
+pub use submit::{
+    AbortSubmitRequest, AbortSubmitResponse, SubmitMessageRequest, SubmitMessageResponse,
+    TransportSendRequest, TransportSendResponse, submit_flags,
+};
 pub use table::{
     QueryPositionRequest, QueryPositionResponse, QueryRowsRequest, QueryRowsResponse,
     RestrictRequest, RestrictResponse, SeekRowRequest, SeekRowResponse, SetColumnsRequest,
     SetColumnsResponse, SortOrder, SortOrderSet, SortTableRequest, SortTableResponse,
 };
 pub use wire::RopId;
+pub use write_attach::{
+    CreateAttachmentRequest, CreateAttachmentResponse, DeleteAttachmentRequest,
+    DeleteAttachmentResponse, OpenEmbeddedMessageRequest, OpenEmbeddedMessageResponse,
+    SaveChangesAttachmentRequest, SaveChangesAttachmentResponse,
+};
+pub use write_folder::{
+    CopyFolderRequest, CopyFolderResponse, CreateFolderRequest, CreateFolderResponse,
+    DeleteFolderRequest, DeleteFolderResponse, DeleteMessagesRequest, DeleteMessagesResponse,
+    EmptyFolderRequest, EmptyFolderResponse, ExistingFolder,
+    HardDeleteMessagesAndSubfoldersRequest, HardDeleteMessagesAndSubfoldersResponse,
+    HardDeleteMessagesRequest, HardDeleteMessagesResponse, MoveCopyMessagesRequest,
+    MoveCopyMessagesResponse, MoveFolderRequest, MoveFolderResponse,
+    NullDestinationFailureResponse, SetReceiveFolderRequest, SetReceiveFolderResponse,
+    delete_folder_flags, folder_type,
+};
+pub use write_message::{
+    CreateMessageRequest, CreateMessageResponse, DeletePropertiesRequest, DeletePropertiesResponse,
+    MessageInfo, ModifyRecipientRow, ModifyRecipientsRequest, ModifyRecipientsResponse,
+    ReadStatusChange, ReloadCachedInformationRequest, ReloadCachedInformationResponse,
+    RemoveAllRecipientsRequest, RemoveAllRecipientsResponse, SaveChangesMessageRequest,
+    SaveChangesMessageResponse, SetMessageReadFlagRequest, SetMessageReadFlagResponse,
+    SetReadFlagsRequest, SetReadFlagsResponse, read_flags, save_flags,
+};
+pub use write_stream::{
+    CommitStreamRequest, CommitStreamResponse, GetStreamSizeRequest, GetStreamSizeResponse,
+    SeekStreamRequest, SeekStreamResponse, SetStreamSizeRequest, SetStreamSizeResponse,
+    WriteStreamRequest, WriteStreamResponse, seek_origin,
+};

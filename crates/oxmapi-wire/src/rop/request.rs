@@ -15,11 +15,30 @@ use crate::rop::property::{
 };
 use crate::rop::special::ReleaseRequest;
 use crate::rop::stream::{OpenStreamRequest, ReadStreamRequest};
+use crate::rop::submit::{AbortSubmitRequest, SubmitMessageRequest, TransportSendRequest};
 use crate::rop::table::{
     QueryPositionRequest, QueryRowsRequest, RestrictRequest, SeekRowRequest, SetColumnsRequest,
     SortTableRequest,
 };
 use crate::rop::wire::RopId;
+use crate::rop::write_attach::{
+    CreateAttachmentRequest, DeleteAttachmentRequest, OpenEmbeddedMessageRequest,
+    SaveChangesAttachmentRequest,
+};
+use crate::rop::write_folder::{
+    CopyFolderRequest, CreateFolderRequest, DeleteFolderRequest, DeleteMessagesRequest,
+    EmptyFolderRequest, HardDeleteMessagesAndSubfoldersRequest, HardDeleteMessagesRequest,
+    MoveCopyMessagesRequest, MoveFolderRequest, SetReceiveFolderRequest,
+};
+use crate::rop::write_message::{
+    CreateMessageRequest, DeletePropertiesRequest, ModifyRecipientsRequest,
+    ReloadCachedInformationRequest, RemoveAllRecipientsRequest, SaveChangesMessageRequest,
+    SetMessageReadFlagRequest, SetReadFlagsRequest,
+};
+use crate::rop::write_stream::{
+    CommitStreamRequest, GetStreamSizeRequest, SeekStreamRequest, SetStreamSizeRequest,
+    WriteStreamRequest,
+};
 
 macro_rules! requests {
     ($($variant:ident($ty:ty),)*) => {
@@ -106,6 +125,36 @@ requests! {
     ReadStream(ReadStreamRequest),
     GetNamesFromPropertyIds(GetNamesFromPropertyIdsRequest),
     GetPropertyIdsFromNames(GetPropertyIdsFromNamesRequest),
+    CreateMessage(CreateMessageRequest),
+    SaveChangesMessage(SaveChangesMessageRequest),
+    RemoveAllRecipients(RemoveAllRecipientsRequest),
+    ModifyRecipients(ModifyRecipientsRequest),
+    ReloadCachedInformation(ReloadCachedInformationRequest),
+    SetMessageReadFlag(SetMessageReadFlagRequest),
+    SetReadFlags(SetReadFlagsRequest),
+    DeleteProperties(DeletePropertiesRequest),
+    CreateFolder(CreateFolderRequest),
+    DeleteFolder(DeleteFolderRequest),
+    DeleteMessages(DeleteMessagesRequest),
+    HardDeleteMessages(HardDeleteMessagesRequest),
+    EmptyFolder(EmptyFolderRequest),
+    HardDeleteMessagesAndSubfolders(HardDeleteMessagesAndSubfoldersRequest),
+    MoveCopyMessages(MoveCopyMessagesRequest),
+    MoveFolder(MoveFolderRequest),
+    CopyFolder(CopyFolderRequest),
+    SetReceiveFolder(SetReceiveFolderRequest),
+    CreateAttachment(CreateAttachmentRequest),
+    DeleteAttachment(DeleteAttachmentRequest),
+    SaveChangesAttachment(SaveChangesAttachmentRequest),
+    OpenEmbeddedMessage(OpenEmbeddedMessageRequest),
+    SubmitMessage(SubmitMessageRequest),
+    AbortSubmit(AbortSubmitRequest),
+    TransportSend(TransportSendRequest),
+    WriteStream(WriteStreamRequest),
+    CommitStream(CommitStreamRequest),
+    GetStreamSize(GetStreamSizeRequest),
+    SetStreamSize(SetStreamSizeRequest),
+    SeekStream(SeekStreamRequest),
 }
 
 impl RopRequest {
@@ -161,6 +210,72 @@ impl RopRequest {
             Self::ReadStream(x) => x.input_handle_index,
             Self::GetNamesFromPropertyIds(x) => x.input_handle_index,
             Self::GetPropertyIdsFromNames(x) => x.input_handle_index,
+            Self::CreateMessage(x) => x.input_handle_index,
+            Self::SaveChangesMessage(x) => x.input_handle_index,
+            Self::RemoveAllRecipients(x) => x.input_handle_index,
+            Self::ModifyRecipients(x) => x.input_handle_index,
+            Self::ReloadCachedInformation(x) => x.input_handle_index,
+            Self::SetMessageReadFlag(x) => x.input_handle_index,
+            Self::SetReadFlags(x) => x.input_handle_index,
+            Self::DeleteProperties(x) => x.input_handle_index,
+            Self::CreateFolder(x) => x.input_handle_index,
+            Self::DeleteFolder(x) => x.input_handle_index,
+            Self::DeleteMessages(x) => x.input_handle_index,
+            Self::HardDeleteMessages(x) => x.input_handle_index,
+            Self::EmptyFolder(x) => x.input_handle_index,
+            Self::HardDeleteMessagesAndSubfolders(x) => x.input_handle_index,
+            Self::MoveCopyMessages(x) => x.source_handle_index,
+            Self::MoveFolder(x) => x.source_handle_index,
+            Self::CopyFolder(x) => x.source_handle_index,
+            Self::SetReceiveFolder(x) => x.input_handle_index,
+            Self::CreateAttachment(x) => x.input_handle_index,
+            Self::DeleteAttachment(x) => x.input_handle_index,
+            Self::SaveChangesAttachment(x) => x.input_handle_index,
+            Self::OpenEmbeddedMessage(x) => x.input_handle_index,
+            Self::SubmitMessage(x) => x.input_handle_index,
+            Self::AbortSubmit(x) => x.input_handle_index,
+            Self::TransportSend(x) => x.input_handle_index,
+            Self::WriteStream(x) => x.input_handle_index,
+            Self::CommitStream(x) => x.input_handle_index,
+            Self::GetStreamSize(x) => x.input_handle_index,
+            Self::SetStreamSize(x) => x.input_handle_index,
+            Self::SeekStream(x) => x.input_handle_index,
+        }
+    }
+
+    /// The DestHandleIndex of RopMoveCopyMessages, RopMoveFolder and RopCopyFolder (the
+    /// second input handle; for those three [`Self::input_handle_index`] is the
+    /// SourceHandleIndex), `None` for other ROPs.
+    pub fn dest_handle_index(&self) -> Option<u8> {
+        match self {
+            Self::MoveCopyMessages(x) => Some(x.dest_handle_index),
+            Self::MoveFolder(x) => Some(x.dest_handle_index),
+            Self::CopyFolder(x) => Some(x.dest_handle_index),
+            _ => None,
+        }
+    }
+
+    /// The handle index the response header echoes: ResponseHandleIndex for
+    /// RopSaveChangesMessage, RopSaveChangesAttachment and RopSetMessageReadFlag, the
+    /// OutputHandleIndex of ROPs that open or create an object, else
+    /// [`Self::input_handle_index`].
+    pub fn response_handle_index(&self) -> u8 {
+        match self {
+            Self::SaveChangesMessage(x) => x.response_handle_index,
+            Self::SaveChangesAttachment(x) => x.response_handle_index,
+            Self::SetMessageReadFlag(x) => x.response_handle_index,
+            Self::OpenFolder(x) => x.output_handle_index,
+            Self::OpenMessage(x) => x.output_handle_index,
+            Self::GetHierarchyTable(x) => x.output_handle_index,
+            Self::GetContentsTable(x) => x.output_handle_index,
+            Self::GetAttachmentTable(x) => x.output_handle_index,
+            Self::OpenAttachment(x) => x.output_handle_index,
+            Self::OpenStream(x) => x.output_handle_index,
+            Self::CreateMessage(x) => x.output_handle_index,
+            Self::CreateFolder(x) => x.output_handle_index,
+            Self::CreateAttachment(x) => x.output_handle_index,
+            Self::OpenEmbeddedMessage(x) => x.output_handle_index,
+            other => other.input_handle_index(),
         }
     }
 }

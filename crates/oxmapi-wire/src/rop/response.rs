@@ -17,11 +17,31 @@ use crate::rop::property::{
 };
 use crate::rop::special::{BackoffResponse, BufferTooSmallResponse, RopErrorResponse};
 use crate::rop::stream::{OpenStreamResponse, ReadStreamResponse};
+use crate::rop::submit::{AbortSubmitResponse, SubmitMessageResponse, TransportSendResponse};
 use crate::rop::table::{
     QueryPositionResponse, QueryRowsResponse, RestrictResponse, SeekRowResponse,
     SetColumnsResponse, SortTableResponse,
 };
 use crate::rop::wire::RopId;
+use crate::rop::write_attach::{
+    CreateAttachmentResponse, DeleteAttachmentResponse, OpenEmbeddedMessageResponse,
+    SaveChangesAttachmentResponse,
+};
+use crate::rop::write_folder::{
+    CopyFolderResponse, CreateFolderResponse, DeleteFolderResponse, DeleteMessagesResponse,
+    EmptyFolderResponse, HardDeleteMessagesAndSubfoldersResponse, HardDeleteMessagesResponse,
+    MoveCopyMessagesResponse, MoveFolderResponse, NullDestinationFailureResponse,
+    SetReceiveFolderResponse,
+};
+use crate::rop::write_message::{
+    CreateMessageResponse, DeletePropertiesResponse, ModifyRecipientsResponse,
+    ReloadCachedInformationResponse, RemoveAllRecipientsResponse, SaveChangesMessageResponse,
+    SetMessageReadFlagResponse, SetReadFlagsResponse,
+};
+use crate::rop::write_stream::{
+    CommitStreamResponse, GetStreamSizeResponse, SeekStreamResponse, SetStreamSizeResponse,
+    WriteStreamResponse,
+};
 
 macro_rules! responses {
     ($($variant:ident($ty:ty) = $id:expr,)*) => {
@@ -29,13 +49,18 @@ macro_rules! responses {
         ///
         /// Success responses have one variant per ROP; failures use [`Self::Error`] except
         /// where the spec gives a failing ROP more fields (RopLogon's ecWrongServer redirect,
-        /// RopGetPropertyIdsFromNames' ecWarnWithErrors).
+        /// RopGetPropertyIdsFromNames' ecWarnWithErrors, the PartialCompletion of the folder
+        /// delete/move/copy ROPs, whose variants carry any ReturnValue, and the
+        /// ecDstNullObject form of the move/copy ROPs, [`Self::NullDestination`]).
         #[derive(Debug, Clone, PartialEq)]
         #[allow(missing_docs)]
         pub enum RopResponse {
             $( $variant($ty), )*
             /// A failed ROP: header with a non-zero ReturnValue, nothing else.
             Error(RopErrorResponse),
+            /// RopMoveCopyMessages / RopMoveFolder / RopCopyFolder failed with
+            /// ecDstNullObject (0x503): DestHandleIndex and PartialCompletion follow.
+            NullDestination(NullDestinationFailureResponse),
             /// RopBufferTooSmall (0xFF): the rest did not fit.
             BufferTooSmall(BufferTooSmallResponse),
             /// RopBackoff (0xF9): the server asks the client to wait.
@@ -48,6 +73,7 @@ macro_rules! responses {
                 match self {
                     $( Self::$variant(_) => $id, )*
                     Self::Error(e) => e.rop_id,
+                    Self::NullDestination(e) => e.rop_id,
                     Self::BufferTooSmall(_) => RopId::BUFFER_TOO_SMALL,
                     Self::Backoff(_) => RopId::BACKOFF,
                 }
@@ -59,6 +85,7 @@ macro_rules! responses {
                 match self {
                     $( Self::$variant(x) => x.encode(w), )*
                     Self::Error(x) => x.encode(w),
+                    Self::NullDestination(x) => x.encode(w),
                     Self::BufferTooSmall(x) => x.encode(w),
                     Self::Backoff(x) => x.encode(w),
                 }
@@ -101,6 +128,37 @@ responses! {
     ReadStream(ReadStreamResponse) = RopId::READ_STREAM,
     GetNamesFromPropertyIds(GetNamesFromPropertyIdsResponse) = RopId::GET_NAMES_FROM_PROPERTY_IDS,
     GetPropertyIdsFromNames(GetPropertyIdsFromNamesResponse) = RopId::GET_PROPERTY_IDS_FROM_NAMES,
+    CreateMessage(CreateMessageResponse) = RopId::CREATE_MESSAGE,
+    SaveChangesMessage(SaveChangesMessageResponse) = RopId::SAVE_CHANGES_MESSAGE,
+    RemoveAllRecipients(RemoveAllRecipientsResponse) = RopId::REMOVE_ALL_RECIPIENTS,
+    ModifyRecipients(ModifyRecipientsResponse) = RopId::MODIFY_RECIPIENTS,
+    ReloadCachedInformation(ReloadCachedInformationResponse) = RopId::RELOAD_CACHED_INFORMATION,
+    SetMessageReadFlag(SetMessageReadFlagResponse) = RopId::SET_MESSAGE_READ_FLAG,
+    SetReadFlags(SetReadFlagsResponse) = RopId::SET_READ_FLAGS,
+    DeleteProperties(DeletePropertiesResponse) = RopId::DELETE_PROPERTIES,
+    CreateFolder(CreateFolderResponse) = RopId::CREATE_FOLDER,
+    DeleteFolder(DeleteFolderResponse) = RopId::DELETE_FOLDER,
+    DeleteMessages(DeleteMessagesResponse) = RopId::DELETE_MESSAGES,
+    HardDeleteMessages(HardDeleteMessagesResponse) = RopId::HARD_DELETE_MESSAGES,
+    EmptyFolder(EmptyFolderResponse) = RopId::EMPTY_FOLDER,
+    HardDeleteMessagesAndSubfolders(HardDeleteMessagesAndSubfoldersResponse) =
+        RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS,
+    MoveCopyMessages(MoveCopyMessagesResponse) = RopId::MOVE_COPY_MESSAGES,
+    MoveFolder(MoveFolderResponse) = RopId::MOVE_FOLDER,
+    CopyFolder(CopyFolderResponse) = RopId::COPY_FOLDER,
+    SetReceiveFolder(SetReceiveFolderResponse) = RopId::SET_RECEIVE_FOLDER,
+    CreateAttachment(CreateAttachmentResponse) = RopId::CREATE_ATTACHMENT,
+    DeleteAttachment(DeleteAttachmentResponse) = RopId::DELETE_ATTACHMENT,
+    SaveChangesAttachment(SaveChangesAttachmentResponse) = RopId::SAVE_CHANGES_ATTACHMENT,
+    OpenEmbeddedMessage(OpenEmbeddedMessageResponse) = RopId::OPEN_EMBEDDED_MESSAGE,
+    SubmitMessage(SubmitMessageResponse) = RopId::SUBMIT_MESSAGE,
+    AbortSubmit(AbortSubmitResponse) = RopId::ABORT_SUBMIT,
+    TransportSend(TransportSendResponse) = RopId::TRANSPORT_SEND,
+    WriteStream(WriteStreamResponse) = RopId::WRITE_STREAM,
+    CommitStream(CommitStreamResponse) = RopId::COMMIT_STREAM,
+    GetStreamSize(GetStreamSizeResponse) = RopId::GET_STREAM_SIZE,
+    SetStreamSize(SetStreamSizeResponse) = RopId::SET_STREAM_SIZE,
+    SeekStream(SeekStreamResponse) = RopId::SEEK_STREAM,
 }
 
 impl RopResponse {
@@ -110,6 +168,15 @@ impl RopResponse {
             Self::Error(e) => Some(e.return_value),
             Self::LogonRedirect(_) => Some(LogonRedirectResponse::RETURN_VALUE),
             Self::GetPropertyIdsFromNames(g) => Some(g.return_value),
+            Self::NullDestination(_) => Some(NullDestinationFailureResponse::RETURN_VALUE),
+            Self::DeleteFolder(x) => Some(x.return_value),
+            Self::DeleteMessages(x) => Some(x.return_value),
+            Self::HardDeleteMessages(x) => Some(x.return_value),
+            Self::EmptyFolder(x) => Some(x.return_value),
+            Self::HardDeleteMessagesAndSubfolders(x) => Some(x.return_value),
+            Self::MoveCopyMessages(x) => Some(x.return_value),
+            Self::MoveFolder(x) => Some(x.return_value),
+            Self::CopyFolder(x) => Some(x.return_value),
             Self::BufferTooSmall(_) | Self::Backoff(_) => None,
             _ => Some(ErrorCode::SUCCESS),
         }
@@ -170,6 +237,12 @@ fn decode_body(
             {
                 R::GetPropertyIdsFromNames(GetPropertyIdsFromNamesResponse::decode_body(r, h, ret)?)
             }
+            id if ret == NullDestinationFailureResponse::RETURN_VALUE
+                && NullDestinationFailureResponse::applies_to(id) =>
+            {
+                R::NullDestination(NullDestinationFailureResponse::decode_body(r, id, h)?)
+            }
+            id if has_partial_completion(id) => decode_partial(r, id, h, ret)?,
             _ => R::Error(RopErrorResponse {
                 rop_id: id,
                 handle_index: h,
@@ -242,11 +315,105 @@ fn decode_plain(r: &mut ReadCursor<'_>, id: RopId, h: u8) -> DecodeResult<RopRes
         RopId::GET_PROPERTY_IDS_FROM_NAMES => R::GetPropertyIdsFromNames(
             GetPropertyIdsFromNamesResponse::decode_body(r, h, ErrorCode::SUCCESS)?,
         ),
+        id if has_partial_completion(id) => decode_partial(r, id, h, ErrorCode::SUCCESS)?,
+        RopId::CREATE_MESSAGE => R::CreateMessage(CreateMessageResponse::decode_body(r, h)?),
+        RopId::SAVE_CHANGES_MESSAGE => {
+            R::SaveChangesMessage(SaveChangesMessageResponse::decode_body(r, h)?)
+        }
+        RopId::REMOVE_ALL_RECIPIENTS => {
+            R::RemoveAllRecipients(RemoveAllRecipientsResponse::decode_body(r, h)?)
+        }
+        RopId::MODIFY_RECIPIENTS => {
+            R::ModifyRecipients(ModifyRecipientsResponse::decode_body(r, h)?)
+        }
+        RopId::RELOAD_CACHED_INFORMATION => {
+            R::ReloadCachedInformation(ReloadCachedInformationResponse::decode_body(r, h)?)
+        }
+        RopId::SET_MESSAGE_READ_FLAG => {
+            R::SetMessageReadFlag(SetMessageReadFlagResponse::decode_body(r, h)?)
+        }
+        RopId::SET_READ_FLAGS => R::SetReadFlags(SetReadFlagsResponse::decode_body(r, h)?),
+        RopId::DELETE_PROPERTIES => {
+            R::DeleteProperties(DeletePropertiesResponse::decode_body(r, h)?)
+        }
+        RopId::CREATE_FOLDER => R::CreateFolder(CreateFolderResponse::decode_body(r, h)?),
+        RopId::SET_RECEIVE_FOLDER => {
+            R::SetReceiveFolder(SetReceiveFolderResponse::decode_body(r, h)?)
+        }
+        RopId::CREATE_ATTACHMENT => {
+            R::CreateAttachment(CreateAttachmentResponse::decode_body(r, h)?)
+        }
+        RopId::DELETE_ATTACHMENT => {
+            R::DeleteAttachment(DeleteAttachmentResponse::decode_body(r, h)?)
+        }
+        RopId::SAVE_CHANGES_ATTACHMENT => {
+            R::SaveChangesAttachment(SaveChangesAttachmentResponse::decode_body(r, h)?)
+        }
+        RopId::OPEN_EMBEDDED_MESSAGE => {
+            R::OpenEmbeddedMessage(OpenEmbeddedMessageResponse::decode_body(r, h)?)
+        }
+        RopId::SUBMIT_MESSAGE => R::SubmitMessage(SubmitMessageResponse::decode_body(r, h)?),
+        RopId::ABORT_SUBMIT => R::AbortSubmit(AbortSubmitResponse::decode_body(r, h)?),
+        RopId::TRANSPORT_SEND => R::TransportSend(TransportSendResponse::decode_body(r, h)?),
+        RopId::WRITE_STREAM => R::WriteStream(WriteStreamResponse::decode_body(r, h)?),
+        RopId::COMMIT_STREAM => R::CommitStream(CommitStreamResponse::decode_body(r, h)?),
+        RopId::GET_STREAM_SIZE => R::GetStreamSize(GetStreamSizeResponse::decode_body(r, h)?),
+        RopId::SET_STREAM_SIZE => R::SetStreamSize(SetStreamSizeResponse::decode_body(r, h)?),
+        RopId::SEEK_STREAM => R::SeekStream(SeekStreamResponse::decode_body(r, h)?),
         other => {
             return Err(DecodeError::invalid(
                 "RopId",
                 r.offset(),
                 format!("{other:?} responses need a specific ResponseContext or are unsupported"),
+            ));
+        }
+    })
+}
+
+/// ROPs whose single response buffer carries PartialCompletion whatever the ReturnValue.
+fn has_partial_completion(id: RopId) -> bool {
+    matches!(
+        id,
+        RopId::DELETE_FOLDER
+            | RopId::DELETE_MESSAGES
+            | RopId::HARD_DELETE_MESSAGES
+            | RopId::EMPTY_FOLDER
+            | RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS
+            | RopId::MOVE_COPY_MESSAGES
+            | RopId::MOVE_FOLDER
+            | RopId::COPY_FOLDER
+    )
+}
+
+fn decode_partial(
+    r: &mut ReadCursor<'_>,
+    id: RopId,
+    h: u8,
+    ret: ErrorCode,
+) -> DecodeResult<RopResponse> {
+    use RopResponse as R;
+    Ok(match id {
+        RopId::DELETE_FOLDER => R::DeleteFolder(DeleteFolderResponse::decode_body(r, h, ret)?),
+        RopId::DELETE_MESSAGES => {
+            R::DeleteMessages(DeleteMessagesResponse::decode_body(r, h, ret)?)
+        }
+        RopId::HARD_DELETE_MESSAGES => {
+            R::HardDeleteMessages(HardDeleteMessagesResponse::decode_body(r, h, ret)?)
+        }
+        RopId::EMPTY_FOLDER => R::EmptyFolder(EmptyFolderResponse::decode_body(r, h, ret)?),
+        RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS => R::HardDeleteMessagesAndSubfolders(
+            HardDeleteMessagesAndSubfoldersResponse::decode_body(r, h, ret)?,
+        ),
+        RopId::MOVE_COPY_MESSAGES => {
+            R::MoveCopyMessages(MoveCopyMessagesResponse::decode_body(r, h, ret)?)
+        }
+        RopId::MOVE_FOLDER => R::MoveFolder(MoveFolderResponse::decode_body(r, h, ret)?),
+        RopId::COPY_FOLDER => R::CopyFolder(CopyFolderResponse::decode_body(r, h, ret)?),
+        other => {
+            return Err(DecodeError::invalid(
+                "RopId",
+                r.offset(),
+                format!("{other:?} has no PartialCompletion response"),
             ));
         }
     })

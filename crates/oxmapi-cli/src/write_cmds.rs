@@ -1,0 +1,345 @@
+//! Writing commands: `send`, `resolve`, `gal`, `mv`, `cp`, `rm`, `mark`, `mkdir`, `rmdir`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use oxmapi::{DefaultFolder, DeleteMode, EntryId, Resolution, SendOutcome, Session};
+use oxmapi_wire::data::FolderId;
+
+use crate::conn::ConnArgs;
+
+/// `oxmapi send`.
+#[derive(Args, Debug)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// To recipient (name, alias, SMTP address or "Name <address>"); repeatable.
+    #[arg(long, required = true)]
+    to: Vec<String>,
+    /// Cc recipient; repeatable.
+    #[arg(long)]
+    cc: Vec<String>,
+    /// Bcc recipient; repeatable.
+    #[arg(long)]
+    bcc: Vec<String>,
+    /// Subject.
+    #[arg(long)]
+    subject: String,
+    /// Body text.
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Read the body from FILE.
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+    /// The body is HTML.
+    #[arg(long)]
+    html: bool,
+    /// Attach FILE; repeatable.
+    #[arg(long, value_name = "FILE")]
+    attach: Vec<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `oxmapi resolve NAME`.
+#[derive(Args, Debug)]
+pub(crate) struct ResolveArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Name, alias or address to resolve.
+    name: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `oxmapi gal`.
+#[derive(Args, Debug)]
+pub(crate) struct GalArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `oxmapi mv|cp MESSAGE-ID FOLDER`.
+#[derive(Args, Debug)]
+pub(crate) struct MoveArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The message's entry ID (hex, as `oxmapi ls` prints it).
+    message: String,
+    /// Destination folder: a path below the top of the mailbox ("Inbox/Archive") or a
+    /// folder entry ID.
+    folder: String,
+}
+
+/// `oxmapi rm MESSAGE-ID [--hard]`.
+#[derive(Args, Debug)]
+pub(crate) struct RmArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The message's entry ID (hex).
+    message: String,
+    /// Delete for good instead of moving to Deleted Items.
+    #[arg(long)]
+    hard: bool,
+}
+
+/// `oxmapi mark MESSAGE-ID --read|--unread`.
+#[derive(Args, Debug)]
+pub(crate) struct MarkArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The message's entry ID (hex).
+    message: String,
+    /// Mark read.
+    #[arg(long, conflicts_with = "unread", required_unless_present = "unread")]
+    read: bool,
+    /// Mark unread.
+    #[arg(long)]
+    unread: bool,
+}
+
+/// `oxmapi mkdir|rmdir FOLDER`.
+#[derive(Args, Debug)]
+pub(crate) struct FolderArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Folder path below the top of the mailbox ("Inbox/Projects").
+    path: String,
+}
+
+async fn logon(conn: &ConnArgs) -> Result<Session> {
+    let config = conn.load_config()?;
+    Ok(Session::logon(&config, conn.logon_params()?).await?)
+}
+
+pub(crate) async fn send(a: SendArgs) -> Result<ExitCode> {
+    let body = match (&a.body, &a.body_file) {
+        (Some(b), _) => b.clone(),
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
+        }
+        (None, None) => String::new(),
+    };
+    let mut s = logon(&a.conn).await?;
+    let outbox = s.default_folder_id(DefaultFolder::Outbox);
+    let mut m = s.new_message(outbox);
+    m.set_subject(&a.subject);
+    if a.html {
+        m.set_body_html(&body);
+    } else {
+        m.set_body_text(&body);
+    }
+    for t in &a.to {
+        m.to(t);
+    }
+    for c in &a.cc {
+        m.cc(c);
+    }
+    for b in &a.bcc {
+        m.bcc(b);
+    }
+    for f in &a.attach {
+        m.attach_file(f);
+    }
+    let outcome = m.send(&mut s).await;
+    let _ = s.logoff().await;
+    let outcome = outcome?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        match &outcome {
+            SendOutcome::Sent {
+                internet_message_id,
+                verified_after_reconnect,
+            } => {
+                println!("sent {internet_message_id}");
+                if *verified_after_reconnect {
+                    println!("(the answer was lost; found in Sent Items after reconnecting)");
+                }
+            }
+            SendOutcome::NotSent {
+                internet_message_id,
+                reason,
+                ..
+            } => {
+                println!("NOT sent {internet_message_id}: {reason}");
+            }
+            SendOutcome::Unknown {
+                internet_message_id,
+                reason,
+            } => {
+                println!("UNKNOWN whether {internet_message_id} was sent (not resent): {reason}");
+            }
+        }
+    }
+    Ok(if outcome.is_sent() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+pub(crate) async fn resolve(a: ResolveArgs) -> Result<ExitCode> {
+    let mut s = logon(&a.conn).await?;
+    let r = s.resolve_name(&a.name).await;
+    let _ = s.logoff().await;
+    let r = r?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        match &r {
+            Resolution::Resolved(e) => {
+                println!("{} [{}:{}]", e.describe(), e.address_type, e.address)
+            }
+            Resolution::Ambiguous { candidates } => {
+                println!("{:?} is ambiguous:", a.name);
+                for c in candidates {
+                    println!("  {} [{}]", c.describe(), c.address);
+                }
+            }
+            Resolution::NotFound => println!("{:?} is not in the address book", a.name),
+        }
+    }
+    Ok(match r {
+        Resolution::Resolved(_) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+pub(crate) async fn gal(a: GalArgs) -> Result<ExitCode> {
+    let mut s = logon(&a.conn).await?;
+    let entries = s.gal_entries().await;
+    let _ = s.logoff().await;
+    let entries = entries?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else {
+        for e in &entries {
+            println!(
+                "{:<30} {:<12} {}",
+                e.name,
+                e.alias.as_deref().unwrap_or(""),
+                e.smtp_address.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn message_arg(s: &Session, hex: &str) -> Result<(FolderId, oxmapi_wire::data::MessageId)> {
+    let id =
+        EntryId::from_hex(hex).with_context(|| format!("{hex:?} is not a message entry ID"))?;
+    Ok(s.message_of(&id)?)
+}
+
+async fn folder_arg(s: &mut Session, f: &str) -> Result<FolderId> {
+    if let Ok(id) = EntryId::from_hex(f) {
+        return Ok(s.folder_id_of(&id)?);
+    }
+    Ok(s.folder_by_path(f).await?.id())
+}
+
+pub(crate) async fn move_copy(a: MoveArgs, copy: bool) -> Result<ExitCode> {
+    let mut s = logon(&a.conn).await?;
+    let r = async {
+        let (from, mid) = message_arg(&s, &a.message)?;
+        let to = folder_arg(&mut s, &a.folder).await?;
+        if copy {
+            s.copy_messages(from, &[mid], to).await?;
+        } else {
+            s.move_messages(from, &[mid], to).await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = s.logoff().await;
+    r?;
+    println!(
+        "{} {} to {}",
+        if copy { "copied" } else { "moved" },
+        a.message,
+        a.folder
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn rm(a: RmArgs) -> Result<ExitCode> {
+    let mut s = logon(&a.conn).await?;
+    let mode = if a.hard {
+        DeleteMode::Hard
+    } else {
+        DeleteMode::Soft
+    };
+    let r = async {
+        let (from, mid) = message_arg(&s, &a.message)?;
+        s.delete_messages(from, &[mid], mode).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = s.logoff().await;
+    r?;
+    println!(
+        "deleted {}{}",
+        a.message,
+        if a.hard { " (hard)" } else { "" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn mark(a: MarkArgs) -> Result<ExitCode> {
+    let mut s = logon(&a.conn).await?;
+    let r = async {
+        let (from, mid) = message_arg(&s, &a.message)?;
+        s.set_read(from, &[mid], a.read).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = s.logoff().await;
+    r?;
+    println!(
+        "marked {} {}",
+        a.message,
+        if a.read { "read" } else { "unread" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn mkdir(a: FolderArgs) -> Result<ExitCode> {
+    let (parent, name) = match a.path.trim_end_matches('/').rsplit_once('/') {
+        Some((p, n)) => (p.to_owned(), n.to_owned()),
+        None => (String::new(), a.path.clone()),
+    };
+    if name.is_empty() {
+        bail!("give a folder path such as Inbox/Projects");
+    }
+    let mut s = logon(&a.conn).await?;
+    let r = async {
+        let parent = s.folder_by_path(&parent).await?.id();
+        anyhow::Ok(s.create_folder(parent, &name).await?)
+    }
+    .await;
+    let _ = s.logoff().await;
+    println!("created {} ({})", a.path, r?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn rmdir(a: FolderArgs) -> Result<ExitCode> {
+    let mut s = logon(&a.conn).await?;
+    let r = async {
+        let f = s.folder_by_path(&a.path).await?.id();
+        s.delete_folder(f).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = s.logoff().await;
+    r?;
+    println!("deleted folder {}", a.path);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,452 @@
+//! Message, attachment and stream Server objects (MS-OXCMSG 3.2.1, MS-OXCPRPT 3.2.1) and
+//! how they find their data in the store.
+//!
+//! A Message object reads its committed instance until the first change; the first change
+//! copies it into a working instance (negative id) that RopSaveChangesMessage commits and
+//! RopRelease discards (MS-OXCMSG 3.2.5.3: nothing is committed before the save).
+//! Attachments and embedded messages are resolved through their parent's *current*
+//! instance on every call, so they follow the parent into its working copy.
+
+use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, RowValue, tags};
+
+use super::MailboxContext;
+use super::objects::{Message, Object};
+use super::props::StoreInfo;
+use crate::store::deliver::MSGFLAG_HASATTACH;
+use crate::store::messages::{self as m, KIND_ATTACHMENT, KIND_MESSAGE};
+
+/// Edit state of a Message object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct MsgState {
+    /// The working instance holding uncommitted changes.
+    pub(super) work: Option<i64>,
+    /// The MID exists in `messages` (false for a created, never saved message).
+    pub(super) committed: bool,
+    /// Opened read-write (or created).
+    pub(super) writable: bool,
+    /// For an embedded message: the handle of its Attachment object.
+    pub(super) embedded_in: Option<u32>,
+}
+
+/// An Attachment object (MS-OXCMSG 3.2.5.6-3.2.5.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AttachObj {
+    pub(super) mailbox_id: i64,
+    /// Handle of the parent Message object.
+    pub(super) parent: u32,
+    pub(super) attach_num: u32,
+    pub(super) writable: bool,
+    /// Created by RopCreateAttachment and not yet saved: released ⇒ discarded.
+    pub(super) unsaved_new: bool,
+}
+
+/// A Stream object (MS-OXCPRPT 3.2.5.13-3.2.5.20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StreamObj {
+    pub(super) mailbox_id: i64,
+    /// Handle of the Message or Attachment object.
+    pub(super) owner: u32,
+    pub(super) tag: PropertyTag,
+    pub(super) writable: bool,
+    /// Seek pointer.
+    pub(super) pos: u64,
+}
+
+/// Where a property bag lives: (mailbox, kind, object id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Bag {
+    pub(super) mailbox_id: i64,
+    pub(super) kind: i64,
+    pub(super) id: i64,
+}
+
+impl Bag {
+    pub(super) fn owner(self) -> m::BlobOwner {
+        m::BlobOwner {
+            mailbox_id: self.mailbox_id,
+            kind: self.kind,
+            object_id: self.id,
+        }
+    }
+}
+
+/// One value of an object as the ROPs see it: inline, or chunked with its size.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Cell {
+    Value(PropertyValue),
+    Big(u64),
+}
+
+/// The message instance a Message object reads (or, with `write`, changes: the working
+/// copy, created on first use).
+pub(super) fn message_instance(
+    ctx: &mut MailboxContext,
+    handle: u32,
+    write: bool,
+) -> Result<Bag, ErrorCode> {
+    let Object::Message(msg) = ctx.handles.get(handle)?.clone() else {
+        return Err(ErrorCode::INVALID_OBJECT);
+    };
+    if write && !msg.state.writable {
+        return Err(ErrorCode::NO_ACCESS);
+    }
+    let mb = msg.mailbox_id;
+    let bag = |id| Bag {
+        mailbox_id: mb,
+        kind: KIND_MESSAGE,
+        id,
+    };
+    if let Some(att) = msg.state.embedded_in {
+        let a = attachment_bag(ctx, att, write)?;
+        let row = ctx
+            .with_conn(|c| m::attachment_by_id(c, a.id))?
+            .ok_or(ErrorCode::OBJECT_DELETED)?;
+        return match (row.2.embedded, write) {
+            (Some(e), _) => Ok(bag(e)),
+            (None, false) => Err(ErrorCode::NOT_FOUND),
+            (None, true) => {
+                let id = ctx.with_conn(|c| {
+                    let id = m::new_instance_id(c, mb)?;
+                    m::set_embedded(c, a.id, id)?;
+                    Ok(id)
+                })?;
+                Ok(bag(id))
+            }
+        };
+    }
+    if let Some(w) = msg.state.work {
+        return Ok(bag(w));
+    }
+    if !write {
+        return Ok(bag(msg.mid));
+    }
+    let committed = msg.state.committed;
+    let w = ctx.with_conn(|c| {
+        let tx = c.unchecked_transaction()?;
+        let w = m::new_instance_id(&tx, mb)?;
+        if committed {
+            m::copy_instance(&tx, mb, msg.mid, mb, w)?;
+        }
+        tx.commit()?;
+        Ok(w)
+    })?;
+    if let Object::Message(live) = ctx.handles.get_mut(handle)? {
+        live.state.work = Some(w);
+    }
+    Ok(bag(w))
+}
+
+/// The property bag of an Attachment object (in the parent's current instance).
+pub(super) fn attachment_bag(
+    ctx: &mut MailboxContext,
+    handle: u32,
+    write: bool,
+) -> Result<Bag, ErrorCode> {
+    let Object::Attachment(a) = ctx.handles.get(handle)?.clone() else {
+        return Err(ErrorCode::INVALID_OBJECT);
+    };
+    if write && !a.writable {
+        return Err(ErrorCode::NO_ACCESS);
+    }
+    let parent = message_instance(ctx, a.parent, write)?;
+    let row = ctx
+        .with_conn(|c| m::attachment(c, parent.mailbox_id, parent.id, a.attach_num))?
+        .ok_or(ErrorCode::OBJECT_DELETED)?;
+    Ok(Bag {
+        mailbox_id: parent.mailbox_id,
+        kind: KIND_ATTACHMENT,
+        id: row.att_id,
+    })
+}
+
+/// The bag of a Message or Attachment object.
+pub(super) fn object_bag(
+    ctx: &mut MailboxContext,
+    handle: u32,
+    write: bool,
+) -> Result<Bag, ErrorCode> {
+    match ctx.handles.get(handle)? {
+        Object::Message(_) => message_instance(ctx, handle, write),
+        Object::Attachment(_) => attachment_bag(ctx, handle, write),
+        _ => Err(ErrorCode::NO_SUPPORT),
+    }
+}
+
+/// Whether a Message or Attachment object may be changed (without creating anything).
+pub(super) fn is_writable(ctx: &MailboxContext, handle: u32) -> bool {
+    match ctx.handles.get(handle) {
+        Ok(Object::Message(msg)) => msg.state.writable,
+        Ok(Object::Attachment(a)) => a.writable,
+        _ => false,
+    }
+}
+
+/// Whether a handle names a Message or Attachment object.
+pub(super) fn is_msg_object(ctx: &MailboxContext, handle: u32) -> bool {
+    matches!(
+        ctx.handles.get(handle),
+        Ok(Object::Message(_) | Object::Attachment(_))
+    )
+}
+
+/// Every value of a Message or Attachment object: stored (inline and chunked) overridden
+/// by the computed ones (MS-OXCMSG 2.2.1, 2.2.2).
+pub(super) fn object_cells(
+    ctx: &mut MailboxContext,
+    handle: u32,
+) -> Result<Vec<(PropertyTag, Cell)>, ErrorCode> {
+    let bag = object_bag(ctx, handle, false)?;
+    let obj = ctx.handles.get(handle)?.clone();
+    let info = ctx.store_info(bag.mailbox_id)?.clone();
+    ctx.with_conn(|c| {
+        let mut cells: Vec<(PropertyTag, Cell)> =
+            m::inline_props(c, bag.mailbox_id, bag.kind, bag.id)?
+                .into_iter()
+                .map(|(t, v)| (t, Cell::Value(v)))
+                .collect();
+        for (t, size) in m::blob_props(c, bag.mailbox_id, bag.kind, bag.id)? {
+            cells.push((t, Cell::Big(size)));
+        }
+        let computed = match &obj {
+            Object::Message(msg) => message_computed(c, &info, msg, bag)?,
+            Object::Attachment(a) => attachment_computed(c, a, bag)?,
+            _ => Vec::new(),
+        };
+        cells.retain(|(t, _)| !computed.iter().any(|(ct, _)| ct.id() == t.id()));
+        cells.extend(computed.into_iter().map(|(t, v)| (t, Cell::Value(v))));
+        Ok(cells)
+    })
+}
+
+/// Computed message values: PidTagMid, PidTagFolderId, PidTagEntryId, PidTagRecordKey,
+/// PidTagInstanceKey, PidTagMessageSize, PidTagHasAttachments, PidTagMessageFlags
+/// (MSGFLAG_HASATTACH), PidTagRead, PidTagObjectType.
+fn message_computed(
+    c: &rusqlite::Connection,
+    info: &StoreInfo,
+    msg: &Message,
+    bag: Bag,
+) -> rusqlite::Result<Vec<(PropertyTag, PropertyValue)>> {
+    let mut v = instance_computed(c, bag)?;
+    if msg.state.embedded_in.is_none() {
+        let entry = info.message_entry_id(msg.fid, msg.mid);
+        v.push((tags::PidTagMid, PropertyValue::Int64(msg.mid)));
+        v.push((tags::PidTagFolderId, PropertyValue::Int64(msg.fid)));
+        v.push((tags::PidTagEntryId, PropertyValue::Binary(entry.clone())));
+        v.push((tags::PidTagRecordKey, PropertyValue::Binary(entry)));
+        v.push((
+            tags::PidTagParentEntryId,
+            PropertyValue::Binary(info.folder_entry_id(msg.fid)),
+        ));
+        v.push((
+            tags::PidTagInstanceKey,
+            PropertyValue::Binary(msg.mid.to_le_bytes().to_vec()),
+        ));
+    }
+    Ok(v)
+}
+
+/// Computed values of a message instance alone (also used for contents table rows).
+pub(super) fn instance_computed(
+    c: &rusqlite::Connection,
+    bag: Bag,
+) -> rusqlite::Result<Vec<(PropertyTag, PropertyValue)>> {
+    let size = m::message_size(c, bag.mailbox_id, bag.id)?;
+    let has_attach = !m::attachments(c, bag.mailbox_id, bag.id)?.is_empty();
+    let stored_flags = m::inline_prop(
+        c,
+        bag.mailbox_id,
+        KIND_MESSAGE,
+        bag.id,
+        tags::PidTagMessageFlags.id(),
+    )?
+    .and_then(|(_, v)| v.as_i64())
+    .and_then(|v| i32::try_from(v).ok())
+    .unwrap_or(0);
+    let flags = if has_attach {
+        stored_flags | MSGFLAG_HASATTACH
+    } else {
+        stored_flags & !MSGFLAG_HASATTACH
+    };
+    Ok(vec![
+        (
+            tags::PidTagMessageSize,
+            PropertyValue::Int32(i32::try_from(size).unwrap_or(i32::MAX)),
+        ),
+        (tags::PidTagMessageSizeExtended, PropertyValue::Int64(size)),
+        (
+            tags::PidTagHasAttachments,
+            PropertyValue::Boolean(has_attach),
+        ),
+        (tags::PidTagMessageFlags, PropertyValue::Int32(flags)),
+        (tags::PidTagRead, PropertyValue::Boolean(flags & 1 != 0)),
+        (tags::PidTagObjectType, PropertyValue::Int32(5)),
+    ])
+}
+
+fn attachment_computed(
+    c: &rusqlite::Connection,
+    a: &AttachObj,
+    bag: Bag,
+) -> rusqlite::Result<Vec<(PropertyTag, PropertyValue)>> {
+    let size = match m::attachment_by_id(c, bag.id)? {
+        Some((_, _, row)) => m::attachment_size(c, bag.mailbox_id, row)?,
+        None => 0,
+    };
+    Ok(vec![
+        (
+            tags::PidTagAttachNumber,
+            PropertyValue::Int32(i32::try_from(a.attach_num).unwrap_or(i32::MAX)),
+        ),
+        (
+            tags::PidTagAttachSize,
+            PropertyValue::Int32(i32::try_from(size).unwrap_or(i32::MAX)),
+        ),
+        (tags::PidTagObjectType, PropertyValue::Int32(7)),
+        (
+            tags::PidTagInstanceKey,
+            PropertyValue::Binary(bag.id.to_le_bytes().to_vec()),
+        ),
+        (
+            tags::PidTagRecordKey,
+            PropertyValue::Binary(bag.id.to_le_bytes().to_vec()),
+        ),
+    ])
+}
+
+/// The size limit of RopGetProperties* (MS-OXCPRPT 3.2.5.1): PropertySizeLimit, or when 0
+/// what a response buffer can carry.
+pub(super) fn effective_limit(limit: u16) -> u64 {
+    if limit == 0 {
+        m::INLINE_LIMIT as u64
+    } else {
+        u64::from(limit)
+    }
+}
+
+/// The byte size of an inline value for the limit check (strings and binaries only).
+fn value_size(v: &PropertyValue) -> Option<u64> {
+    m::blob_bytes(v).map(|b| b.len() as u64)
+}
+
+/// Resolves a cell into a row value: values above the limit are ecMAPIOOM
+/// (MS-OXCPRPT 3.2.5.1) so the client opens a stream instead.
+pub(super) fn materialize(
+    ctx: &MailboxContext,
+    bag: Bag,
+    tag: PropertyTag,
+    cell: &Cell,
+    limit: u64,
+) -> Result<RowValue, ErrorCode> {
+    let ty = tag.ty().without_instance();
+    match cell {
+        Cell::Value(v) if value_size(v).is_some_and(|s| s > limit) => {
+            Ok(RowValue::Error(ty, ErrorCode::NOT_ENOUGH_MEMORY))
+        }
+        Cell::Value(v) => Ok(RowValue::Value(v.clone())),
+        Cell::Big(size) if *size > limit => Ok(RowValue::Error(ty, ErrorCode::NOT_ENOUGH_MEMORY)),
+        Cell::Big(size) => {
+            let bytes = ctx.with_conn(|c| {
+                m::read_blob(c, bag.owner(), tag, 0, usize::try_from(*size).unwrap_or(0))
+            })?;
+            Ok(m::value_from_bytes(ty, bytes)
+                .map(RowValue::Value)
+                .unwrap_or(RowValue::Error(ty, ErrorCode::NOT_FOUND)))
+        }
+    }
+}
+
+/// Projects cells onto requested tags with the type rules of MS-OXCPRPT 3.2.5.1.
+pub(super) fn project(
+    ctx: &MailboxContext,
+    bag: Bag,
+    cells: &[(PropertyTag, Cell)],
+    requested: &[PropertyTag],
+    unicode: bool,
+    limit: u64,
+) -> Result<Vec<RowValue>, ErrorCode> {
+    let mut out = Vec::with_capacity(requested.len());
+    for &want in requested {
+        let want_ty = want.ty().without_instance();
+        let missing = || {
+            let ty = if want_ty == PropertyType::UNSPECIFIED {
+                PropertyType::ERROR
+            } else {
+                want_ty
+            };
+            RowValue::Error(ty, ErrorCode::NOT_FOUND)
+        };
+        let Some((have, cell)) = cells.iter().find(|(t, _)| t.id() == want.id()) else {
+            out.push(missing());
+            continue;
+        };
+        let have_ty = have.ty().without_instance();
+        let convertible = want_ty == PropertyType::UNSPECIFIED
+            || want_ty == have_ty
+            || (is_string(want_ty) && is_string(have_ty));
+        if !convertible {
+            out.push(missing());
+            continue;
+        }
+        let row = materialize(ctx, bag, *have, cell, limit)?;
+        out.push(convert(row, want_ty, unicode));
+    }
+    Ok(out)
+}
+
+fn is_string(t: PropertyType) -> bool {
+    t == PropertyType::STRING8 || t == PropertyType::UNICODE
+}
+
+fn convert(v: RowValue, want: PropertyType, unicode: bool) -> RowValue {
+    let to8 = want == PropertyType::STRING8 || (want == PropertyType::UNSPECIFIED && !unicode);
+    match v {
+        RowValue::Value(PropertyValue::Unicode(s)) if to8 => {
+            RowValue::Value(PropertyValue::String8(
+                s.chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                    .collect(),
+            ))
+        }
+        RowValue::Value(PropertyValue::String8(b)) if want == PropertyType::UNICODE => {
+            RowValue::Value(PropertyValue::Unicode(
+                b.iter().map(|&c| char::from(c)).collect(),
+            ))
+        }
+        RowValue::Error(ty, e) if is_string(want) && is_string(ty) => RowValue::Error(want, e),
+        other => other,
+    }
+}
+
+/// Drops a working copy, or an unsaved new attachment, when its object is released.
+pub(super) fn on_release(ctx: &mut MailboxContext, released: &Object) {
+    let result = match released {
+        Object::Message(msg) if msg.state.embedded_in.is_none() => match msg.state.work {
+            Some(w) => ctx.with_conn(|c| {
+                let tx = c.unchecked_transaction()?;
+                m::delete_instance(&tx, msg.mailbox_id, w)?;
+                tx.commit()
+            }),
+            None => Ok(()),
+        },
+        Object::Attachment(a) if a.unsaved_new => {
+            // The parent's working copy holds it; find it by number there.
+            match ctx.handles.get(a.parent) {
+                Ok(Object::Message(p)) => match p.state.work {
+                    Some(w) => ctx.with_conn(|c| {
+                        if let Some(row) = m::attachment(c, a.mailbox_id, w, a.attach_num)? {
+                            m::delete_attachment(c, a.mailbox_id, row.att_id)?;
+                        }
+                        Ok(())
+                    }),
+                    None => Ok(()),
+                },
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    };
+    if result.is_err() {
+        tracing::warn!("discarding an uncommitted object failed");
+    }
+}

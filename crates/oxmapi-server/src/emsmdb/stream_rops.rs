@@ -1,0 +1,399 @@
+//! Stream ROPs on message and attachment properties (MS-OXCPRPT 3.2.5.13 - 3.2.5.20).
+//!
+//! A stream works on the owner's current instance: reads come from the chunked value
+//! (`blobs`) or, for a small value, from its inline copy; a writable stream first moves the
+//! value into chunks of the owner's working copy, then every RopWriteStream rewrites only
+//! the chunks it touches, so nothing is ever held whole. Writes land in the working copy
+//! at once: RopCommitStream has nothing left to do, and the message commits with
+//! RopSaveChangesMessage.
+
+use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType};
+use oxmapi_wire::rop::{
+    CommitStreamRequest, CommitStreamResponse, GetStreamSizeRequest, GetStreamSizeResponse,
+    OpenStreamRequest, OpenStreamResponse, ReadStreamRequest, ReadStreamResponse, RopId,
+    SeekStreamRequest, SeekStreamResponse, SetStreamSizeRequest, SetStreamSizeResponse,
+    WriteStreamRequest, WriteStreamResponse, seek_origin,
+};
+use oxmapi_wire::{Decode, DecodeResult, ReadCursor};
+
+use super::MailboxContext;
+use super::message_rops::{MsgStep, fail, out_slot, reply, slot};
+use super::msgobj::{self, Bag, StreamObj};
+use super::objects::Object;
+use crate::store::messages as m;
+
+/// OpenModeFlags (MS-OXCPRPT 2.2.14.1): ReadOnly 0x00, ReadWrite 0x01, Create 0x02,
+/// BestAccess 0x03.
+const MODE_READ_WRITE: u8 = 0x01;
+const MODE_CREATE: u8 = 0x02;
+const MODE_BEST_ACCESS: u8 = 0x03;
+/// STG_E_ACCESSDENIED: write to a read-only stream.
+const STG_E_ACCESSDENIED: ErrorCode = ErrorCode(0x8003_0005);
+/// StreamSizeError: the size does not fit the 32-bit StreamSize.
+const STREAM_SIZE_ERROR: ErrorCode = ErrorCode(0x8003_0070);
+/// STG_E_INVALIDFUNCTION: a seek before the start.
+const STG_E_INVALIDFUNCTION: ErrorCode = ErrorCode(0x8003_0001);
+/// RopReadStream response overhead: header 6 + DataSize 2.
+const READ_OVERHEAD: usize = 8;
+const WRITE_ROOM: usize = 16;
+
+/// Runs the stream ROP at `r`, if it is one (RopOpenStream only on messages and
+/// attachments).
+pub(super) fn try_run(
+    ctx: &mut MailboxContext,
+    r: &mut ReadCursor<'_>,
+    handles: &mut [u32],
+    room: usize,
+) -> DecodeResult<Option<MsgStep>> {
+    let rest = r.rest();
+    let Some(&id) = rest.first() else {
+        return Ok(None);
+    };
+    let on_msg = rest
+        .get(2)
+        .and_then(|&i| handles.get(usize::from(i)))
+        .is_some_and(|&h| msgobj::is_msg_object(ctx, h));
+    Ok(Some(match RopId(id) {
+        RopId::OPEN_STREAM if on_msg => open(ctx, handles, &OpenStreamRequest::decode(r)?, room),
+        RopId::READ_STREAM => read(ctx, handles, &ReadStreamRequest::decode(r)?, room),
+        RopId::WRITE_STREAM => write(ctx, handles, &WriteStreamRequest::decode(r)?, room),
+        RopId::COMMIT_STREAM => {
+            let q = CommitStreamRequest::decode(r)?;
+            simple(
+                ctx,
+                handles,
+                RopId::COMMIT_STREAM,
+                q.input_handle_index,
+                room,
+                |_, _| Ok(()),
+            )
+            .map_or_else(
+                |s| s,
+                |()| {
+                    reply(
+                        RopId::COMMIT_STREAM,
+                        q.input_handle_index,
+                        &CommitStreamResponse {
+                            input_handle_index: q.input_handle_index,
+                        },
+                    )
+                },
+            )
+        }
+        RopId::GET_STREAM_SIZE => {
+            let q = GetStreamSizeRequest::decode(r)?;
+            let idx = q.input_handle_index;
+            simple(ctx, handles, RopId::GET_STREAM_SIZE, idx, room, size_of).map_or_else(
+                |s| s,
+                |size| match u32::try_from(size) {
+                    Ok(stream_size) => reply(
+                        RopId::GET_STREAM_SIZE,
+                        idx,
+                        &GetStreamSizeResponse {
+                            input_handle_index: idx,
+                            stream_size,
+                        },
+                    ),
+                    Err(_) => fail(RopId::GET_STREAM_SIZE, idx, STREAM_SIZE_ERROR),
+                },
+            )
+        }
+        RopId::SET_STREAM_SIZE => {
+            let q = SetStreamSizeRequest::decode(r)?;
+            let idx = q.input_handle_index;
+            simple(ctx, handles, RopId::SET_STREAM_SIZE, idx, room, |ctx, h| {
+                let (s, bag) = writable(ctx, h)?;
+                ctx.with_conn(|c| m::set_blob_size(c, bag.owner(), s.tag, q.stream_size))
+            })
+            .map_or_else(
+                |s| s,
+                |()| {
+                    reply(
+                        RopId::SET_STREAM_SIZE,
+                        idx,
+                        &SetStreamSizeResponse {
+                            input_handle_index: idx,
+                        },
+                    )
+                },
+            )
+        }
+        RopId::SEEK_STREAM => {
+            let q = SeekStreamRequest::decode(r)?;
+            let idx = q.input_handle_index;
+            simple(ctx, handles, RopId::SEEK_STREAM, idx, room, |ctx, h| {
+                seek(ctx, h, &q)
+            })
+            .map_or_else(
+                |s| s,
+                |new_position| {
+                    reply(
+                        RopId::SEEK_STREAM,
+                        idx,
+                        &SeekStreamResponse {
+                            input_handle_index: idx,
+                            new_position,
+                        },
+                    )
+                },
+            )
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Runs `f` on the stream at `index`; `Err(step)` is the failure response to send.
+fn simple<T>(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    rop: RopId,
+    index: u8,
+    room: usize,
+    f: impl FnOnce(&mut MailboxContext, u32) -> Result<T, ErrorCode>,
+) -> Result<T, MsgStep> {
+    if room < WRITE_ROOM {
+        return Err(MsgStep::NoRoom(WRITE_ROOM));
+    }
+    let h = slot(handles, index).map_err(|ec| fail(rop, index, ec))?;
+    f(ctx, h).map_err(|ec| fail(rop, index, ec))
+}
+
+fn stream(ctx: &MailboxContext, h: u32) -> Result<StreamObj, ErrorCode> {
+    match ctx.handles.get(h)? {
+        Object::Stream(s) => Ok((**s).clone()),
+        _ => Err(ErrorCode::NO_SUPPORT),
+    }
+}
+
+fn writable(ctx: &mut MailboxContext, h: u32) -> Result<(StreamObj, Bag), ErrorCode> {
+    let s = stream(ctx, h)?;
+    if !s.writable {
+        return Err(STG_E_ACCESSDENIED);
+    }
+    let bag = msgobj::object_bag(ctx, s.owner, true)?;
+    Ok((s, bag))
+}
+
+fn set_pos(ctx: &mut MailboxContext, h: u32, pos: u64) -> Result<(), ErrorCode> {
+    if let Object::Stream(s) = ctx.handles.get_mut(h)? {
+        s.pos = pos;
+    }
+    Ok(())
+}
+
+/// The stream's data source: the chunked value's size, or the inline value's bytes.
+enum Source {
+    Chunked(u64),
+    Inline(Vec<u8>),
+}
+
+fn source(ctx: &MailboxContext, bag: Bag, tag: PropertyTag) -> Result<Option<Source>, ErrorCode> {
+    ctx.with_conn(|c| {
+        if let Some((_, size)) = m::blob_prop(c, bag.mailbox_id, bag.kind, bag.id, tag.id())? {
+            return Ok(Some(Source::Chunked(size)));
+        }
+        Ok(
+            m::inline_prop(c, bag.mailbox_id, bag.kind, bag.id, tag.id())?
+                .and_then(|(_, v)| m::blob_bytes(&v))
+                .map(Source::Inline),
+        )
+    })
+}
+
+fn size_of(ctx: &mut MailboxContext, h: u32) -> Result<u64, ErrorCode> {
+    let s = stream(ctx, h)?;
+    let bag = msgobj::object_bag(ctx, s.owner, s.writable)?;
+    Ok(match source(ctx, bag, s.tag)? {
+        Some(Source::Chunked(n)) => n,
+        Some(Source::Inline(b)) => b.len() as u64,
+        None => 0,
+    })
+}
+
+/// RopOpenStream (MS-OXCPRPT 3.2.5.13): binary and string properties only. A writable
+/// stream moves the value into chunks of the working copy (Create empties it).
+fn open(
+    ctx: &mut MailboxContext,
+    handles: &mut [u32],
+    q: &OpenStreamRequest,
+    room: usize,
+) -> MsgStep {
+    let rop = RopId::OPEN_STREAM;
+    let out = q.output_handle_index;
+    if room < WRITE_ROOM {
+        return MsgStep::NoRoom(WRITE_ROOM);
+    }
+    let result = (|| {
+        let owner = slot(handles, q.input_handle_index)?;
+        out_slot(handles, out)?;
+        let ty = q.property_tag.ty().without_instance();
+        if ![
+            PropertyType::BINARY,
+            PropertyType::STRING8,
+            PropertyType::UNICODE,
+        ]
+        .contains(&ty)
+        {
+            return Err(ErrorCode::NOT_FOUND);
+        }
+        let mode = q.open_mode_flags;
+        let owner_writable = msgobj::is_writable(ctx, owner);
+        let writable = match mode {
+            MODE_READ_WRITE | MODE_CREATE if !owner_writable => return Err(ErrorCode::NO_ACCESS),
+            MODE_READ_WRITE | MODE_CREATE => true,
+            MODE_BEST_ACCESS => owner_writable,
+            _ => false,
+        };
+        let bag = msgobj::object_bag(ctx, owner, writable)?;
+        let tag = q.property_tag.with_type(ty);
+        let src = source(ctx, bag, tag)?;
+        let size = match (src, writable) {
+            (None, false) => return Err(ErrorCode::NOT_FOUND),
+            (Some(Source::Chunked(n)), false) => n,
+            (Some(Source::Inline(b)), false) => b.len() as u64,
+            (src, true) => ctx.with_conn(|c| {
+                let tx = c.unchecked_transaction()?;
+                let keep = match src {
+                    Some(Source::Inline(b)) if mode != MODE_CREATE => Some(b),
+                    _ => None,
+                };
+                m::delete_prop(&tx, bag.mailbox_id, bag.kind, bag.id, tag.id())?;
+                m::set_blob_size(&tx, bag.owner(), tag, 0)?;
+                if let Some(b) = &keep {
+                    m::write_blob(&tx, bag.owner(), tag, 0, b)?;
+                }
+                let n = if mode == MODE_CREATE {
+                    0
+                } else {
+                    m::blob_size(&tx, bag.owner(), tag)?
+                };
+                tx.commit()?;
+                Ok(n)
+            })?,
+        };
+        let stream_size = u32::try_from(size).map_err(|_| STREAM_SIZE_ERROR)?;
+        Ok((
+            StreamObj {
+                mailbox_id: bag.mailbox_id,
+                owner,
+                tag,
+                writable,
+                pos: 0,
+            },
+            stream_size,
+        ))
+    })();
+    match result {
+        Err(ec) => fail(rop, out, ec),
+        Ok((s, stream_size)) => {
+            handles[usize::from(out)] = ctx.handles.insert(Object::Stream(Box::new(s)));
+            reply(
+                rop,
+                out,
+                &OpenStreamResponse {
+                    output_handle_index: out,
+                    stream_size,
+                },
+            )
+        }
+    }
+}
+
+/// RopReadStream (MS-OXCPRPT 3.2.5.14): up to ByteCount (or MaximumByteCount) bytes from
+/// the seek pointer, limited by the response room; fewer at the end of the stream.
+fn read(ctx: &mut MailboxContext, handles: &[u32], q: &ReadStreamRequest, room: usize) -> MsgStep {
+    let rop = RopId::READ_STREAM;
+    let idx = q.input_handle_index;
+    let want = match (q.byte_count, q.maximum_byte_count) {
+        (ReadStreamRequest::BYTE_COUNT_SENTINEL, Some(max)) => {
+            usize::try_from(max).unwrap_or(usize::MAX)
+        }
+        (n, _) => usize::from(n),
+    };
+    let Some(space) = room.checked_sub(READ_OVERHEAD) else {
+        return MsgStep::NoRoom(READ_OVERHEAD);
+    };
+    let want = want.min(space).min(usize::from(u16::MAX));
+    let result = (|| {
+        let h = slot(handles, idx)?;
+        let s = stream(ctx, h)?;
+        let bag = msgobj::object_bag(ctx, s.owner, s.writable)?;
+        let data = match source(ctx, bag, s.tag)? {
+            Some(Source::Chunked(_)) => {
+                ctx.with_conn(|c| m::read_blob(c, bag.owner(), s.tag, s.pos, want))?
+            }
+            Some(Source::Inline(b)) => {
+                let start = usize::try_from(s.pos).unwrap_or(usize::MAX).min(b.len());
+                let end = start.saturating_add(want).min(b.len());
+                b.get(start..end).map(<[u8]>::to_vec).unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        set_pos(ctx, h, s.pos + data.len() as u64)?;
+        Ok(data)
+    })();
+    match result {
+        Ok(data) => reply(
+            rop,
+            idx,
+            &ReadStreamResponse {
+                input_handle_index: idx,
+                data,
+            },
+        ),
+        Err(ec) => fail(rop, idx, ec),
+    }
+}
+
+/// RopWriteStream (MS-OXCPRPT 3.2.5.15): writes at the seek pointer, touching only the
+/// chunks involved.
+fn write(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &WriteStreamRequest,
+    room: usize,
+) -> MsgStep {
+    let rop = RopId::WRITE_STREAM;
+    let idx = q.input_handle_index;
+    if room < WRITE_ROOM {
+        return MsgStep::NoRoom(WRITE_ROOM);
+    }
+    let result = (|| {
+        let h = slot(handles, idx)?;
+        let (s, bag) = writable(ctx, h)?;
+        ctx.with_conn(|c| {
+            let tx = c.unchecked_transaction()?;
+            m::write_blob(&tx, bag.owner(), s.tag, s.pos, &q.data)?;
+            tx.commit()
+        })?;
+        set_pos(ctx, h, s.pos + q.data.len() as u64)?;
+        Ok(u16::try_from(q.data.len()).unwrap_or(u16::MAX))
+    })();
+    match result {
+        Ok(written_size) => reply(
+            rop,
+            idx,
+            &WriteStreamResponse {
+                input_handle_index: idx,
+                written_size,
+            },
+        ),
+        Err(ec) => fail(rop, idx, ec),
+    }
+}
+
+/// RopSeekStream (MS-OXCPRPT 3.2.5.19): a position before the start is
+/// STG_E_INVALIDFUNCTION; past the end is allowed.
+fn seek(ctx: &mut MailboxContext, h: u32, q: &SeekStreamRequest) -> Result<u64, ErrorCode> {
+    let s = stream(ctx, h)?;
+    let base = match q.origin {
+        seek_origin::BEGINNING => 0i128,
+        seek_origin::CURRENT => i128::from(s.pos),
+        seek_origin::END => i128::from(size_of(ctx, h)?),
+        _ => return Err(STG_E_INVALIDFUNCTION),
+    };
+    let target = base + i128::from(q.offset);
+    let pos = u64::try_from(target).map_err(|_| STG_E_INVALIDFUNCTION)?;
+    set_pos(ctx, h, pos)?;
+    Ok(pos)
+}

@@ -1,0 +1,317 @@
+//! Importing RFC 5322 `.eml` files into a mailbox's Inbox, and seeding a demo mailbox.
+//!
+//! Headers become the MS-OXCMAIL-style properties (PidTagSubject, PidTagSender*,
+//! PidTagMessageDeliveryTime, PidTagInternetMessageId, PidTagTransportMessageHeaders),
+//! To/Cc/Bcc become recipients, the text and HTML bodies PidTagBody and PidTagHtml, and
+//! each attachment an attachment (file name, MIME type, content ID, data stored in chunks).
+//! A message is read when its `Status:` header (mbox convention) contains `R`.
+
+use std::path::{Path, PathBuf};
+
+use mail_parser::{Address, MessageParser, MimeHeaders};
+use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
+
+use crate::store::deliver::{MSGFLAG_READ, NewAttachment, NewMessage};
+use crate::store::messages::PropList;
+use crate::store::{SPECIAL_INBOX, Store, StoreError};
+
+/// PidTagAddressType-less SMTP recipient properties use these tags too.
+const PID_TAG_SENDER_ADDRESS_TYPE: PropertyTag = PropertyTag(0x0C1E_001F);
+/// PidTagInternetCodepage value for UTF-8 (65001) is not used: bodies are stored Unicode.
+const ATTACH_BY_VALUE: i32 = 1;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// MIDs of the imported messages (stored form).
+    pub imported: Vec<i64>,
+    /// Files that could not be parsed, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Errors of an import.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading a file or directory failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No user has this alias.
+    #[error("no user {0:?}")]
+    UnknownUser(String),
+    /// The user's mailbox has no Inbox.
+    #[error("user {0:?} has no Inbox")]
+    NoInbox(String),
+}
+
+/// Imports one `.eml` file, or every `*.eml` file of a directory (sorted by name), into the
+/// Inbox of `alias`. Unparsable files are reported in [`ImportReport::skipped`].
+pub fn import_eml(store: &Store, alias: &str, path: &Path) -> Result<ImportReport, ImportError> {
+    let (mailbox, inbox) = inbox_of(store, alias)?;
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(io)? {
+            let p = entry.map_err(io)?.path();
+            if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")) {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
+    }
+    let mut report = ImportReport::default();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|source| ImportError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        match parse_eml(&bytes, None) {
+            Some(msg) => report
+                .imported
+                .push(store.insert_message(mailbox, inbox, &msg)?),
+            None => report
+                .skipped
+                .push((file, "not an RFC 5322 message".into())),
+        }
+    }
+    Ok(report)
+}
+
+/// Creates a handful of realistic messages in the Inbox of `alias`: plain text, HTML, one
+/// with two attachments (a text file and a small PNG), one with non-ASCII text, one unread.
+pub fn seed_demo_mailbox(store: &Store, alias: &str) -> Result<ImportReport, ImportError> {
+    let (mailbox, inbox) = inbox_of(store, alias)?;
+    let org = store.org()?.ok_or(StoreError::NoOrg)?;
+    let me = format!("{alias}@{}", org.domain);
+    let mut report = ImportReport::default();
+    for (eml, read) in demo_messages(&me) {
+        if let Some(msg) = parse_eml(eml.as_bytes(), Some(read)) {
+            report
+                .imported
+                .push(store.insert_message(mailbox, inbox, &msg)?);
+        }
+    }
+    Ok(report)
+}
+
+fn inbox_of(store: &Store, alias: &str) -> Result<(i64, i64), ImportError> {
+    let user = store
+        .user_by_alias(alias)?
+        .ok_or_else(|| ImportError::UnknownUser(alias.to_owned()))?;
+    let inbox = store
+        .special_folder(user.id, SPECIAL_INBOX)?
+        .ok_or_else(|| ImportError::NoInbox(alias.to_owned()))?;
+    Ok((user.id, inbox as i64))
+}
+
+fn unicode(s: &str) -> PropertyValue {
+    PropertyValue::Unicode(s.replace('\0', ""))
+}
+
+fn unix_to_filetime(ts: i64) -> u64 {
+    u64::try_from(ts.saturating_add(11_644_473_600)).unwrap_or(0) * 10_000_000
+}
+
+/// Maps one parsed message to stored properties; `read` overrides the `Status:` header.
+pub fn parse_eml(bytes: &[u8], read: Option<bool>) -> Option<NewMessage> {
+    let msg = MessageParser::default().parse(bytes)?;
+    let mut props: PropList = Vec::new();
+    let subject = msg.subject().unwrap_or_default();
+    props.push((tags::PidTagSubject, unicode(subject)));
+    props.push((tags::PidTagNormalizedSubject, unicode(subject)));
+    props.push((tags::PidTagMessageClass, unicode("IPM.Note")));
+    if let Some(from) = msg.from().and_then(Address::first) {
+        let addr = from.address().unwrap_or_default();
+        let name = from.name().unwrap_or(addr);
+        for (tag, v) in [
+            (tags::PidTagSenderName, name),
+            (tags::PidTagSenderEmailAddress, addr),
+            (tags::PidTagSenderSmtpAddress, addr),
+            (PID_TAG_SENDER_ADDRESS_TYPE, "SMTP"),
+            (tags::PidTagSentRepresentingName, name),
+            (tags::PidTagSentRepresentingEmailAddress, addr),
+        ] {
+            props.push((tag, unicode(v)));
+        }
+    }
+    if let Some(date) = msg.date() {
+        let t = unix_to_filetime(date.to_timestamp());
+        props.push((tags::PidTagMessageDeliveryTime, PropertyValue::Time(t)));
+        props.push((tags::PidTagClientSubmitTime, PropertyValue::Time(t)));
+    }
+    if let Some(id) = msg.message_id() {
+        props.push((tags::PidTagInternetMessageId, unicode(&format!("<{id}>"))));
+    }
+    let header_end = usize::try_from(msg.root_part().raw_body_offset()).unwrap_or(0);
+    if let Some(raw) = msg.raw_message().get(..header_end) {
+        props.push((
+            tags::PidTagTransportMessageHeaders,
+            unicode(&String::from_utf8_lossy(raw)),
+        ));
+    }
+    if msg.text_body_count() > 0
+        && let Some(text) = msg.body_text(0)
+    {
+        props.push((tags::PidTagBody, unicode(&text)));
+    }
+    if msg.html_body_count() > 0
+        && let Some(html) = msg.body_html(0)
+    {
+        props.push((
+            tags::PidTagHtml,
+            PropertyValue::Binary(html.as_bytes().to_vec()),
+        ));
+    }
+    let status_read = msg
+        .header("Status")
+        .and_then(|h| h.as_text())
+        .is_some_and(|s| s.contains('R'));
+    let flags = if read.unwrap_or(status_read) {
+        MSGFLAG_READ
+    } else {
+        0
+    };
+    props.push((tags::PidTagMessageFlags, PropertyValue::Int32(flags)));
+
+    let mut recipients = Vec::new();
+    let mut display = [Vec::new(), Vec::new(), Vec::new()];
+    for (ty, list) in [(1u8, msg.to()), (2, msg.cc()), (3, msg.bcc())] {
+        for a in list.into_iter().flat_map(Address::iter) {
+            let addr = a.address().unwrap_or_default();
+            let name = a.name().unwrap_or(addr);
+            if let Some(d) = display.get_mut(usize::from(ty - 1)) {
+                d.push(name.to_owned());
+            }
+            recipients.push((
+                ty,
+                vec![
+                    (tags::PidTagDisplayName, unicode(name)),
+                    (tags::PidTagEmailAddress, unicode(addr)),
+                    (tags::PidTagSmtpAddress, unicode(addr)),
+                    (tags::PidTagAddressType, unicode("SMTP")),
+                ],
+            ));
+        }
+    }
+    for (tag, names) in [
+        tags::PidTagDisplayTo,
+        tags::PidTagDisplayCc,
+        tags::PidTagDisplayBcc,
+    ]
+    .into_iter()
+    .zip(display)
+    {
+        props.push((tag, unicode(&names.join("; "))));
+    }
+
+    let mut attachments = Vec::new();
+    for part in msg.attachments() {
+        let mut a: PropList = vec![(
+            tags::PidTagAttachMethod,
+            PropertyValue::Int32(ATTACH_BY_VALUE),
+        )];
+        if let Some(name) = part.attachment_name() {
+            a.push((tags::PidTagAttachLongFilename, unicode(name)));
+            a.push((tags::PidTagAttachFilename, unicode(name)));
+            a.push((tags::PidTagDisplayName, unicode(name)));
+        }
+        if let Some(ct) = part.content_type() {
+            let mime = match ct.subtype() {
+                Some(sub) => format!("{}/{sub}", ct.ctype()),
+                None => ct.ctype().to_owned(),
+            };
+            a.push((tags::PidTagAttachMimeTag, unicode(&mime)));
+        }
+        if let Some(cid) = part.content_id() {
+            a.push((tags::PidTagAttachContentId, unicode(cid)));
+        }
+        attachments.push(NewAttachment {
+            props: a,
+            data: part.contents().to_vec(),
+        });
+    }
+    Some(NewMessage {
+        props,
+        recipients,
+        attachments,
+    })
+}
+
+/// A 1x1 PNG.
+const PNG_1X1_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+
+fn demo_messages(me: &str) -> Vec<(String, bool)> {
+    vec![
+        (
+            format!(
+                "From: Carol Planner <carol@partner.example>\r\nTo: {me}\r\n\
+                 Subject: Quarterly planning meeting\r\nDate: Mon, 02 Nov 2026 09:15:00 +0000\r\n\
+                 Message-ID: <plan-001@partner.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                 Hi,\r\n\r\nCan we meet on Thursday at 10:00 to go through the Q1 plan?\r\n\r\nCarol\r\n"
+            ),
+            true,
+        ),
+        (
+            format!(
+                "From: Newsletter <news@tools.example>\r\nTo: {me}\r\n\
+                 Subject: This week in tooling\r\nDate: Tue, 03 Nov 2026 07:00:00 +0000\r\n\
+                 Message-ID: <news-42@tools.example>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+                 --alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThree new releases this week.\r\n\
+                 --alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+                 <html><body><h1>This week</h1><p>Three <b>new</b> releases.</p></body></html>\r\n\
+                 --alt--\r\n"
+            ),
+            true,
+        ),
+        (
+            format!(
+                "From: Dave Builder <dave@partner.example>\r\nTo: {me}\r\nCc: team@partner.example\r\n\
+                 Subject: Report and logo\r\nDate: Wed, 04 Nov 2026 14:30:00 +0000\r\n\
+                 Message-ID: <files-7@partner.example>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=\"mix\"\r\n\r\n\
+                 --mix\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe report and our logo are attached.\r\n\
+                 --mix\r\nContent-Type: text/plain; name=\"report.txt\"\r\n\
+                 Content-Disposition: attachment; filename=\"report.txt\"\r\n\r\n\
+                 Revenue: up 4%\r\nCosts: flat\r\n\
+                 --mix\r\nContent-Type: image/png; name=\"logo.png\"\r\n\
+                 Content-Disposition: attachment; filename=\"logo.png\"\r\n\
+                 Content-ID: <logo@partner.example>\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+                 {PNG_1X1_BASE64}\r\n--mix--\r\n"
+            ),
+            true,
+        ),
+        (
+            format!(
+                "From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <juergen@koeln.example>\r\nTo: {me}\r\n\
+                 Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\nDate: Thu, 05 Nov 2026 18:00:00 +0100\r\n\
+                 Message-ID: <gruss-1@koeln.example>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+                 Grüße aus Köln — ½ € für den Kaffee!\r\n"
+            ),
+            true,
+        ),
+        (
+            format!(
+                "From: IT Service Desk <it@example.test>\r\nTo: {me}\r\n\
+                 Subject: Action required: password expiry\r\nDate: Fri, 06 Nov 2026 08:00:00 +0000\r\n\
+                 Message-ID: <it-99@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                 Your password expires in 5 days.\r\n"
+            ),
+            false,
+        ),
+    ]
+}

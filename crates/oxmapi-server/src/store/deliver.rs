@@ -1,0 +1,482 @@
+//! Creating whole messages (import, seeding) and submitting them (MS-OXOMSG 3.2.5.1):
+//! local delivery, the Sent Items copy and the outbound queue, all in one transaction.
+
+use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::messages::{self as m, BlobOwner, KIND_ATTACHMENT, KIND_MESSAGE, PropList, Recipient};
+use super::{Store, StoreError, UserRecord};
+
+/// PidTagSenderEntryId.
+pub const PID_TAG_SENDER_ENTRY_ID: PropertyTag = PropertyTag(0x0C19_0102);
+/// PidTagSenderAddressType.
+pub const PID_TAG_SENDER_ADDRESS_TYPE: PropertyTag = PropertyTag(0x0C1E_001F);
+/// PidTagSentRepresentingAddressType.
+pub const PID_TAG_SENT_REPRESENTING_ADDRESS_TYPE: PropertyTag = PropertyTag(0x0064_001F);
+/// PidTagSentRepresentingSmtpAddress.
+pub const PID_TAG_SENT_REPRESENTING_SMTP_ADDRESS: PropertyTag = PropertyTag(0x5D02_001F);
+/// PidTagSentRepresentingEntryId.
+pub const PID_TAG_SENT_REPRESENTING_ENTRY_ID: PropertyTag = PropertyTag(0x0041_0102);
+/// MSGFLAG_READ (MS-OXCMSG 2.2.1.6).
+pub const MSGFLAG_READ: i32 = 0x0001;
+/// MSGFLAG_UNSENT.
+pub const MSGFLAG_UNSENT: i32 = 0x0008;
+/// MSGFLAG_HASATTACH.
+pub const MSGFLAG_HASATTACH: i32 = 0x0010;
+
+/// A whole message to store at once (import, seeding).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewMessage {
+    /// Message properties.
+    pub props: PropList,
+    /// Recipients: (PidTagRecipientType, properties).
+    pub recipients: Vec<(u8, PropList)>,
+    /// Attachments.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// An attachment of a [`NewMessage`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAttachment {
+    /// Attachment properties (without the data).
+    pub props: PropList,
+    /// PidTagAttachDataBinary, written in chunks.
+    pub data: Vec<u8>,
+}
+
+/// What a submit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    /// The submit id recorded in `submissions` (the PidTagInternetMessageId).
+    pub submit_id: String,
+    /// The MID of the Sent Items copy.
+    pub sent_mid: i64,
+    /// (mailbox, MID) of every local delivery.
+    pub delivered: Vec<(i64, i64)>,
+    /// Queued external addresses.
+    pub queued: Vec<String>,
+    /// The submit id had been recorded before: nothing was done again.
+    pub already_submitted: bool,
+}
+
+/// Errors of a submit.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// SQLite failed (the transaction was rolled back).
+    #[error("sqlite: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The message is not in the sender's mailbox.
+    #[error("message not found")]
+    NotFound,
+    /// The message has no recipients (ecNoRecipients).
+    #[error("the message has no recipients")]
+    NoRecipients,
+    /// The test hook fired (the transaction was rolled back).
+    #[error("injected failure")]
+    Injected,
+}
+
+/// Test hook: fail the submit transaction after this many local deliveries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubmitHooks {
+    /// `Some(n)`: return [`SubmitError::Injected`] once `n` deliveries are inserted.
+    pub fail_after_deliveries: Option<usize>,
+}
+
+impl Store {
+    /// Stores `msg` in folder `fid` of `mailbox_id` and returns its MID.
+    pub fn insert_message(
+        &self,
+        mailbox_id: i64,
+        fid: i64,
+        msg: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        self.with_tx(|tx| Ok(insert_message(tx, mailbox_id, fid, msg)?))
+    }
+
+    /// Submits committed message `mid` of `sender`'s mailbox (see [`submit`]).
+    pub fn submit_message(
+        &self,
+        sender: &UserRecord,
+        mid: i64,
+        hooks: SubmitHooks,
+    ) -> Result<SubmitOutcome, SubmitError> {
+        let mut conn = self.conn.lock().map_err(|_| SubmitError::NotFound)?;
+        submit(&mut conn, sender, mid, hooks)
+    }
+}
+
+/// Inserts a whole message (caller's transaction).
+pub fn insert_message(
+    conn: &Connection,
+    mailbox_id: i64,
+    fid: i64,
+    msg: &NewMessage,
+) -> rusqlite::Result<i64> {
+    let mid = m::alloc_id(conn, mailbox_id)?;
+    conn.execute(
+        "INSERT INTO messages VALUES (?1, ?2, ?3)",
+        params![mailbox_id, mid, fid],
+    )?;
+    for (tag, v) in &msg.props {
+        m::put_prop(conn, mailbox_id, KIND_MESSAGE, mid, *tag, v)?;
+    }
+    for (i, (ty, props)) in msg.recipients.iter().enumerate() {
+        let mut props = props.clone();
+        props.retain(|(t, _)| t.id() != tags::PidTagRecipientType.id());
+        props.push((
+            tags::PidTagRecipientType,
+            PropertyValue::Int32(i32::from(*ty)),
+        ));
+        let r = Recipient {
+            row_id: u32::try_from(i).unwrap_or(u32::MAX),
+            recipient_type: *ty,
+            props,
+        };
+        m::put_recipient(conn, mailbox_id, mid, &r)?;
+    }
+    for a in &msg.attachments {
+        let row = m::create_attachment(conn, mailbox_id, mid)?;
+        for (tag, v) in &a.props {
+            m::put_prop(conn, mailbox_id, KIND_ATTACHMENT, row.att_id, *tag, v)?;
+        }
+        let owner = BlobOwner {
+            mailbox_id,
+            kind: KIND_ATTACHMENT,
+            object_id: row.att_id,
+        };
+        m::set_blob_size(conn, owner, tags::PidTagAttachDataBinary, 0)?;
+        for (i, chunk) in a.data.chunks(m::CHUNK).enumerate() {
+            m::write_blob(
+                conn,
+                owner,
+                tags::PidTagAttachDataBinary,
+                (i * m::CHUNK) as u64,
+                chunk,
+            )?;
+        }
+    }
+    Ok(mid)
+}
+
+/// Submits a committed message (MS-OXOMSG 3.2.5.1) in ONE transaction:
+///
+/// 1. the sender is the authenticated user: every PidTagSender* / PidTagSentRepresenting*
+///    value is overwritten;
+/// 2. each recipient resolving to a local user (by SMTP address, legacy DN or display name)
+///    gets a copy in their Inbox (unread);
+/// 3. other SMTP recipients are queued in `outbound_queue`;
+/// 4. the message itself moves to Sent Items (leaving the Outbox or Drafts), read and sent;
+/// 5. the submit id (its PidTagInternetMessageId, created when missing) is recorded in
+///    `submissions`; a second submit of the same id does nothing and reports
+///    `already_submitted`.
+///
+/// Any failure rolls everything back: a delivery is complete or absent, never doubled.
+pub fn submit(
+    conn: &mut Connection,
+    sender: &UserRecord,
+    mid: i64,
+    hooks: SubmitHooks,
+) -> Result<SubmitOutcome, SubmitError> {
+    let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
+    let out = submit_in(&tx, sender, mid, hooks)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+fn submit_in(
+    tx: &Connection,
+    sender: &UserRecord,
+    mid: i64,
+    hooks: SubmitHooks,
+) -> Result<SubmitOutcome, SubmitError> {
+    let mb = sender.id;
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM messages WHERE mailbox_id = ?1 AND mid = ?2)",
+        params![mb, mid],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Err(SubmitError::NotFound);
+    }
+    let submit_id = match m::inline_prop(
+        tx,
+        mb,
+        KIND_MESSAGE,
+        mid,
+        tags::PidTagInternetMessageId.id(),
+    )?
+    .and_then(|(_, v)| v.as_str().map(|s| s.into_owned()))
+    {
+        Some(id) if !id.is_empty() => id,
+        _ => {
+            let domain = sender.smtp.rsplit('@').next().unwrap_or("localhost");
+            let id = format!("<{}@{domain}>", uuid::Uuid::new_v4().simple());
+            m::put_prop(
+                tx,
+                mb,
+                KIND_MESSAGE,
+                mid,
+                tags::PidTagInternetMessageId,
+                &PropertyValue::Unicode(id.clone()),
+            )?;
+            id
+        }
+    };
+    let prior: Option<i64> = tx
+        .query_row(
+            "SELECT sent_mid FROM submissions WHERE mailbox_id = ?1 AND submit_id = ?2",
+            params![mb, submit_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(sent_mid) = prior {
+        return Ok(SubmitOutcome {
+            submit_id,
+            sent_mid,
+            delivered: Vec::new(),
+            queued: Vec::new(),
+            already_submitted: true,
+        });
+    }
+    let rcpts = m::recipients(tx, mb, mid)?;
+    if rcpts.is_empty() {
+        return Err(SubmitError::NoRecipients);
+    }
+    let now = m::now_filetime();
+    set_sender(tx, sender, mid, now)?;
+
+    let mut delivered = Vec::new();
+    let mut queued = Vec::new();
+    let mut seen_users = Vec::new();
+    for r in &rcpts {
+        match resolve(tx, &r.props)? {
+            Target::Local(user) => {
+                if seen_users.contains(&user) {
+                    continue;
+                }
+                seen_users.push(user);
+                let inbox: Option<i64> = tx
+                    .query_row(
+                        "SELECT fid FROM folders WHERE mailbox_id = ?1 AND special = 5",
+                        [user],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(inbox) = inbox else { continue };
+                let copy = m::alloc_id(tx, user)?;
+                m::copy_instance(tx, mb, mid, user, copy)?;
+                tx.execute(
+                    "INSERT INTO messages VALUES (?1, ?2, ?3)",
+                    params![user, copy, inbox],
+                )?;
+                let flags = current_flags(tx, user, copy)? & !(MSGFLAG_READ | MSGFLAG_UNSENT);
+                m::put_prop(
+                    tx,
+                    user,
+                    KIND_MESSAGE,
+                    copy,
+                    tags::PidTagMessageFlags,
+                    &PropertyValue::Int32(flags),
+                )?;
+                m::put_prop(
+                    tx,
+                    user,
+                    KIND_MESSAGE,
+                    copy,
+                    tags::PidTagMessageDeliveryTime,
+                    &PropertyValue::Time(now),
+                )?;
+                delivered.push((user, copy));
+                if hooks.fail_after_deliveries == Some(delivered.len()) {
+                    return Err(SubmitError::Injected);
+                }
+            }
+            Target::External(addr) => {
+                tx.execute(
+                    "INSERT INTO outbound_queue (mailbox_id, mid, recipient, queued_at, submit_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![mb, mid, addr, unix_now(), submit_id],
+                )?;
+                queued.push(addr);
+            }
+            Target::Unresolved => {}
+        }
+    }
+
+    let sent: Option<i64> = tx
+        .query_row(
+            "SELECT fid FROM folders WHERE mailbox_id = ?1 AND special = 7",
+            [mb],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(sent) = sent {
+        tx.execute(
+            "UPDATE messages SET fid = ?3 WHERE mailbox_id = ?1 AND mid = ?2",
+            params![mb, mid, sent],
+        )?;
+    }
+    let flags = (current_flags(tx, mb, mid)? | MSGFLAG_READ) & !MSGFLAG_UNSENT;
+    m::put_prop(
+        tx,
+        mb,
+        KIND_MESSAGE,
+        mid,
+        tags::PidTagMessageFlags,
+        &PropertyValue::Int32(flags),
+    )?;
+    tx.execute(
+        "INSERT INTO submissions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            mb,
+            submit_id,
+            mid,
+            mid,
+            delivered.len() as i64,
+            queued.len() as i64,
+            now as i64
+        ],
+    )?;
+    Ok(SubmitOutcome {
+        submit_id,
+        sent_mid: mid,
+        delivered,
+        queued,
+        already_submitted: false,
+    })
+}
+
+fn current_flags(conn: &Connection, mb: i64, mid: i64) -> rusqlite::Result<i32> {
+    Ok(
+        m::inline_prop(conn, mb, KIND_MESSAGE, mid, tags::PidTagMessageFlags.id())?
+            .and_then(|(_, v)| v.as_i64())
+            .and_then(|v| i32::try_from(v).ok())
+            .unwrap_or(0),
+    )
+}
+
+/// Overwrites the sender and sent-representing values with the authenticated user.
+fn set_sender(conn: &Connection, u: &UserRecord, mid: i64, now: u64) -> rusqlite::Result<()> {
+    let ab = ab_entry_id(&u.legacy_dn);
+    let values = [
+        (
+            tags::PidTagSenderName,
+            PropertyValue::Unicode(u.display_name.clone()),
+        ),
+        (
+            tags::PidTagSenderEmailAddress,
+            PropertyValue::Unicode(u.legacy_dn.clone()),
+        ),
+        (
+            tags::PidTagSenderSmtpAddress,
+            PropertyValue::Unicode(u.smtp.clone()),
+        ),
+        (
+            PID_TAG_SENDER_ADDRESS_TYPE,
+            PropertyValue::Unicode("EX".into()),
+        ),
+        (PID_TAG_SENDER_ENTRY_ID, PropertyValue::Binary(ab.clone())),
+        (
+            tags::PidTagSentRepresentingName,
+            PropertyValue::Unicode(u.display_name.clone()),
+        ),
+        (
+            tags::PidTagSentRepresentingEmailAddress,
+            PropertyValue::Unicode(u.legacy_dn.clone()),
+        ),
+        (
+            PID_TAG_SENT_REPRESENTING_SMTP_ADDRESS,
+            PropertyValue::Unicode(u.smtp.clone()),
+        ),
+        (
+            PID_TAG_SENT_REPRESENTING_ADDRESS_TYPE,
+            PropertyValue::Unicode("EX".into()),
+        ),
+        (
+            PID_TAG_SENT_REPRESENTING_ENTRY_ID,
+            PropertyValue::Binary(ab),
+        ),
+        (tags::PidTagClientSubmitTime, PropertyValue::Time(now)),
+        (tags::PidTagMessageDeliveryTime, PropertyValue::Time(now)),
+    ];
+    for (tag, v) in &values {
+        m::put_prop(conn, u.id, KIND_MESSAGE, mid, *tag, v)?;
+    }
+    Ok(())
+}
+
+/// MS-OXCDATA 2.2.5.2 Address Book EntryID of a mail user.
+pub fn ab_entry_id(dn: &str) -> Vec<u8> {
+    const AB_PROVIDER_UID: [u8; 16] = [
+        0xDC, 0xA7, 0x40, 0xC8, 0xC0, 0x42, 0x10, 0x1A, 0xB4, 0xB9, 0x08, 0x00, 0x2B, 0x2F, 0xE1,
+        0x82,
+    ];
+    let mut b = vec![0; 4];
+    b.extend_from_slice(&AB_PROVIDER_UID);
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(dn.as_bytes());
+    b.push(0);
+    b
+}
+
+enum Target {
+    Local(i64),
+    External(String),
+    Unresolved,
+}
+
+fn text(props: &PropList, tag: PropertyTag) -> Option<String> {
+    props
+        .iter()
+        .find(|(t, _)| t.id() == tag.id())
+        .and_then(|(_, v)| v.as_str().map(|s| s.trim().to_owned()))
+        .filter(|s| !s.is_empty())
+}
+
+/// Resolves a recipient against `users`: SMTP address, then legacy DN, then display name
+/// or alias; an unknown SMTP address is external.
+fn resolve(conn: &Connection, props: &PropList) -> rusqlite::Result<Target> {
+    let by = |sql: &str, key: &str| -> rusqlite::Result<Option<i64>> {
+        conn.query_row(sql, [key], |r| r.get(0)).optional()
+    };
+    let addr_type = text(props, tags::PidTagAddressType).unwrap_or_default();
+    let email = text(props, tags::PidTagEmailAddress);
+    let smtp = text(props, tags::PidTagSmtpAddress).or_else(|| {
+        email
+            .clone()
+            .filter(|e| addr_type.eq_ignore_ascii_case("SMTP") || e.contains('@'))
+    });
+    if let Some(s) = &smtp {
+        let s = s.trim_start_matches("SMTP:").trim_start_matches("smtp:");
+        if let Some(id) = by("SELECT id FROM users WHERE smtp = ?1", s)? {
+            return Ok(Target::Local(id));
+        }
+    }
+    if let Some(e) = &email
+        && let Some(id) = by("SELECT id FROM users WHERE legacy_dn = ?1", e)?
+    {
+        return Ok(Target::Local(id));
+    }
+    if let Some(n) = text(props, tags::PidTagDisplayName)
+        && let Some(id) = by(
+            "SELECT id FROM users WHERE display_name = ?1 COLLATE NOCASE OR alias = ?1",
+            &n,
+        )?
+    {
+        return Ok(Target::Local(id));
+    }
+    Ok(match smtp {
+        Some(s) if s.contains('@') => Target::External(s),
+        _ => Target::Unresolved,
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,1075 @@
+//! Composing and sending messages: CDO's `Messages.Add`, `Message.Recipients`,
+//! `Message.Attachments`, `Message.Update` and `Message.Send`.
+//!
+//! A [`NewMessage`] is built locally and validated before anything exists on the server:
+//! every recipient is resolved in the address book and every attachment file is opened
+//! first, so a message that cannot be sent is never half-created. `save()` and `send()` then
+//! create it in as few Execute round trips as the ROP buffer size allows (MS-OXCMSG 3.1.4.1,
+//! MS-OXOMSG 3.1.4.1):
+//!
+//! 1. RopCreateMessage, RopSetProperties, RopModifyRecipients (one Execute);
+//! 2. per attachment: RopCreateAttachment + RopSetProperties + RopOpenStream, then
+//!    RopWriteStream in chunks that fit one ROP buffer, then RopCommitStream +
+//!    RopSaveChangesAttachment (the file is read a chunk at a time: constant memory);
+//! 3. RopSaveChangesMessage, and for `send()` a last Execute with RopSubmitMessage alone.
+//!
+//! Exactly-once sending: the message carries a unique PidTagInternetMessageId from the start.
+//! If the Execute carrying RopSubmitMessage gets no answer (the connection broke), the
+//! submit is never sent again: the session reconnects and looks for that ID in Sent Items
+//! and in the folder the message was created in, and reports [`SendOutcome`] precisely.
+
+use std::path::{Path, PathBuf};
+
+use oxmapi_wire::data::restriction::RELOP_EQ;
+use oxmapi_wire::data::{
+    ErrorCode, FolderId, MessageId, PropertyRow, PropertyTag, PropertyValue, RowValue,
+    TaggedPropertyValue, tags,
+};
+use oxmapi_wire::rop::{
+    CommitStreamRequest, CreateAttachmentRequest, CreateMessageRequest, DeletePropertiesRequest,
+    ModifyRecipientRow, ModifyRecipientsRequest, OpenStreamRequest, RecipientRow, RopResponse,
+    SaveChangesAttachmentRequest, SaveChangesMessageRequest, SetPropertiesRequest,
+    SubmitMessageRequest, WriteStreamRequest, X500Info, recipient_flags, save_flags, submit_flags,
+};
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+
+use crate::addressbook::{AddressEntry, Resolution};
+use crate::error::{Error, ErrorKind};
+use crate::messages::{Filter, Messages};
+use crate::ropkit::{Batch, NEW_HANDLE};
+use crate::session::Session;
+
+/// PidTagAttachDataBinary (MS-OXPROPS 2.587).
+const PID_TAG_ATTACH_DATA_BINARY: PropertyTag = PropertyTag(0x3701_0102);
+/// PidTagRecipientDisplayName (MS-OXPROPS 2.900).
+const PID_TAG_RECIPIENT_DISPLAY_NAME: PropertyTag = PropertyTag(0x5FF6_001F);
+/// PidTagBodyHtml as PtypBinary is PidTagHtml (MS-OXPROPS 2.727).
+const PID_TAG_HTML: PropertyTag = tags::PidTagHtml;
+/// ATTACH_BY_VALUE (MS-OXCMSG 2.2.2.9 PidTagAttachMethod).
+const ATTACH_BY_VALUE: i32 = 0x0000_0001;
+/// OpenModeFlags Create (MS-OXCPRPT 2.2.14.1): a new, empty stream.
+const STREAM_CREATE: u8 = 0x02;
+/// Largest ROP request buffer one Execute may carry (MS-OXCRPC 3.1.4.2.1.1: 32 KB).
+const MAX_ROP_BUFFER: usize = oxmapi_wire::rpcext::MAX_SEGMENT_PAYLOAD;
+/// RopWriteStream data per Execute: the buffer minus RopSize (2), the ROP header and
+/// DataSize (5), the handle table (4 slots) and some margin.
+pub(crate) const WRITE_CHUNK: usize = MAX_ROP_BUFFER - 64;
+
+/// PidTagRecipientType values (MS-OXOMSG 2.2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RecipientType {
+    /// MAPI_TO (1).
+    To,
+    /// MAPI_CC (2).
+    Cc,
+    /// MAPI_BCC (3).
+    Bcc,
+}
+
+impl RecipientType {
+    fn code(self) -> u8 {
+        match self {
+            Self::To => 1,
+            Self::Cc => 2,
+            Self::Bcc => 3,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::To => "To",
+            Self::Cc => "Cc",
+            Self::Bcc => "Bcc",
+        }
+    }
+}
+
+/// A recipient of a new message (CDO `Recipient`): the name as given, and the address-book
+/// entry once [`Recipients::resolve`] ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    /// The name as given (CDO `Recipient.Name` before Resolve).
+    pub name: String,
+    /// To, Cc or Bcc.
+    pub kind: RecipientType,
+    /// The resolved entry (CDO `Recipient.AddressEntry`).
+    pub entry: Option<AddressEntry>,
+}
+
+/// The recipients of a new message (CDO `Message.Recipients`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipients {
+    list: Vec<Recipient>,
+}
+
+impl Recipients {
+    /// CDO `Recipients.Add`: a name, alias, SMTP address or `Name <address>`.
+    pub fn add(&mut self, name: impl Into<String>, kind: RecipientType) -> &mut Self {
+        self.list.push(Recipient {
+            name: name.into(),
+            kind,
+            entry: None,
+        });
+        self
+    }
+
+    /// Adds an entry already resolved (from the GAL, say).
+    pub fn add_entry(&mut self, entry: AddressEntry, kind: RecipientType) -> &mut Self {
+        self.list.push(Recipient {
+            name: entry.name.clone(),
+            kind,
+            entry: Some(entry),
+        });
+        self
+    }
+
+    /// The recipients.
+    pub fn iter(&self) -> impl Iterator<Item = &Recipient> {
+        self.list.iter()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// True when every recipient has an address-book entry.
+    pub fn resolved(&self) -> bool {
+        self.list.iter().all(|r| r.entry.is_some())
+    }
+
+    /// CDO `Recipients.Resolve`: resolves every recipient not yet resolved. Fails, naming
+    /// every recipient that is unknown (`MAPI_E_NOT_FOUND`) or ambiguous
+    /// (`MAPI_E_AMBIGUOUS_RECIP`, with the candidates), and then changes nothing.
+    pub async fn resolve(&mut self, session: &mut Session) -> Result<(), Error> {
+        const STEP: &str = "resolve-recipients";
+        let mut found = Vec::with_capacity(self.list.len());
+        let mut problems = Vec::new();
+        let mut code = ErrorCode::NOT_FOUND;
+        for r in &self.list {
+            if let Some(e) = &r.entry {
+                found.push(Some(e.clone()));
+                continue;
+            }
+            match session.resolve_name(&r.name).await? {
+                Resolution::Resolved(e) => found.push(Some(e)),
+                Resolution::NotFound => {
+                    found.push(None);
+                    problems.push(format!(
+                        "{} recipient {:?} is not in the address book",
+                        r.kind.label(),
+                        r.name
+                    ));
+                }
+                Resolution::Ambiguous { candidates } => {
+                    found.push(None);
+                    code = ErrorCode::AMBIGUOUS_RECIP;
+                    let names: Vec<String> =
+                        candidates.iter().map(AddressEntry::describe).collect();
+                    problems.push(format!(
+                        "{} recipient {:?} is ambiguous: {}",
+                        r.kind.label(),
+                        r.name,
+                        names.join("; ")
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::mapi(STEP, code, problems.join(", "))
+                .with_hint("give the exact alias or SMTP address of each recipient"));
+        }
+        for (r, e) in self.list.iter_mut().zip(found) {
+            r.entry = e;
+        }
+        Ok(())
+    }
+}
+
+/// Where an attachment's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
+/// An attachment of a new message (CDO `Attachment`, ATTACH_BY_VALUE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    /// PidTagAttachLongFilename.
+    pub file_name: String,
+    /// PidTagAttachMimeTag, if known.
+    pub mime_type: Option<String>,
+    source: Source,
+}
+
+impl NewAttachment {
+    /// The attachment's size, as far as known now (files are measured when checked).
+    fn size_hint(&self) -> Option<u64> {
+        match &self.source {
+            Source::Bytes(b) => Some(b.len() as u64),
+            Source::File(_) => None,
+        }
+    }
+}
+
+/// What became of a [`NewMessage::send`], as precisely as can be known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SendOutcome {
+    /// The server accepted the submission (Exchange keeps the copy in Sent Items).
+    Sent {
+        /// The message's PidTagInternetMessageId.
+        internet_message_id: String,
+        /// True when the submit's answer was lost and the message was found in Sent Items
+        /// after reconnecting.
+        verified_after_reconnect: bool,
+    },
+    /// The message was not sent; a saved draft stays where it was created.
+    NotSent {
+        /// The message's PidTagInternetMessageId.
+        internet_message_id: String,
+        /// The draft's MID in its folder, if it was saved.
+        #[serde(serialize_with = "mid_text")]
+        draft: Option<MessageId>,
+        /// Why, with the MAPI error when the server refused.
+        reason: String,
+    },
+    /// The connection broke after RopSubmitMessage was sent and the message could be found
+    /// neither in Sent Items nor in its folder (or the mailbox could not be reached again).
+    /// It was NOT submitted again.
+    Unknown {
+        /// The message's PidTagInternetMessageId: look for it before sending again.
+        internet_message_id: String,
+        /// What was tried.
+        reason: String,
+    },
+}
+
+impl SendOutcome {
+    /// True for [`SendOutcome::Sent`].
+    pub fn is_sent(&self) -> bool {
+        matches!(self, Self::Sent { .. })
+    }
+}
+
+/// A message being composed (CDO `Messages.Add` → `Message`). Nothing exists on the server
+/// until [`NewMessage::save`] or [`NewMessage::send`].
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    folder: FolderId,
+    props: Vec<TaggedPropertyValue>,
+    deleted: Vec<PropertyTag>,
+    recipients: Recipients,
+    attachments: Vec<NewAttachment>,
+    internet_message_id: String,
+    saved: Option<MessageId>,
+}
+
+impl Session {
+    /// CDO `Folder.Messages.Add`: a new message to be created in `folder` (the Outbox for
+    /// messages to send, Drafts or any folder for drafts).
+    pub fn new_message(&self, folder: FolderId) -> NewMessage {
+        let domain = self
+            .profile()
+            .mailbox
+            .rsplit_once('@')
+            .map_or("oxmapi.invalid", |(_, d)| d)
+            .to_owned();
+        NewMessage {
+            folder,
+            props: vec![TaggedPropertyValue::new(
+                tags::PidTagMessageClass,
+                PropertyValue::Unicode("IPM.Note".into()),
+            )],
+            deleted: Vec::new(),
+            recipients: Recipients::default(),
+            attachments: Vec::new(),
+            internet_message_id: unique_message_id(&domain),
+            saved: None,
+        }
+    }
+}
+
+impl NewMessage {
+    /// CDO `Message.Subject` (PidTagSubject).
+    pub fn set_subject(&mut self, subject: &str) -> &mut Self {
+        self.set(
+            tags::PidTagSubject,
+            PropertyValue::Unicode(subject.to_owned()),
+        )
+    }
+
+    /// CDO `Message.Text` (PidTagBody).
+    pub fn set_body_text(&mut self, text: &str) -> &mut Self {
+        self.set(tags::PidTagBody, PropertyValue::Unicode(text.to_owned()))
+    }
+
+    /// The HTML body (PidTagHtml, UTF-8 bytes; PidTagInternetCodepage 65001).
+    pub fn set_body_html(&mut self, html: &str) -> &mut Self {
+        self.set(
+            PID_TAG_HTML,
+            PropertyValue::Binary(html.as_bytes().to_vec()),
+        );
+        self.set(tags::PidTagInternetCodepage, PropertyValue::Int32(65001))
+    }
+
+    /// CDO `Message.Fields(tag) = value`: sets any property.
+    pub fn set(&mut self, tag: PropertyTag, value: PropertyValue) -> &mut Self {
+        self.props.retain(|p| p.tag.id() != tag.id());
+        self.deleted.retain(|t| t.id() != tag.id());
+        self.props.push(TaggedPropertyValue::new(tag, value));
+        self
+    }
+
+    /// CDO `Fields.Delete`: removes a property (RopDeleteProperties).
+    pub fn delete(&mut self, tag: PropertyTag) -> &mut Self {
+        self.props.retain(|p| p.tag.id() != tag.id());
+        if !self.deleted.iter().any(|t| t.id() == tag.id()) {
+            self.deleted.push(tag);
+        }
+        self
+    }
+
+    /// A property set so far.
+    pub fn get(&self, tag: PropertyTag) -> Option<&PropertyValue> {
+        self.props
+            .iter()
+            .find(|p| p.tag.id() == tag.id())
+            .map(|p| &p.value)
+    }
+
+    /// CDO `Message.Recipients`.
+    pub fn recipients(&self) -> &Recipients {
+        &self.recipients
+    }
+
+    /// CDO `Message.Recipients`, to add to.
+    pub fn recipients_mut(&mut self) -> &mut Recipients {
+        &mut self.recipients
+    }
+
+    /// Adds a To recipient.
+    pub fn to(&mut self, name: &str) -> &mut Self {
+        self.recipients.add(name, RecipientType::To);
+        self
+    }
+
+    /// Adds a Cc recipient.
+    pub fn cc(&mut self, name: &str) -> &mut Self {
+        self.recipients.add(name, RecipientType::Cc);
+        self
+    }
+
+    /// Adds a Bcc recipient.
+    pub fn bcc(&mut self, name: &str) -> &mut Self {
+        self.recipients.add(name, RecipientType::Bcc);
+        self
+    }
+
+    /// CDO `Attachments.Add` with a file: read when the message is saved, a chunk at a time.
+    pub fn attach_file(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        let path = path.as_ref().to_path_buf();
+        let file_name = path
+            .file_name()
+            .map_or_else(|| "attachment".into(), |n| n.to_string_lossy().into_owned());
+        self.attachments.push(NewAttachment {
+            mime_type: mime_for(&file_name).map(str::to_owned),
+            file_name,
+            source: Source::File(path),
+        });
+        self
+    }
+
+    /// CDO `Attachments.Add` with bytes.
+    pub fn attach_bytes(&mut self, file_name: &str, data: Vec<u8>) -> &mut Self {
+        self.attachments.push(NewAttachment {
+            file_name: file_name.to_owned(),
+            mime_type: mime_for(file_name).map(str::to_owned),
+            source: Source::Bytes(data),
+        });
+        self
+    }
+
+    /// The attachments.
+    pub fn attachments(&self) -> &[NewAttachment] {
+        &self.attachments
+    }
+
+    /// The PidTagInternetMessageId this message carries (unique; the submit id).
+    pub fn internet_message_id(&self) -> &str {
+        &self.internet_message_id
+    }
+
+    /// The folder the message is created in.
+    pub fn folder_id(&self) -> FolderId {
+        self.folder
+    }
+
+    /// The MID once saved.
+    pub fn message_id(&self) -> Option<MessageId> {
+        self.saved
+    }
+
+    /// CDO `Message.Update`: resolves the recipients, checks the attachment files, then
+    /// creates the message with everything and saves it. Returns its MID.
+    pub async fn save(&mut self, session: &mut Session) -> Result<MessageId, Error> {
+        if let Some(mid) = self.saved {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                ErrorCode::NO_SUPPORT,
+                format!(
+                    "message {mid} was already saved; changing a saved message is not supported"
+                ),
+            )
+            .at_step("save-message"));
+        }
+        self.prepare(session).await?;
+        let (mid, handle) = self.create(session).await?;
+        crate::write::release(session, handle).await;
+        self.saved = Some(mid);
+        Ok(mid)
+    }
+
+    /// CDO `Message.Send`: like [`Self::save`], then RopSubmitMessage exactly once.
+    ///
+    /// Errors before the submit (unresolved recipients, missing files, refused ROPs) come
+    /// back as `Err` and nothing was sent. Once the submit is on the wire the answer is a
+    /// [`SendOutcome`].
+    pub async fn send(mut self, session: &mut Session) -> Result<SendOutcome, Error> {
+        if self.saved.is_some() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                ErrorCode::NO_SUPPORT,
+                "send() after save() is not supported: send the message without saving it first",
+            )
+            .at_step("submit-message"));
+        }
+        if self.recipients.is_empty() {
+            return Err(Error::mapi(
+                "submit-message",
+                ErrorCode(0x8004_0607),
+                "the message has no recipients",
+            )
+            .with_hint("add at least one To, Cc or Bcc recipient"));
+        }
+        self.prepare(session).await?;
+        let (mid, handle) = self.create(session).await?;
+        self.saved = Some(mid);
+        Ok(self.submit(session, handle).await)
+    }
+
+    /// Resolves recipients and checks attachment files: nothing is created on failure.
+    async fn prepare(&mut self, session: &mut Session) -> Result<(), Error> {
+        for a in &self.attachments {
+            if let Source::File(p) = &a.source {
+                check_file(p).await?;
+            }
+        }
+        self.recipients.resolve(session).await
+    }
+
+    /// Creates the message with its properties, recipients and attachments and saves it,
+    /// keeping it open read-write. Returns the MID and the open message's handle.
+    async fn create(&self, session: &mut Session) -> Result<(MessageId, u32), Error> {
+        const STEP: &str = "create-message";
+        let mut props = self.props.clone();
+        props.push(TaggedPropertyValue::new(
+            tags::PidTagInternetMessageId,
+            PropertyValue::Unicode(self.internet_message_id.clone()),
+        ));
+        let mut b = Batch::new(vec![session.logon_handle(), NEW_HANDLE]);
+        b.push(CreateMessageRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            output_handle_index: 1,
+            code_page_id: 0x0FFF,
+            folder_id: self.folder,
+            associated_flag: 0,
+        });
+        b.push(SetPropertiesRequest {
+            logon_id: 0,
+            input_handle_index: 1,
+            values: props,
+        });
+        if !self.deleted.is_empty() {
+            b.push(DeletePropertiesRequest {
+                logon_id: 0,
+                input_handle_index: 1,
+                property_tags: self.deleted.clone(),
+            });
+        }
+        if !self.recipients.is_empty() {
+            b.push(modify_recipients(&self.recipients)?);
+        }
+        let mut r = b.send(session, STEP).await?;
+        let what = || format!("creating a message in folder {}", self.folder);
+        r.next(&what, |x| match x {
+            RopResponse::CreateMessage(c) => Ok(c),
+            o => Err(o),
+        })?;
+        let handle = r.handle(1)?;
+        r.next(&what, |x| match x {
+            RopResponse::SetProperties(p) => Ok(p),
+            o => Err(o),
+        })?;
+        if !self.deleted.is_empty() {
+            r.next(&what, |x| match x {
+                RopResponse::DeleteProperties(p) => Ok(p),
+                o => Err(o),
+            })?;
+        }
+        if !self.recipients.is_empty() {
+            let what = || {
+                format!(
+                    "setting the recipients of a message in folder {}",
+                    self.folder
+                )
+            };
+            r.next(&what, |x| match x {
+                RopResponse::ModifyRecipients(p) => Ok(p),
+                o => Err(o),
+            })?;
+        }
+        for a in &self.attachments {
+            if let Err(e) = add_attachment(session, handle, a).await {
+                crate::write::release(session, handle).await;
+                return Err(e);
+            }
+        }
+        let mut b = Batch::new(vec![handle]);
+        b.push(SaveChangesMessageRequest {
+            logon_id: 0,
+            response_handle_index: 0,
+            input_handle_index: 0,
+            save_flags: save_flags::KEEP_OPEN_READ_WRITE,
+        });
+        let mut r = b.send(session, "save-message").await?;
+        let what = || format!("saving the new message in folder {}", self.folder);
+        let saved = r.next(&what, |x| match x {
+            RopResponse::SaveChangesMessage(s) => Ok(s),
+            o => Err(o),
+        })?;
+        Ok((saved.message_id, handle))
+    }
+
+    /// RopSubmitMessage, exactly once, and the outcome.
+    async fn submit(&self, session: &mut Session, handle: u32) -> SendOutcome {
+        const STEP: &str = "submit-message";
+        let id = self.internet_message_id.clone();
+        let mut b = Batch::new(vec![handle]);
+        b.push(SubmitMessageRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            submit_flags: submit_flags::NONE,
+        });
+        b.release(0);
+        match b.send(session, STEP).await {
+            Ok(mut r) => {
+                let what = || format!("submitting message {id}");
+                match r.next(&what, |x| match x {
+                    RopResponse::SubmitMessage(s) => Ok(s),
+                    o => Err(o),
+                }) {
+                    Ok(_) => SendOutcome::Sent {
+                        internet_message_id: id,
+                        verified_after_reconnect: false,
+                    },
+                    Err(e) => SendOutcome::NotSent {
+                        internet_message_id: id,
+                        draft: self.saved,
+                        reason: e.to_string(),
+                    },
+                }
+            }
+            // The Execute may or may not have reached the server: never send it again.
+            Err(lost) => self.check_after_loss(session, lost).await,
+        }
+    }
+
+    /// Reconnects and looks for the message by its PidTagInternetMessageId.
+    async fn check_after_loss(&self, session: &mut Session, lost: Error) -> SendOutcome {
+        let id = self.internet_message_id.clone();
+        if let Err(e) = session.reconnect().await {
+            return SendOutcome::Unknown {
+                internet_message_id: id,
+                reason: format!(
+                    "the submit's answer was lost ({lost}) and the mailbox could not be reached again ({e})"
+                ),
+            };
+        }
+        let sent_items = session.default_folder_id(crate::DefaultFolder::SentItems);
+        match find_by_message_id(session, sent_items, &id).await {
+            Ok(Some(_)) => {
+                return SendOutcome::Sent {
+                    internet_message_id: id,
+                    verified_after_reconnect: true,
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return SendOutcome::Unknown {
+                    internet_message_id: id,
+                    reason: format!(
+                        "the submit's answer was lost ({lost}); Sent Items could not be searched ({e})"
+                    ),
+                };
+            }
+        }
+        match find_by_message_id(session, self.folder, &id).await {
+            Ok(Some(mid)) => SendOutcome::NotSent {
+                internet_message_id: id,
+                draft: Some(mid),
+                reason: format!(
+                    "the submit's answer was lost ({lost}); after reconnecting the message is still \
+                     unsent in folder {}",
+                    self.folder
+                ),
+            },
+            Ok(None) => SendOutcome::Unknown {
+                internet_message_id: id,
+                reason: format!(
+                    "the submit's answer was lost ({lost}); the message is neither in Sent Items nor in \
+                     folder {}",
+                    self.folder
+                ),
+            },
+            Err(e) => SendOutcome::Unknown {
+                internet_message_id: id,
+                reason: format!(
+                    "the submit's answer was lost ({lost}); folder {} could not be searched ({e})",
+                    self.folder
+                ),
+            },
+        }
+    }
+}
+
+fn mid_text<S: serde::Serializer>(m: &Option<MessageId>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.serialize_str(&m.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The MID of the message in `folder` whose PidTagInternetMessageId is `id`.
+pub(crate) async fn find_by_message_id(
+    session: &mut Session,
+    folder: FolderId,
+    id: &str,
+) -> Result<Option<MessageId>, Error> {
+    let mut m = Messages::new(folder, String::new())
+        .filter(Filter::Property {
+            tag: tags::PidTagInternetMessageId,
+            relop: RELOP_EQ,
+            value: PropertyValue::Unicode(id.to_owned()),
+        })
+        .columns(&[tags::PidTagMid, tags::PidTagInternetMessageId])
+        .limit(1);
+    let first = m.get_first(session).await?;
+    m.close(session).await;
+    Ok(first.and_then(|r| r.message_id()))
+}
+
+/// One attachment: create it, stream its bytes, commit, save.
+async fn add_attachment(
+    session: &mut Session,
+    message: u32,
+    a: &NewAttachment,
+) -> Result<(), Error> {
+    const STEP: &str = "create-attachment";
+    let what = || format!("attaching {:?}", a.file_name);
+    let mut props = vec![
+        TaggedPropertyValue::new(
+            tags::PidTagAttachMethod,
+            PropertyValue::Int32(ATTACH_BY_VALUE),
+        ),
+        TaggedPropertyValue::new(
+            tags::PidTagAttachLongFilename,
+            PropertyValue::Unicode(a.file_name.clone()),
+        ),
+        TaggedPropertyValue::new(
+            tags::PidTagAttachFilename,
+            PropertyValue::Unicode(short_name(&a.file_name)),
+        ),
+        TaggedPropertyValue::new(
+            tags::PidTagDisplayName,
+            PropertyValue::Unicode(a.file_name.clone()),
+        ),
+        TaggedPropertyValue::new(tags::PidTagRenderingPosition, PropertyValue::Int32(-1)),
+    ];
+    if let Some(m) = &a.mime_type {
+        props.push(TaggedPropertyValue::new(
+            tags::PidTagAttachMimeTag,
+            PropertyValue::Unicode(m.clone()),
+        ));
+    }
+    let mut b = Batch::new(vec![message, NEW_HANDLE, NEW_HANDLE]);
+    b.push(CreateAttachmentRequest {
+        logon_id: 0,
+        input_handle_index: 0,
+        output_handle_index: 1,
+    });
+    b.push(SetPropertiesRequest {
+        logon_id: 0,
+        input_handle_index: 1,
+        values: props,
+    });
+    b.push(OpenStreamRequest {
+        logon_id: 0,
+        input_handle_index: 1,
+        output_handle_index: 2,
+        property_tag: PID_TAG_ATTACH_DATA_BINARY,
+        open_mode_flags: STREAM_CREATE,
+    });
+    let mut r = b.send(session, STEP).await?;
+    r.next(&what, |x| match x {
+        RopResponse::CreateAttachment(c) => Ok(c),
+        o => Err(o),
+    })?;
+    let attachment = r.handle(1)?;
+    let opened = (|| {
+        r.next(&what, |x| match x {
+            RopResponse::SetProperties(p) => Ok(p),
+            o => Err(o),
+        })?;
+        r.next(&what, |x| match x {
+            RopResponse::OpenStream(s) => Ok(s),
+            o => Err(o),
+        })?;
+        r.handle(2)
+    })();
+    let stream = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            crate::write::release(session, attachment).await;
+            return Err(e);
+        }
+    };
+    let written = write_stream(session, stream, a).await;
+    let finished = match written {
+        Ok(()) => finish_attachment(session, message, attachment, stream, a).await,
+        Err(e) => Err(e),
+    };
+    if finished.is_err() {
+        crate::write::release(session, stream).await;
+        crate::write::release(session, attachment).await;
+    }
+    finished
+}
+
+/// RopWriteStream, one chunk per Execute; a file is read a chunk at a time.
+async fn write_stream(session: &mut Session, stream: u32, a: &NewAttachment) -> Result<(), Error> {
+    match &a.source {
+        Source::Bytes(data) => {
+            for chunk in data.chunks(WRITE_CHUNK) {
+                write_chunk(session, stream, chunk.to_vec(), &a.file_name).await?;
+            }
+            Ok(())
+        }
+        Source::File(path) => {
+            let mut f = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| file_error(path, &e))?;
+            let mut buf = vec![0u8; WRITE_CHUNK];
+            loop {
+                let mut filled = 0;
+                while filled < buf.len() {
+                    let n = f
+                        .read(buf.get_mut(filled..).unwrap_or_default())
+                        .await
+                        .map_err(|e| file_error(path, &e))?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
+                    return Ok(());
+                }
+                let chunk = buf.get(..filled).unwrap_or_default().to_vec();
+                write_chunk(session, stream, chunk, &a.file_name).await?;
+                if filled < buf.len() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+async fn write_chunk(
+    session: &mut Session,
+    stream: u32,
+    data: Vec<u8>,
+    name: &str,
+) -> Result<(), Error> {
+    let len = data.len();
+    let mut b = Batch::new(vec![stream]);
+    b.push(WriteStreamRequest {
+        logon_id: 0,
+        input_handle_index: 0,
+        data,
+    });
+    let mut r = b.send(session, "write-stream").await?;
+    let what = || format!("writing {len} bytes of attachment {name:?}");
+    let w = r.next(&what, |x| match x {
+        RopResponse::WriteStream(w) => Ok(w),
+        o => Err(o),
+    })?;
+    if usize::from(w.written_size) != len {
+        return Err(Error::mapi(
+            "write-stream",
+            ErrorCode::CALL_FAILED,
+            format!(
+                "{}: the server wrote {} of {len} bytes",
+                what(),
+                w.written_size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn finish_attachment(
+    session: &mut Session,
+    message: u32,
+    attachment: u32,
+    stream: u32,
+    a: &NewAttachment,
+) -> Result<(), Error> {
+    let what = || format!("saving attachment {:?}", a.file_name);
+    let mut b = Batch::new(vec![message, attachment, stream]);
+    b.push(CommitStreamRequest {
+        logon_id: 0,
+        input_handle_index: 2,
+    });
+    b.release(2);
+    b.push(SaveChangesAttachmentRequest {
+        logon_id: 0,
+        response_handle_index: 0,
+        input_handle_index: 1,
+        save_flags: save_flags::KEEP_OPEN_READ_WRITE,
+    });
+    b.release(1);
+    let mut r = b.send(session, "save-attachment").await?;
+    r.next(&what, |x| match x {
+        RopResponse::CommitStream(c) => Ok(c),
+        o => Err(o),
+    })?;
+    r.next(&what, |x| match x {
+        RopResponse::SaveChangesAttachment(s) => Ok(s),
+        o => Err(o),
+    })?;
+    let _ = a.size_hint();
+    Ok(())
+}
+
+/// RopModifyRecipients rows (MS-OXCROPS 2.2.6.5.1, RecipientRow MS-OXCDATA 2.8.3.2): a
+/// directory user as an X500 DN row, a one-off as an SMTP row, with the entry ID and SMTP
+/// address as recipient columns.
+fn modify_recipients(recipients: &Recipients) -> Result<ModifyRecipientsRequest, Error> {
+    let columns = vec![
+        tags::PidTagEntryId,
+        tags::PidTagSmtpAddress,
+        PID_TAG_RECIPIENT_DISPLAY_NAME,
+        tags::PidTagDisplayType,
+        tags::PidTagObjectType,
+    ];
+    let mut rows = Vec::with_capacity(recipients.len());
+    for (i, r) in recipients.iter().enumerate() {
+        let Some(e) = &r.entry else {
+            return Err(Error::mapi(
+                "modify-recipients",
+                ErrorCode::NOT_FOUND,
+                format!("recipient {:?} was not resolved", r.name),
+            ));
+        };
+        rows.push(ModifyRecipientRow {
+            row_id: u32::try_from(i).unwrap_or(u32::MAX),
+            recipient_type: r.kind.code(),
+            row: Some(recipient_row(e, columns.len())),
+        });
+    }
+    Ok(ModifyRecipientsRequest {
+        logon_id: 0,
+        input_handle_index: 1,
+        recipient_columns: columns,
+        rows,
+    })
+}
+
+fn recipient_row(e: &AddressEntry, column_count: usize) -> RecipientRow {
+    use recipient_flags as rf;
+    let smtp = e.smtp_address.clone().unwrap_or_default();
+    let values = vec![
+        RowValue::Value(PropertyValue::Binary(e.entry_id.clone())),
+        RowValue::Value(PropertyValue::Unicode(smtp)),
+        RowValue::Value(PropertyValue::Unicode(e.name.clone())),
+        RowValue::Value(PropertyValue::Int32(0)), // DT_MAILUSER
+        RowValue::Value(PropertyValue::Int32(6)), // MAPI_MAILUSER
+    ];
+    let one_off = e.is_one_off();
+    let base = rf::DISPLAY | rf::SAME | rf::UNICODE | rf::SIMPLE;
+    RecipientRow {
+        flags: if one_off {
+            rf::TYPE_SMTP | rf::EMAIL | base
+        } else {
+            rf::TYPE_X500DN | base
+        },
+        x500: (!one_off).then(|| X500Info {
+            address_prefix_used: 0,
+            display_type: 0,
+            x500_dn: e.address.clone(),
+        }),
+        entry_id: None,
+        search_key: None,
+        address_type: None,
+        email_address: one_off.then(|| e.address.clone()),
+        display_name: Some(e.name.clone()),
+        simple_display_name: Some(e.name.clone()),
+        transmittable_display_name: None,
+        column_count: u16::try_from(column_count).unwrap_or(u16::MAX),
+        properties: PropertyRow::from_values(values),
+    }
+}
+
+/// Opens `path` to make sure it is a readable regular file.
+async fn check_file(path: &Path) -> Result<u64, Error> {
+    let f = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| file_error(path, &e))?;
+    let meta = f.metadata().await.map_err(|e| file_error(path, &e))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            ErrorCode::NOT_FOUND,
+            format!("attachment {} is not a regular file", path.display()),
+        )
+        .at_step("check-attachments"));
+    }
+    Ok(meta.len())
+}
+
+fn file_error(path: &Path, e: &std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => ErrorKind::AccessDenied,
+        _ => ErrorKind::Mapi,
+    };
+    Error::new(
+        kind,
+        ErrorCode::NOT_FOUND,
+        format!("attachment {} cannot be read: {e}", path.display()),
+    )
+    .at_step("check-attachments")
+}
+
+/// An 8.3 PidTagAttachFilename.
+fn short_name(long: &str) -> String {
+    let (stem, ext) = long.rsplit_once('.').unwrap_or((long, ""));
+    let clean = |s: &str, n: usize| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(n)
+            .collect::<String>()
+            .to_ascii_uppercase()
+    };
+    let stem = clean(stem, 8);
+    let stem = if stem.is_empty() {
+        "ATTACH".into()
+    } else {
+        stem
+    };
+    let ext = clean(ext, 3);
+    if ext.is_empty() {
+        stem
+    } else {
+        format!("{stem}.{ext}")
+    }
+}
+
+fn mime_for(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "txt" => "text/plain",
+        "htm" | "html" => "text/html",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "zip" => "application/zip",
+        "eml" => "message/rfc822",
+        "bin" => "application/octet-stream",
+        _ => return None,
+    })
+}
+
+/// `<random.time@domain>`: unique per message. The randomness comes from the standard
+/// library's per-process random SipHash keys, plus the time and a counter.
+fn unique_message_id(domain: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(now);
+    h.write_u64(n);
+    h.write_u32(std::process::id());
+    let a = h.finish();
+    let mut h2 = std::collections::hash_map::RandomState::new().build_hasher();
+    h2.write_u64(a ^ n);
+    format!("<{a:016x}{:016x}.{n}@{domain}>", h2.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_unique_and_well_formed() {
+        let a = unique_message_id("example.test");
+        let b = unique_message_id("example.test");
+        assert_ne!(a, b);
+        assert!(a.starts_with('<') && a.ends_with("@example.test>"));
+    }
+
+    #[test]
+    fn short_names_are_8_3() {
+        assert_eq!(short_name("quarterly report.pdf"), "QUARTERL.PDF");
+        assert_eq!(short_name("...."), "ATTACH");
+        assert_eq!(short_name("noext"), "NOEXT");
+    }
+
+    #[test]
+    fn recipient_rows_follow_the_entry_kind() {
+        let one_off = AddressEntry::one_off("Carol", "carol@outside.example");
+        let row = recipient_row(&one_off, 5);
+        assert_eq!(
+            row.flags & recipient_flags::TYPE_MASK,
+            recipient_flags::TYPE_SMTP
+        );
+        assert_eq!(row.email_address.as_deref(), Some("carol@outside.example"));
+        assert!(row.x500.is_none());
+        let mut buf = oxmapi_wire::WriteCursor::new();
+        let cols = [
+            tags::PidTagEntryId,
+            tags::PidTagSmtpAddress,
+            PID_TAG_RECIPIENT_DISPLAY_NAME,
+            tags::PidTagDisplayType,
+            tags::PidTagObjectType,
+        ];
+        row.encode(&mut buf, &cols).unwrap();
+        let bytes = buf.into_inner();
+        let back = RecipientRow::decode(&mut oxmapi_wire::ReadCursor::new(&bytes), &cols).unwrap();
+        assert_eq!(back, row);
+    }
+}
