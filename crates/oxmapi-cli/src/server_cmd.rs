@@ -28,6 +28,15 @@ pub(crate) struct ServeArgs {
 pub(crate) enum ServerCommand {
     /// Add a user and their mailbox; prints the personalized server name and DN.
     AddUser(AddUserArgs),
+    /// List the outbound queue: messages submitted to recipients outside the organization.
+    Queue {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `oxmapi server add-user`.
@@ -69,6 +78,35 @@ pub(crate) async fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
 
 pub(crate) fn server_cmd(cmd: ServerCommand) -> Result<ExitCode> {
     match cmd {
+        ServerCommand::Queue { data, json } => {
+            let store = Store::open(&data)?;
+            let queue = oxmapi_server::queue::list_queue(&store)?;
+            if json {
+                let rows: Vec<serde_json::Value> = queue
+                    .iter()
+                    .map(|q| {
+                        serde_json::json!({
+                            "id": q.id, "sender": q.sender, "recipient": q.recipient,
+                            "subject": q.subject, "queued_at": q.queued_at, "mid": q.mid,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if queue.is_empty() {
+                println!("outbound queue is empty");
+            } else {
+                for q in &queue {
+                    println!(
+                        "{:>5}  {:<20} -> {:<30} {}",
+                        q.id,
+                        q.sender.as_deref().unwrap_or("?"),
+                        q.recipient,
+                        q.subject.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         ServerCommand::AddUser(a) => {
             let password = match std::env::var("OXMAPI_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,

@@ -26,7 +26,10 @@ async fn lab(auth: &str, certificate: &str) -> Lab {
         .add_user("alice", "Alice Example", PASSWORD)
         .unwrap();
     let certificate = if certificate == "ca" {
-        format!("{{ ca_file = {:?} }}", server.ca_path().display().to_string())
+        format!(
+            "{{ ca_file = {:?} }}",
+            server.ca_path().display().to_string()
+        )
     } else {
         format!("{certificate:?}")
     };
@@ -100,7 +103,10 @@ async fn logon_json_report_and_no_password_in_output() {
         assert_eq!(report["profile"]["proxy_map_entry"], "example.test");
         assert_eq!(report["mailbox"]["display_name"], "Alice Example");
         assert_eq!(report["steps"].as_array().unwrap().len(), 5);
-        assert_eq!(report["public_folders"], "absent (ignored: Ignore No PF is set)");
+        assert_eq!(
+            report["public_folders"],
+            "absent (ignored: Ignore No PF is set)"
+        );
         drop(lab);
     }
 }
@@ -127,7 +133,8 @@ async fn ignored_certificate_is_announced_loudly() {
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("WARNING: the server certificate was NOT verified"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("WARNING: the server certificate was NOT verified"),
         "{all}"
     );
 }
@@ -143,7 +150,10 @@ fn demo_runs_on_both_transports() {
         let all = text(&out);
         assert!(out.status.success(), "{transport}: {all}");
         assert!(all.contains("Ignore No PF    set"), "{all}");
-        assert!(all.contains(&format!("transport       {transport}")), "{all}");
+        assert!(
+            all.contains(&format!("transport       {transport}")),
+            "{all}"
+        );
         assert!(all.contains("ok   rop-logon"), "{all}");
     }
 }

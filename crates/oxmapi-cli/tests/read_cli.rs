@@ -180,7 +180,10 @@ async fn folders_ls_show_save_attachments() {
     let shown: serde_json::Value =
         serde_json::from_str(&lab.ok(&["show", &id, "--json"]).await).unwrap();
     assert_eq!(shown["subject"], "Quarterly report");
-    assert_eq!(shown["body"].as_str().unwrap().trim_end(), "The report is attached.");
+    assert_eq!(
+        shown["body"].as_str().unwrap().trim_end(),
+        "The report is attached."
+    );
     assert_eq!(shown["recipients"].as_array().unwrap().len(), 2);
     assert_eq!(shown["attachments"].as_array().unwrap().len(), 2);
     let html = lab.ok(&["show", &id, "--html"]).await;
@@ -271,7 +274,11 @@ async fn export_round_trips_the_imported_samples() {
         assert_eq!(parts(&got), parts(&want), "{subject}");
         if subject == "Quarterly report" {
             let html = got.body_html(0).unwrap();
-            assert!(html.contains("<b>attached</b>"), "{html}\n{}", String::from_utf8_lossy(&got_bytes));
+            assert!(
+                html.contains("<b>attached</b>"),
+                "{html}\n{}",
+                String::from_utf8_lossy(&got_bytes)
+            );
         }
     }
     // Re-running skips what is there and writes nothing new.

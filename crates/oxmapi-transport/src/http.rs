@@ -329,9 +329,18 @@ impl HttpChannel {
             return Err(SendFailure::Closed);
         };
         self.stats.round_trips += 1;
+        // `sent` tells whether the request may have reached the server: only a request that
+        // was never written (the connection was already closed, or hyper cancelled it before
+        // dispatch) may be retried — a MAPI/HTTP Execute is not idempotent (a resent
+        // RopSubmitMessage would send mail twice).
         let result = tokio::time::timeout(limit, async {
-            conn.sender.ready().await?;
-            conn.sender.send_request(request).await
+            if let Err(e) = conn.sender.ready().await {
+                return Err((false, e));
+            }
+            conn.sender
+                .send_request(request)
+                .await
+                .map_err(|e| (true, e))
         })
         .await;
         conn.used = true;
@@ -342,10 +351,12 @@ impl HttpChannel {
                     self.timeout(TimeoutStep::ResponseHeaders, limit),
                 ))
             }
-            Ok(Err(e)) => {
+            Ok(Err((sent, e))) => {
                 self.conn = None;
-                if e.is_closed() || e.is_canceled() || e.is_incomplete_message() {
+                if !sent || e.is_canceled() {
                     Err(SendFailure::Closed)
+                } else if e.is_closed() || e.is_incomplete_message() {
+                    Err(SendFailure::Other(self.closed_error()))
                 } else {
                     Err(SendFailure::Other(self.hyper_error(e)))
                 }

@@ -76,9 +76,9 @@ async fn main() {
     let per = n / 16 + 1;
     let t = Instant::now();
     let mut tasks = Vec::new();
-    for u in users.iter().cloned() {
+    for u in &users {
         let config = config.clone();
-        let p = params(&u);
+        let p = params(u);
         tasks.push(tokio::spawn(async move {
             let mut s = Session::logon(&config, p).await.unwrap();
             for i in 0..per {

@@ -192,6 +192,11 @@ impl Session {
         self.logon_handle
     }
 
+    /// Network counters of the mailbox (EMSMDB) channel.
+    pub(crate) fn mailbox_stats(&self) -> oxmapi_transport::SessionStats {
+        self.channels.emsmdb.stats()
+    }
+
     /// The address-book (NSPI) channel, bound during logon.
     #[allow(dead_code)] // used by the address-book API as it lands
     pub(crate) fn nspi_channel(&mut self) -> &mut MapiHttpSession {

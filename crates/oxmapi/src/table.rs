@@ -33,6 +33,14 @@ pub struct TableStats {
     pub rows: u64,
 }
 
+impl Session {
+    /// What the mailbox channel has done on the network so far (HTTP round trips, bytes
+    /// sent and received inside TLS), for reports and benchmarks.
+    pub fn wire_stats(&self) -> oxmapi_transport::SessionStats {
+        self.mailbox_stats()
+    }
+}
+
 /// Shared counters behind [`TableStats`].
 #[derive(Debug, Default)]
 pub(crate) struct StatCounters {

@@ -130,7 +130,7 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
 async fn read_message(
     s: &mut (impl AsyncRead + Unpin),
     buf: &mut Vec<u8>,
-    request: bool,
+    _request: bool,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let head_end = loop {
         if let Some(i) = find(buf, b"\r\n\r\n") {
@@ -171,9 +171,8 @@ async fn read_message(
                 }
             }
         }
-    } else if request {
-        head_end
     } else {
+        // Requests without a body, and responses without framing headers.
         head_end
     };
     while buf.len() < total {

@@ -3,18 +3,18 @@
 mod write_support;
 
 use oxmapi::{DefaultFolder, DeleteMode, Session};
-use oxmapi_wire::data::{FolderId, MessageId};
+use oxmapi_wire::data::{FolderId, MessageId, tags};
 use write_support::lab;
 
 const COLS: [oxmapi_wire::data::PropertyTag; 8] = [
-    oxmapi_wire::data::tags::PidTagMid,
-    oxmapi_wire::data::tags::PidTagSubject,
-    oxmapi_wire::data::tags::PidTagMessageFlags,
-    oxmapi_wire::data::tags::PidTagSenderName,
-    oxmapi_wire::data::tags::PidTagHasAttachments,
-    oxmapi_wire::data::tags::PidTagImportance,
-    oxmapi_wire::data::tags::PidTagMessageSize,
-    oxmapi_wire::data::tags::PidTagMessageClass,
+    tags::PidTagMid,
+    tags::PidTagSubject,
+    tags::PidTagMessageFlags,
+    tags::PidTagSenderName,
+    tags::PidTagHasAttachments,
+    tags::PidTagImportance,
+    tags::PidTagMessageSize,
+    tags::PidTagMessageClass,
 ];
 
 async fn mids(s: &mut Session, folder: FolderId) -> Vec<MessageId> {

@@ -8,14 +8,14 @@ use oxmapi_wire::data::{FolderId, tags};
 use write_support::lab;
 
 const COLS: [oxmapi_wire::data::PropertyTag; 8] = [
-    oxmapi_wire::data::tags::PidTagMid,
-    oxmapi_wire::data::tags::PidTagSubject,
-    oxmapi_wire::data::tags::PidTagMessageFlags,
-    oxmapi_wire::data::tags::PidTagSenderName,
-    oxmapi_wire::data::tags::PidTagHasAttachments,
-    oxmapi_wire::data::tags::PidTagImportance,
-    oxmapi_wire::data::tags::PidTagMessageSize,
-    oxmapi_wire::data::tags::PidTagMessageClass,
+    tags::PidTagMid,
+    tags::PidTagSubject,
+    tags::PidTagMessageFlags,
+    tags::PidTagSenderName,
+    tags::PidTagHasAttachments,
+    tags::PidTagImportance,
+    tags::PidTagMessageSize,
+    tags::PidTagMessageClass,
 ];
 
 /// Every message of a folder (subject, MID), read through the read API.

@@ -404,7 +404,7 @@ fn create_message(
         let (mid, work) = ctx.with_conn(|c| {
             let tx = c.unchecked_transaction()?;
             let mid = m::alloc_id(&tx, mb)?;
-            let work = m::new_instance_id(&tx, mb)?;
+            let work = m::new_working_id(&tx, mb)?;
             for (tag, v) in &initial {
                 m::put_prop(&tx, mb, KIND_MESSAGE, work, *tag, v)?;
             }
@@ -515,6 +515,7 @@ pub(super) fn commit(
             )?;
         }
         m::move_instance(&tx, mb, work, msg.mid)?;
+        m::forget_working(&tx, work)?;
         tx.commit()
     })?;
     if let Object::Message(live) = ctx.handles.get_mut(h)? {

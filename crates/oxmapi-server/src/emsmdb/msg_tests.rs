@@ -1425,3 +1425,37 @@ fn truncated_request_buffers_never_panic() {
         }
     }
 }
+
+#[test]
+fn working_copies_left_by_a_crash_are_dropped_at_open() {
+    let mut t = setup();
+    let (h, _) = t.create(DRAFTS);
+    t.set(h, vec![(tags::PidTagSubject, s("never saved"))]);
+    let (_, att) = t.on(
+        h,
+        CreateAttachmentRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            output_handle_index: 1,
+        }
+        .into(),
+    );
+    t.set(att, vec![(tags::PidTagAttachLongFilename, s("x.txt"))]);
+    let count = |store: &Store| -> (i64, i64) {
+        store
+            .with_conn(|c| {
+                Ok((
+                    c.query_row("SELECT COUNT(*) FROM props WHERE object_id < 0", [], |r| {
+                        r.get(0)
+                    })?,
+                    c.query_row("SELECT COUNT(*) FROM attachments", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("sql")
+    };
+    assert!(count(&t.store).0 > 0);
+    assert_eq!(count(&t.store).1, 1);
+    // The process "dies" with the handles open; the next start cleans up.
+    let reopened = Store::open(t.store.dir()).expect("reopen");
+    assert_eq!(count(&reopened), (0, 0));
+}

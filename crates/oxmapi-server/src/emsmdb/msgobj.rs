@@ -123,7 +123,7 @@ pub(super) fn message_instance(
     let committed = msg.state.committed;
     let w = ctx.with_conn(|c| {
         let tx = c.unchecked_transaction()?;
-        let w = m::new_instance_id(&tx, mb)?;
+        let w = m::new_working_id(&tx, mb)?;
         if committed {
             m::copy_instance(&tx, mb, msg.mid, mb, w)?;
         }
@@ -425,6 +425,7 @@ pub(super) fn on_release(ctx: &mut MailboxContext, released: &Object) {
             Some(w) => ctx.with_conn(|c| {
                 let tx = c.unchecked_transaction()?;
                 m::delete_instance(&tx, msg.mailbox_id, w)?;
+                m::forget_working(&tx, w)?;
                 tx.commit()
             }),
             None => Ok(()),

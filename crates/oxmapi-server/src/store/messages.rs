@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS named_props (mailbox_id INTEGER NOT NULL, propid INTE
   guid BLOB NOT NULL, kind INTEGER NOT NULL, lid INTEGER, name TEXT,
   PRIMARY KEY (mailbox_id, propid));
 CREATE TABLE IF NOT EXISTS instance_seq (id INTEGER PRIMARY KEY AUTOINCREMENT,
-  mailbox_id INTEGER NOT NULL);
+  mailbox_id INTEGER NOT NULL, working INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS submissions (mailbox_id INTEGER NOT NULL, submit_id TEXT NOT NULL,
   mid INTEGER NOT NULL, sent_mid INTEGER, delivered INTEGER NOT NULL, queued INTEGER NOT NULL,
   submitted_at INTEGER NOT NULL, PRIMARY KEY (mailbox_id, submit_id));
@@ -56,9 +56,20 @@ CREATE TABLE IF NOT EXISTS outbound_queue (id INTEGER PRIMARY KEY,
   queued_at INTEGER NOT NULL, submit_id TEXT);
 ";
 
-/// Adds this module's tables; called from `Store::open`.
+/// Adds this module's tables and drops the working copies a previous run left behind
+/// (no session survives a restart); called from `Store::open`.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(MIGRATION)
+    conn.execute_batch(MIGRATION)?;
+    let stale: Vec<(i64, i64)> = {
+        let mut st = conn.prepare("SELECT mailbox_id, id FROM instance_seq WHERE working = 1")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (mb, id) in stale {
+        delete_instance(conn, mb, -id)?;
+    }
+    conn.execute("DELETE FROM instance_seq WHERE working = 1", [])?;
+    Ok(())
 }
 
 /// Allocates one GLOBCNT of a mailbox (0 = public store) and returns the stored ID
@@ -753,6 +764,22 @@ pub fn copy_instance(
     Ok(())
 }
 
+/// A fresh working-copy id: like [`new_instance_id`], but remembered until
+/// [`forget_working`] so a crash cannot leave it behind.
+pub fn new_working_id(conn: &Connection, mailbox_id: i64) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO instance_seq (mailbox_id, working) VALUES (?1, 1)",
+        [mailbox_id],
+    )?;
+    Ok(-conn.last_insert_rowid())
+}
+
+/// The working copy `id` was committed or discarded.
+pub fn forget_working(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM instance_seq WHERE id = ?1", [-id])?;
+    Ok(())
+}
+
 /// Renames instance `from` to `to` within a mailbox (`to` must be empty): the commit of a
 /// working copy. Attachment ids stay the same.
 pub fn move_instance(
@@ -977,4 +1004,163 @@ pub fn now_filetime() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     (d.as_secs() + 11_644_473_600) * 10_000_000 + u64::from(d.subsec_nanos() / 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn conn() -> Connection {
+        let c = Connection::open_in_memory().expect("sqlite");
+        c.execute_batch(MIGRATION).expect("schema");
+        c.execute_batch(
+            "CREATE TABLE props (mailbox_id INTEGER NOT NULL, kind INTEGER NOT NULL,
+             object_id INTEGER NOT NULL, tag INTEGER NOT NULL, value BLOB NOT NULL,
+             PRIMARY KEY (mailbox_id, kind, object_id, tag));",
+        )
+        .expect("props");
+        c
+    }
+
+    const OWNER: BlobOwner = BlobOwner {
+        mailbox_id: 1,
+        kind: KIND_ATTACHMENT,
+        object_id: 7,
+    };
+    const TAG: PropertyTag = PropertyTag(0x3701_0102);
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(u64, Vec<u8>),
+        Resize(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (
+                0u64..200_000,
+                proptest::collection::vec(any::<u8>(), 0..70_000)
+            )
+                .prop_map(|(o, d)| Op::Write(o, d)),
+            (0u64..250_000).prop_map(Op::Resize),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Chunked writes, truncations and extensions behave like one flat buffer, and
+        /// every row but the last is exactly one CHUNK.
+        #[test]
+        fn chunked_value_matches_a_flat_model(ops in proptest::collection::vec(op(), 1..8)) {
+            let c = conn();
+            let mut model: Vec<u8> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Write(at, data) => {
+                        write_blob(&c, OWNER, TAG, at, &data).expect("write");
+                        let at = at as usize;
+                        if model.len() < at + data.len() {
+                            model.resize(at + data.len(), 0);
+                        }
+                        model[at..at + data.len()].copy_from_slice(&data);
+                    }
+                    Op::Resize(n) => {
+                        set_blob_size(&c, OWNER, TAG, n).expect("resize");
+                        model.resize(n as usize, 0);
+                    }
+                }
+                prop_assert_eq!(blob_size(&c, OWNER, TAG).expect("size"), model.len() as u64);
+            }
+            let all = read_blob(&c, OWNER, TAG, 0, model.len() + 10).expect("read");
+            prop_assert_eq!(&all, &model);
+            let mid = model.len() / 3;
+            let part = read_blob(&c, OWNER, TAG, mid as u64, 1000).expect("read");
+            prop_assert_eq!(&part[..], &model[mid..(mid + 1000).min(model.len())]);
+            let rows: Vec<i64> = c
+                .prepare("SELECT length(data) FROM blobs ORDER BY seq")
+                .expect("sql")
+                .query_map([], |r| r.get(0))
+                .expect("sql")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            if let Some((_, full)) = rows.split_last() {
+                prop_assert!(full.iter().all(|&n| n as usize == CHUNK));
+            }
+        }
+    }
+
+    #[test]
+    fn values_round_trip_through_chunks_and_prop_lists() {
+        let c = conn();
+        let big = "Grüße ½ €".repeat(4000);
+        put_prop(
+            &c,
+            1,
+            KIND_MESSAGE,
+            5,
+            PropertyTag(0x1000_001F),
+            &PropertyValue::Unicode(big.clone()),
+        )
+        .expect("put");
+        assert!(
+            inline_props(&c, 1, KIND_MESSAGE, 5)
+                .expect("inline")
+                .is_empty()
+        );
+        let (tag, size) = blob_props(&c, 1, KIND_MESSAGE, 5).expect("blobs")[0];
+        let owner = BlobOwner {
+            mailbox_id: 1,
+            kind: KIND_MESSAGE,
+            object_id: 5,
+        };
+        let bytes = read_blob(&c, owner, tag, 0, size as usize).expect("read");
+        assert_eq!(
+            value_from_bytes(tag.ty(), bytes),
+            Some(PropertyValue::Unicode(big))
+        );
+        // Setting a small value replaces the chunked one.
+        put_prop(
+            &c,
+            1,
+            KIND_MESSAGE,
+            5,
+            PropertyTag(0x1000_001F),
+            &PropertyValue::Unicode("s".into()),
+        )
+        .expect("put");
+        assert!(
+            blob_props(&c, 1, KIND_MESSAGE, 5)
+                .expect("blobs")
+                .is_empty()
+        );
+        let list = vec![
+            (
+                PropertyTag(0x3001_001F),
+                PropertyValue::Unicode("Bob".into()),
+            ),
+            (PropertyTag(0x0C15_0003), PropertyValue::Int32(1)),
+        ];
+        assert_eq!(decode_prop_list(&encode_prop_list(&list)), list);
+    }
+
+    #[test]
+    fn named_ids_are_per_mailbox_and_stable() {
+        let c = conn();
+        let n = NamedProp::Name([1; 16], "X".into());
+        assert_eq!(id_of(&c, 1, &n, false).expect("q"), None);
+        assert_eq!(id_of(&c, 1, &n, true).expect("q"), Some(0x8000));
+        assert_eq!(
+            id_of(&c, 1, &NamedProp::Lid([1; 16], 5), true).expect("q"),
+            Some(0x8001)
+        );
+        assert_eq!(id_of(&c, 1, &n, true).expect("q"), Some(0x8000));
+        assert_eq!(
+            id_of(&c, 2, &NamedProp::Lid([1; 16], 5), true).expect("q"),
+            Some(0x8000)
+        );
+        assert_eq!(name_of(&c, 1, 0x8000).expect("q"), Some(n));
+    }
 }

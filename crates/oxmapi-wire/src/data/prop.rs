@@ -97,6 +97,17 @@ impl PropertyType {
         Self(self.0 & !Self::MV_INSTANCE_FLAG)
     }
 
+    /// The type of one table cell in a column of this type: a column with the
+    /// multi-value-instance flag (MS-OXCTABL 2.2.2.2.1, `MV_FLAG | MV_INSTANCE_FLAG`) yields one
+    /// row per value, so each cell holds a single value of the base type.
+    pub fn cell_type(self) -> Self {
+        if self.0 & Self::MV_INSTANCE_FLAG != 0 {
+            Self(self.0 & !(Self::MV_INSTANCE_FLAG | Self::MV_FLAG))
+        } else {
+            self
+        }
+    }
+
     /// The spec name (`PtypString`), if known.
     pub fn name(self) -> Option<&'static str> {
         Some(match self.0 {
@@ -767,7 +778,7 @@ impl PropertyRow {
             };
             let mut values = Vec::with_capacity(columns.len());
             for col in columns {
-                values.push(decode_cell(r, col.ty().without_instance(), flagged, ctx)?);
+                values.push(decode_cell(r, col.ty().cell_type(), flagged, ctx)?);
             }
             Ok(Self { flagged, values })
         })()
@@ -791,7 +802,7 @@ impl PropertyRow {
         let flagged = self.flagged || self.values.iter().any(|v| v.value().is_none());
         w.u8(u8::from(flagged));
         for (col, cell) in columns.iter().zip(&self.values) {
-            encode_cell(w, col.ty().without_instance(), cell, flagged, ctx)?;
+            encode_cell(w, col.ty().cell_type(), cell, flagged, ctx)?;
         }
         Ok(())
     }
@@ -940,6 +951,22 @@ mod tests {
                 0x0A, 0x0F, 0x01, 0x04, 0x80 // error
             ]
         );
+        let d = PropertyRow::decode(&mut ReadCursor::new(&b), &cols, ValueContext::Rop).unwrap();
+        assert_eq!(d, row);
+    }
+
+    /// MS-OXCTABL 2.2.2.2.1: a MultivalueInstance column carries one base-type value per row.
+    #[test]
+    fn multivalue_instance_column_cells_are_single_values() {
+        let cols = [PropertyTag(0x8001_301F)];
+        let row = PropertyRow {
+            flagged: false,
+            values: vec![RowValue::Value(PropertyValue::Unicode("one".into()))],
+        };
+        let mut w = WriteCursor::new();
+        row.encode(&mut w, &cols, ValueContext::Rop).unwrap();
+        let b = w.into_inner();
+        assert_eq!(b, [0, b'o', 0, b'n', 0, b'e', 0, 0, 0]);
         let d = PropertyRow::decode(&mut ReadCursor::new(&b), &cols, ValueContext::Rop).unwrap();
         assert_eq!(d, row);
     }

@@ -51,10 +51,18 @@ impl CreateMessageResponse {
         r: &mut ReadCursor<'_>,
         output_handle_index: u8,
     ) -> DecodeResult<Self> {
-        let message_id = if r.u8("HasMessageId")? != 0 {
-            Some(MessageId(r.u64("MessageId")?))
-        } else {
-            None
+        // A Boolean is 0x00 or 0x01 (MS-OXCDATA 2.11.1); anything else would not re-encode.
+        let at = r.offset();
+        let message_id = match r.u8("HasMessageId")? {
+            0 => None,
+            1 => Some(MessageId(r.u64("MessageId")?)),
+            b => {
+                return Err(crate::error::DecodeError::invalid(
+                    "HasMessageId",
+                    at,
+                    format!("0x{b:02X} is not 0 or 1"),
+                ));
+            }
         };
         Ok(Self {
             output_handle_index,
@@ -471,13 +479,20 @@ impl SetMessageReadFlagResponse {
         r: &mut ReadCursor<'_>,
         response_handle_index: u8,
     ) -> DecodeResult<Self> {
-        let changed = if r.u8("ReadStatusChanged")? != 0 {
-            Some(ReadStatusChange {
+        let at = r.offset();
+        let changed = match r.u8("ReadStatusChanged")? {
+            0 => None,
+            1 => Some(ReadStatusChange {
                 logon_id: r.u8("LogonId")?,
                 client_data: r.array("ClientData")?,
-            })
-        } else {
-            None
+            }),
+            b => {
+                return Err(crate::error::DecodeError::invalid(
+                    "ReadStatusChanged",
+                    at,
+                    format!("0x{b:02X} is not 0 or 1"),
+                ));
+            }
         };
         Ok(Self {
             response_handle_index,

@@ -9,17 +9,17 @@ use oxmapi_profile::{Config, Secret};
 use oxmapi_server::store::UserRecord;
 use oxmapi_server::{RunningServer, ServerConfig, serve};
 
-pub const ALICE_PW: &str = "Passw0rd!";
-pub const BOB_PW: &str = "bobs-password";
+pub(crate) const ALICE_PW: &str = "Passw0rd!";
+pub(crate) const BOB_PW: &str = "bobs-password";
 
-pub struct Lab {
-    pub server: RunningServer,
-    pub _dir: tempfile::TempDir,
-    pub alice: UserRecord,
-    pub bob: UserRecord,
+pub(crate) struct Lab {
+    pub(crate) server: RunningServer,
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) alice: UserRecord,
+    pub(crate) bob: UserRecord,
 }
 
-pub async fn lab() -> Lab {
+pub(crate) async fn lab() -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ServerConfig::new(dir.path());
     cfg.listen = "127.0.0.1:0".parse().unwrap();
@@ -44,13 +44,13 @@ pub async fn lab() -> Lab {
 }
 
 impl Lab {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.server.local_addr().port())
     }
 
     /// A config whose proxy map sends the users' server names to `url` (the lab, or a
     /// proxy in front of it).
-    pub fn config_via(&self, url: &str) -> Config {
+    pub(crate) fn config_via(&self, url: &str) -> Config {
         let toml = format!(
             r#"
 ignore_no_public_folders = true
@@ -64,11 +64,11 @@ certificate = {{ ca_file = {ca:?} }}
         Config::from_toml(&toml, std::path::Path::new("test.toml")).unwrap()
     }
 
-    pub fn config(&self) -> Config {
+    pub(crate) fn config(&self) -> Config {
         self.config_via(&self.url())
     }
 
-    pub fn params(user: &UserRecord, password: &str) -> LogonParams {
+    pub(crate) fn params(user: &UserRecord, password: &str) -> LogonParams {
         LogonParams {
             profile_info: Some(format!("{}\n{}", user.personalized_server_name, user.alias)),
             password: Some(Secret::new(password)),
@@ -76,13 +76,13 @@ certificate = {{ ca_file = {ca:?} }}
         }
     }
 
-    pub async fn alice(&self) -> Session {
+    pub(crate) async fn alice(&self) -> Session {
         Session::logon(&self.config(), Self::params(&self.alice, ALICE_PW))
             .await
             .unwrap()
     }
 
-    pub async fn bob(&self) -> Session {
+    pub(crate) async fn bob(&self) -> Session {
         Session::logon(&self.config(), Self::params(&self.bob, BOB_PW))
             .await
             .unwrap()
