@@ -40,12 +40,15 @@ pub(crate) struct DemoArgs {
     /// Exchange 2013), or auto.
     #[arg(long, value_parser = crate::conn::parse_transport)]
     transport: Option<oxmapi_profile::Transport>,
+    /// Address for the embedded server (default: a free loopback port), e.g. to capture it.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
     let dir = tempfile::tempdir().context("creating a temporary data directory")?;
     let mut cfg = ServerConfig::new(dir.path());
-    cfg.listen = "127.0.0.1:0".parse()?;
+    cfg.listen = args.listen;
     cfg.public_folders = args.public_folders;
     let server = serve(cfg).await.context("starting the embedded server")?;
     let password = random_password();

@@ -91,6 +91,11 @@ impl ServerCert {
             .with_no_client_auth()
             .with_single_cert(vec![self.der.clone()], self.key.clone_key())?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Debugging aid, off by default: with SSLKEYLOGFILE set, append the TLS secrets there
+        // (NSS key log format) so Wireshark/tshark can decrypt a capture (docs/captures.md).
+        if std::env::var_os("SSLKEYLOGFILE").is_some() {
+            config.key_log = Arc::new(rustls::KeyLogFile::new());
+        }
         Ok(config)
     }
 }

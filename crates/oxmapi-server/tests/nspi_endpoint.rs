@@ -270,7 +270,7 @@ async fn query_rows_update_stat_special_table_prop_list() {
     assert_eq!((b.u32(), b.u32(), b.u32()), (0, 0, 1252));
     assert_eq!((b.u8(), b.u32()), (0xFF, 1), "Version");
     assert_eq!((b.u8(), b.u32()), (0xFF, 1), "one row (the GAL)");
-    assert_eq!(b.u32(), 5, "values in the row");
+    assert_eq!(b.u32(), 6, "values in the row (MS-OXNSPI 3.1.4.1.3)");
     assert_eq!(b.u32(), 0x0FFF_0102, "PidTagEntryId");
     assert_eq!(b.u8(), 0xFF);
     let n = b.u32() as usize;
@@ -282,10 +282,16 @@ async fn query_rows_update_stat_special_table_prop_list() {
         (0xFFFD_0003, 0),
         "PidTagAddressBookContainerId"
     );
+    // Flags 0 (no NspiUnicodeStrings): the name is an 8-bit string.
     assert_eq!(
-        (b.u32(), b.u8(), b.u16()),
-        (0x3001_001F, 0xFF, 0),
+        (b.u32(), b.u8(), b.u8()),
+        (0x3001_001E, 0xFF, 0),
         "PidTagDisplayName"
+    );
+    assert_eq!(
+        (b.u32(), b.u8()),
+        (0xFFFB_000B, 0),
+        "PidTagAddressBookIsMaster"
     );
     assert_eq!(b.u32(), 0);
     b.end();

@@ -69,6 +69,11 @@ impl TlsSetup {
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Debugging aid, off by default: with SSLKEYLOGFILE set, append the TLS secrets there
+        // (NSS key log format) so Wireshark/tshark can decrypt a capture (docs/captures.md).
+        if std::env::var_os("SSLKEYLOGFILE").is_some() {
+            tls.key_log = Arc::new(rustls::KeyLogFile::new());
+        }
         Ok(Self {
             connector: TlsConnector::from(Arc::new(tls)),
             policy: config.policy.name(),

@@ -180,58 +180,80 @@ async fn main() {
     let mut session = Session::logon(&config, params.clone()).await.unwrap();
     let folder = session.folder_by_path("Inbox/Bench").await.unwrap();
 
-    // 1. Through the API.
-    let before = session.wire_stats();
-    let t = Instant::now();
-    let n = folder
-        .messages()
-        .columns(&COLUMNS)
-        .stream(&mut session)
-        .fold(0u64, |n, r| async move {
-            let r = r.unwrap();
-            n + u64::from(r.subject().is_some())
-        })
-        .await;
-    let api_secs = t.elapsed().as_secs_f64();
-    let after = session.wire_stats();
-    assert_eq!(n, rows);
-    println!(
-        "\nAPI listing: {n} rows x {} columns in {api_secs:.2} s = {:.0} rows/s; {} HTTP round trips; {} bytes received, {} sent (compressed responses)",
-        COLUMNS.len(),
-        n as f64 / api_secs,
-        after.http_round_trips - before.http_round_trips,
-        after.bytes_received - before.bytes_received,
-        after.bytes_sent - before.bytes_sent
-    );
-
-    // 2. Raw replay, with and without compression.
-    let mut raw_secs = Vec::new();
-    for (label, flags) in [
-        ("compressed", EXECUTE_FLAG_CHAIN),
-        (
-            "NoCompression",
-            EXECUTE_FLAG_CHAIN | EXECUTE_FLAG_NO_COMPRESSION,
-        ),
-    ] {
+    // Warm-up (SQLite page cache, TLS session): one raw listing, not reported.
+    {
         let mut http = raw_session(&server, &alice).await;
         let logon = raw_logon(&mut http, &alice.legacy_dn).await;
-        let before = http.stats();
+        raw_list(
+            &mut http,
+            logon,
+            FolderId(bench_fid as u64),
+            EXECUTE_FLAG_CHAIN,
+        )
+        .await;
+    }
+    // 1. Through the API, and 2. the raw replay with and without compression, interleaved
+    // twice; the best time of each is compared.
+    let mut api_best = f64::MAX;
+    let mut raw_best = [f64::MAX; 2];
+    for round in 0..2 {
+        let before = session.wire_stats();
         let t = Instant::now();
-        let (got, requests) = raw_list(&mut http, logon, FolderId(bench_fid as u64), flags).await;
-        let secs = t.elapsed().as_secs_f64();
-        let after = http.stats();
-        assert_eq!(got, rows);
+        let n = folder
+            .messages()
+            .columns(&COLUMNS)
+            .stream(&mut session)
+            .fold(0u64, |n, r| async move {
+                let r = r.unwrap();
+                n + u64::from(r.subject().is_some())
+            })
+            .await;
+        let api_secs = t.elapsed().as_secs_f64();
+        let after = session.wire_stats();
+        assert_eq!(n, rows);
+        api_best = api_best.min(api_secs);
         println!(
-            "raw replay ({label}): {got} rows in {secs:.2} s = {:.0} rows/s; {requests} Execute requests; {} bytes received, {} sent",
-            got as f64 / secs,
+            "[{round}] API listing: {n} rows x {} columns in {api_secs:.2} s = {:.0} rows/s; {} HTTP round trips; {} bytes received, {} sent (compressed responses)",
+            COLUMNS.len(),
+            n as f64 / api_secs,
+            after.http_round_trips - before.http_round_trips,
             after.bytes_received - before.bytes_received,
             after.bytes_sent - before.bytes_sent
         );
-        raw_secs.push(secs);
+        for (i, (label, flags)) in [
+            ("compressed", EXECUTE_FLAG_CHAIN),
+            (
+                "NoCompression",
+                EXECUTE_FLAG_CHAIN | EXECUTE_FLAG_NO_COMPRESSION,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut http = raw_session(&server, &alice).await;
+            let logon = raw_logon(&mut http, &alice.legacy_dn).await;
+            let before = http.stats();
+            let t = Instant::now();
+            let (got, requests) =
+                raw_list(&mut http, logon, FolderId(bench_fid as u64), flags).await;
+            let secs = t.elapsed().as_secs_f64();
+            let after = http.stats();
+            assert_eq!(got, rows);
+            raw_best[i] = raw_best[i].min(secs);
+            println!(
+                "[{round}] raw replay ({label}): {got} rows in {secs:.2} s = {:.0} rows/s; {requests} Execute requests; {} bytes received, {} sent",
+                got as f64 / secs,
+                after.bytes_received - before.bytes_received,
+                after.bytes_sent - before.bytes_sent
+            );
+        }
     }
     println!(
-        "API overhead: API time / raw compressed replay time = {:.2}x",
-        api_secs / raw_secs[0]
+        "best: API {:.0} rows/s, raw compressed {:.0} rows/s, raw uncompressed {:.0} rows/s; API overhead (API time / raw compressed time) = {:.2}x",
+        rows as f64 / api_best,
+        rows as f64 / raw_best[0],
+        rows as f64 / raw_best[1],
+        api_best / raw_best[0]
     );
 
     // 3. Export.

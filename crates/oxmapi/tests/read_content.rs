@@ -159,7 +159,7 @@ async fn open_message_bodies_recipients_attachments_named_properties() {
     assert!(f.error(tags::PidTagComment).is_some());
     let project = Fields::named(PS_PUBLIC_STRINGS, "X-Project");
     let named = msg
-        .named_fields(&mut session, &[project.clone()])
+        .named_fields(&mut session, std::slice::from_ref(&project))
         .await
         .unwrap();
     assert_eq!(

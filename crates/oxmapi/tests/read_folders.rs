@@ -105,7 +105,7 @@ async fn folder_tree_counts_paths_and_default_folders() {
         .unwrap();
     assert_eq!(reopened.name(), "Alpha");
     let missing = again
-        .get_folder(FolderId::new(1, 0xFFFF_FF))
+        .get_folder(FolderId::new(1, 0x00FF_FFFF))
         .await
         .unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);

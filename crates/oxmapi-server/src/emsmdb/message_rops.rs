@@ -456,15 +456,24 @@ fn save_changes(
     }
     match commit(ctx, handles, q.input_handle_index) {
         Err(ec) => fail(rop, q.response_handle_index, ec),
-        Ok(mid) => reply(
-            rop,
-            q.response_handle_index,
-            &SaveChangesMessageResponse {
-                response_handle_index: q.response_handle_index,
-                input_handle_index: q.input_handle_index,
-                message_id: MessageId(mid as u64),
-            },
-        ),
+        Ok(mid) => {
+            // SaveFlags KeepOpenReadOnly (0x01) without KeepOpenReadWrite (0x02).
+            if q.save_flags & 0x03 == 0x01
+                && let Ok(h) = slot(handles, q.input_handle_index)
+                && let Ok(Object::Message(live)) = ctx.handles.get_mut(h)
+            {
+                live.state.writable = false;
+            }
+            reply(
+                rop,
+                q.response_handle_index,
+                &SaveChangesMessageResponse {
+                    response_handle_index: q.response_handle_index,
+                    input_handle_index: q.input_handle_index,
+                    message_id: MessageId(mid as u64),
+                },
+            )
+        }
     }
 }
 
