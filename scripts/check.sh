@@ -30,6 +30,14 @@ else
   echo "python3 not found: impacket interop skipped"
 fi
 
+step "real dissector: tshark decodes our RPC/HTTP (RTS, DCE/RPC) and MAPI/HTTP captures"
+if [ "$(id -u)" = 0 ] || command -v tshark >/dev/null; then
+  scripts/interop-tshark.sh 2>&1 | tee target/interop-tshark.txt
+  grep -E "^tshark: [0-9]+ passed, 0 failed" target/interop-tshark.txt >/dev/null
+else
+  echo "not root and no tshark: capture check skipped (see docs/captures.md)"
+fi
+
 if [ -x scripts/fuzz-smoke.sh ]; then
   step "fuzz smoke (bounded)"
   scripts/fuzz-smoke.sh
