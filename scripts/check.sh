@@ -21,6 +21,10 @@ step "cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 if grep -q "test result: FAILED" target/test-output.txt; then exit 1; fi
 
+step "cargo test -p oxmapi over RPC/HTTP (every session suite again, OXMAPI_TEST_TRANSPORT=rpchttp)"
+OXMAPI_TEST_TRANSPORT=rpchttp cargo test -p oxmapi --locked --no-fail-fast 2>&1 | tee -a target/test-output.txt
+if grep -q "test result: FAILED" target/test-output.txt; then exit 1; fi
+
 step "real peer: impacket (PyPI, pinned) over RPC/HTTP against oxmapi serve"
 if command -v python3 >/dev/null; then
   scripts/interop-impacket.sh 2>&1 | tee target/interop-impacket.txt

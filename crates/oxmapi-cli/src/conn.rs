@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use oxmapi::{LogonParams, LogonReport};
 use oxmapi_profile::{
-    Config, ConfigLocation, Overrides, PasswordSource, Secret, Transport, find_password_from_env,
+    AuthMethod, Config, ConfigLocation, Overrides, PasswordSource, ProfileInfo, ProfileSelection,
+    Secret, Transport, find_password_from_env, find_token_from_env, resolve,
 };
 
 /// How to reach the mailbox: a static profile or a dynamic ProfileInfo, plus credentials.
@@ -29,6 +30,10 @@ pub(crate) struct ConnArgs {
     /// Read the password from the first line of FILE (else $OXMAPI_PASSWORD, else a prompt).
     #[arg(long, value_name = "FILE")]
     pub(crate) password_file: Option<PathBuf>,
+    /// With `auth = "bearer"` (Office 365): read the OAuth access token from the first line
+    /// of FILE (else $OXMAPI_TOKEN; nothing is prompted for).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
+    pub(crate) token_file: Option<PathBuf>,
     /// Log on even when the organization has no public folders (CDO's "Ignore No PF").
     #[arg(long)]
     pub(crate) ignore_no_public_folders: bool,
@@ -70,18 +75,60 @@ impl ConnArgs {
         if self.profile.is_none() && self.profile_info.is_none() {
             bail!("give --profile NAME or --profile-info \"<server>\\n<mailbox>\"");
         }
+        let overrides = Overrides {
+            user: self.user.clone(),
+            ignore_no_public_folders: self.ignore_no_public_folders.then_some(true),
+            transport: self.transport,
+            ..Overrides::default()
+        };
+        // With bearer the token travels where the password would (LogonParams::password).
+        let secret = if self.uses_bearer(&overrides) {
+            self.token()?
+        } else if self.token_file.is_some() {
+            bail!(
+                "--token-file is only used with auth = \"bearer\"; this profile's front end uses another scheme"
+            );
+        } else {
+            self.password()?
+        };
         Ok(LogonParams {
             profile_name: self.profile.clone(),
             profile_info: self.profile_info.clone(),
-            password: Some(self.password()?),
-            overrides: Overrides {
-                user: self.user.clone(),
-                ignore_no_public_folders: self.ignore_no_public_folders.then_some(true),
-                transport: self.transport,
-                ..Overrides::default()
-            },
+            password: Some(secret),
+            overrides,
             ..LogonParams::default()
         })
+    }
+
+    /// Whether the profile resolves to `auth = "bearer"`. A profile that does not resolve is
+    /// reported by the logon itself, with its step.
+    fn uses_bearer(&self, overrides: &Overrides) -> bool {
+        let Ok(config) = self.load_config() else {
+            return false;
+        };
+        let selection = match (&self.profile, &self.profile_info) {
+            (Some(name), _) => ProfileSelection::Named(name.clone()),
+            (None, Some(info)) => match ProfileInfo::parse(info) {
+                Ok(info) => ProfileSelection::Dynamic(info),
+                Err(_) => return false,
+            },
+            (None, None) => return false,
+        };
+        resolve(&config, &selection, overrides).is_ok_and(|p| p.auth == AuthMethod::Bearer)
+    }
+
+    /// The bearer token: --token-file, else $OXMAPI_TOKEN; never a prompt.
+    fn token(&self) -> Result<Secret> {
+        match find_token_from_env(self.token_file.as_deref())? {
+            Some(source) => {
+                tracing::debug!(source = %source.describe(), "bearer token found");
+                Ok(source.secret().clone())
+            }
+            None => bail!(
+                "no bearer token: the front end uses auth = \"bearer\"; put the access token in a file and \
+                 pass --token-file FILE, or set OXMAPI_TOKEN (see the README, \"Office 365 and bearer tokens\")"
+            ),
+        }
     }
 }
 

@@ -102,9 +102,18 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
         },
         ..LogonParams::default()
     };
-    let (result, report) = Session::logon_with_report(&config, params).await;
+    let (mut result, report) = Session::logon_with_report(&config, params).await;
+    let mail = match result.as_mut() {
+        Ok(s) => {
+            Some(crate::demo_mail::send_and_read_back(&server, &config, s, args.transport).await?)
+        }
+        Err(_) => None,
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            crate::demo_mail::json_with_mail(&report, mail.as_ref())?
+        );
     } else {
         print_report(&report);
     }
@@ -112,6 +121,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<ExitCode> {
         Ok(mut session) => {
             if !args.json {
                 crate::read_cmds::demo_tour(&mut session).await?;
+            }
+            if let (Some(m), false) = (&mail, args.json) {
+                crate::demo_mail::print(m);
             }
             session.logoff().await?;
             ExitCode::SUCCESS

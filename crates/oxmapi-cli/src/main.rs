@@ -6,6 +6,7 @@
 mod conn;
 mod debugjson;
 mod demo;
+mod demo_mail;
 mod export;
 mod inspect;
 mod logon_cmd;
@@ -56,6 +57,10 @@ enum Command {
     Export(export::ExportArgs),
     /// Send a message (recipients are resolved and files checked before anything is created).
     Send(write_cmds::SendArgs),
+    /// Reply (or --all: reply to all) to a message, quoting it.
+    Reply(write_cmds::ReplyArgs),
+    /// Forward a message with its attachments.
+    Forward(write_cmds::ForwardArgs),
     /// Resolve a name in the address book (exactly one entry, ambiguous, or not found).
     Resolve(write_cmds::ResolveArgs),
     /// List the Global Address List.
@@ -105,6 +110,8 @@ fn main() -> ExitCode {
             Command::SaveAttachments(a) => read_cmds::save_attachments(a).await,
             Command::Export(a) => export::run(a).await,
             Command::Send(a) => write_cmds::send(a).await,
+            Command::Reply(a) => write_cmds::reply(a).await,
+            Command::Forward(a) => write_cmds::forward(a).await,
             Command::Resolve(a) => write_cmds::resolve(a).await,
             Command::Gal(a) => write_cmds::gal(a).await,
             Command::Mv(a) => write_cmds::move_copy(a, false).await,

@@ -1,4 +1,4 @@
-//! `oxmapi serve` and `oxmapi server add-user`.
+//! `oxmapi serve` and `oxmapi server add-user|queue|issue-token|revoke-token`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +28,10 @@ pub(crate) struct ServeArgs {
 pub(crate) enum ServerCommand {
     /// Add a user and their mailbox; prints the personalized server name and DN.
     AddUser(AddUserArgs),
+    /// Issue a bearer (OAuth-style) access token for a user; prints the token once on stdout.
+    IssueToken(IssueTokenArgs),
+    /// Revoke a bearer token (--token-file) or all tokens of a user (--alias).
+    RevokeToken(RevokeTokenArgs),
     /// List the outbound queue: messages submitted to recipients outside the organization.
     Queue {
         /// Data directory.
@@ -54,6 +58,39 @@ pub(crate) struct AddUserArgs {
     /// Mail domain for a new organization.
     #[arg(long, default_value = oxmapi_server::DEFAULT_DOMAIN)]
     domain: String,
+}
+
+/// Arguments of `oxmapi server issue-token`.
+#[derive(Args, Debug)]
+pub(crate) struct IssueTokenArgs {
+    /// Data directory.
+    #[arg(long)]
+    data: PathBuf,
+    /// The user (alias) the token is for.
+    #[arg(long)]
+    alias: String,
+    /// Lifetime in seconds (Entra ID's access tokens live about an hour).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    expires_in: u64,
+}
+
+/// Arguments of `oxmapi server revoke-token`.
+#[derive(Args, Debug)]
+pub(crate) struct RevokeTokenArgs {
+    /// Data directory.
+    #[arg(long)]
+    data: PathBuf,
+    /// Revoke the token in the first line of FILE.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "alias",
+        conflicts_with = "alias"
+    )]
+    token_file: Option<PathBuf>,
+    /// Revoke every token of this user.
+    #[arg(long)]
+    alias: Option<String>,
 }
 
 pub(crate) async fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
@@ -107,6 +144,8 @@ pub(crate) fn server_cmd(cmd: ServerCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        ServerCommand::IssueToken(a) => issue_token(&a),
+        ServerCommand::RevokeToken(a) => revoke_token(&a),
         ServerCommand::AddUser(a) => {
             let password = match std::env::var("OXMAPI_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
@@ -134,4 +173,48 @@ pub(crate) fn server_cmd(cmd: ServerCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Prints the token alone on stdout (so `> token.txt` captures it) and the details on stderr.
+fn issue_token(a: &IssueTokenArgs) -> Result<ExitCode> {
+    let store = Store::open(&a.data)?;
+    let lifetime = std::time::Duration::from_secs(a.expires_in);
+    let Some(t) = store.issue_token(&a.alias, lifetime)? else {
+        bail!("no user {:?} in {}", a.alias, a.data.display());
+    };
+    println!("{}", t.token());
+    let expires = time::OffsetDateTime::from_unix_timestamp(t.expires_at)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.expires_at.to_string());
+    eprintln!(
+        "token {} for {} expires {expires}; it is shown only this once",
+        t.id, t.alias
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn revoke_token(a: &RevokeTokenArgs) -> Result<ExitCode> {
+    let store = Store::open(&a.data)?;
+    if let Some(alias) = &a.alias {
+        let Some(n) = store.revoke_tokens_of(alias)? else {
+            bail!("no user {alias:?} in {}", a.data.display());
+        };
+        println!("revoked {n} token(s) of {alias}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = a
+        .token_file
+        .as_deref()
+        .context("give --token-file or --alias")?;
+    let source =
+        oxmapi_profile::find_token(Some(path), None)?.context("no token in the token file")?;
+    if !store.revoke_token(source.secret().expose())? {
+        bail!("this server never issued the token in {}", path.display());
+    }
+    println!("token revoked");
+    Ok(ExitCode::SUCCESS)
 }

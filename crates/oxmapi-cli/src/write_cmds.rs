@@ -1,11 +1,15 @@
-//! Writing commands: `send`, `resolve`, `gal`, `mv`, `cp`, `rm`, `mark`, `mkdir`, `rmdir`.
+//! Writing commands: `send`, `reply`, `forward`, `resolve`, `gal`, `mv`, `cp`, `rm`, `mark`,
+//! `mkdir`, `rmdir`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use oxmapi::{DefaultFolder, DeleteMode, EntryId, Resolution, SendOutcome, Session};
+use oxmapi::{
+    DefaultFolder, DeleteMode, EntryId, Resolution, ResponseKind, ResponseOptions, SendOutcome,
+    Session,
+};
 use oxmapi_wire::data::FolderId;
 
 use crate::conn::ConnArgs;
@@ -39,6 +43,61 @@ pub(crate) struct SendArgs {
     /// Attach FILE; repeatable.
     #[arg(long, value_name = "FILE")]
     attach: Vec<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `oxmapi reply MESSAGE-ID [--all] (--body TEXT | --body-file FILE)`.
+#[derive(Args, Debug)]
+pub(crate) struct ReplyArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The message's entry ID (hex, as `oxmapi ls` prints it).
+    message: String,
+    /// Reply to the sender and every other To and Cc recipient (CDO ReplyAll).
+    #[arg(long)]
+    all: bool,
+    /// Text written above the quoted original.
+    #[arg(
+        long,
+        conflicts_with = "body_file",
+        required_unless_present = "body_file"
+    )]
+    body: Option<String>,
+    /// Read that text from FILE.
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+    /// Save the response in Drafts instead of sending it.
+    #[arg(long)]
+    draft: bool,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `oxmapi forward MESSAGE-ID --to A [--body TEXT]`.
+#[derive(Args, Debug)]
+pub(crate) struct ForwardArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The message's entry ID (hex, as `oxmapi ls` prints it).
+    message: String,
+    /// To recipient; repeatable.
+    #[arg(long, required = true)]
+    to: Vec<String>,
+    /// Cc recipient; repeatable.
+    #[arg(long)]
+    cc: Vec<String>,
+    /// Text written above the forwarded message.
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Read that text from FILE.
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+    /// Save the forward in Drafts instead of sending it.
+    #[arg(long)]
+    draft: bool,
     /// Print the outcome as JSON.
     #[arg(long)]
     json: bool,
@@ -150,11 +209,15 @@ pub(crate) async fn send(a: SendArgs) -> Result<ExitCode> {
     }
     let outcome = m.send(&mut s).await;
     let _ = s.logoff().await;
-    let outcome = outcome?;
-    if a.json {
+    print_outcome(&outcome?, a.json)
+}
+
+/// Prints what became of a send; success only when it was sent.
+fn print_outcome(outcome: &SendOutcome, json: bool) -> Result<ExitCode> {
+    if json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        match &outcome {
+        match outcome {
             SendOutcome::Sent {
                 internet_message_id,
                 verified_after_reconnect,
@@ -184,6 +247,130 @@ pub(crate) async fn send(a: SendArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn body_text(body: &Option<String>, file: &Option<PathBuf>) -> Result<String> {
+    match (body, file) {
+        (Some(b), _) => Ok(b.clone()),
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))
+        }
+        (None, None) => Ok(String::new()),
+    }
+}
+
+/// What a response command did.
+enum Responded {
+    Sent(SendOutcome),
+    Draft(String),
+}
+
+pub(crate) async fn reply(a: ReplyArgs) -> Result<ExitCode> {
+    let kind = if a.all {
+        ResponseKind::ReplyAll
+    } else {
+        ResponseKind::Reply
+    };
+    let r = Respond {
+        message: a.message,
+        kind,
+        text: body_text(&a.body, &a.body_file)?,
+        to: Vec::new(),
+        cc: Vec::new(),
+        draft: a.draft,
+        json: a.json,
+    };
+    respond(&a.conn, r).await
+}
+
+pub(crate) async fn forward(a: ForwardArgs) -> Result<ExitCode> {
+    let r = Respond {
+        message: a.message,
+        kind: ResponseKind::Forward,
+        text: body_text(&a.body, &a.body_file)?,
+        to: a.to,
+        cc: a.cc,
+        draft: a.draft,
+        json: a.json,
+    };
+    respond(&a.conn, r).await
+}
+
+/// A `reply` or `forward` request.
+struct Respond {
+    message: String,
+    kind: ResponseKind,
+    text: String,
+    to: Vec<String>,
+    cc: Vec<String>,
+    draft: bool,
+    json: bool,
+}
+
+async fn respond(conn: &ConnArgs, a: Respond) -> Result<ExitCode> {
+    let Respond {
+        message,
+        kind,
+        text,
+        to,
+        cc,
+        draft,
+        json,
+    } = a;
+    let id = EntryId::from_hex(&message)
+        .with_context(|| format!("{message:?} is not a message entry ID"))?;
+    let mut s = logon(conn).await?;
+    let r = async {
+        let original = s.get_message(&id).await?;
+        let options = ResponseOptions { folder: None, text };
+        let mut m = original.respond(&mut s, kind, &options).await?;
+        for t in &to {
+            m.to(t);
+        }
+        for c in &cc {
+            m.cc(c);
+        }
+        m.recipients_mut().resolve(&mut s).await?;
+        let who: Vec<String> = m
+            .recipients()
+            .iter()
+            .map(|r| {
+                r.entry
+                    .as_ref()
+                    .map_or_else(|| r.name.clone(), |e| e.name.clone())
+            })
+            .collect();
+        let subject = m
+            .get(oxmapi_wire::data::tags::PidTagSubject)
+            .and_then(|v| v.as_str().map(|s| s.into_owned()))
+            .unwrap_or_default();
+        if !json {
+            println!("{subject:?} to {}", who.join("; "));
+        }
+        if draft {
+            let mid = m.save(&mut s).await?;
+            return anyhow::Ok(Responded::Draft(format!(
+                "saved {subject:?} in Drafts ({mid})"
+            )));
+        }
+        anyhow::Ok(Responded::Sent(m.send(&mut s).await?))
+    }
+    .await;
+    let _ = s.logoff().await;
+    match r? {
+        Responded::Sent(outcome) => print_outcome(&outcome, json),
+        Responded::Draft(what) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "outcome": "draft", "detail": what })
+                );
+            } else {
+                println!("{what}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 pub(crate) async fn resolve(a: ResolveArgs) -> Result<ExitCode> {

@@ -103,13 +103,30 @@ pub enum ProfileError {
         /// A TOML snippet to paste into the config file.
         snippet: String,
     },
-    /// The chosen front end wants bearer (OAuth) authentication.
+    /// The chosen front end wants bearer (OAuth) authentication over plain http: a
+    /// bearer token is sent over TLS only (RFC 6750 5.3).
     #[error(
-        "{where_} uses bearer authentication, which is not supported yet; use ntlm, negotiate or basic"
+        "{where_} uses bearer authentication over plain http ({url}); bearer tokens are sent over https only"
     )]
-    BearerNotSupported {
+    BearerWithoutTls {
         /// Which entry (for example `proxy map entry "contoso.com"`).
         where_: String,
+        /// The front-end URL.
+        url: String,
+    },
+    /// The token file could not be used. Never holds the file's content.
+    #[error("token file {}: {problem}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: TokenFileProblem,
+    },
+    /// `$OXMAPI_TOKEN` could not be used. Never holds its value.
+    #[error("$OXMAPI_TOKEN: {problem}")]
+    TokenEnv {
+        /// What is wrong with it.
+        problem: TokenFileProblem,
     },
     /// The password file could not be used. Never holds the file's content.
     #[error("password file {}: {problem}", path.display())]
@@ -119,6 +136,26 @@ pub enum ProfileError {
         /// What is wrong with it.
         problem: PasswordFileProblem,
     },
+}
+
+/// Why a bearer token (file or `$OXMAPI_TOKEN`) was refused. Never holds the token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenFileProblem {
+    /// It could not be read.
+    #[error("cannot read it: {0}")]
+    Read(io::Error),
+    /// Nothing but whitespace.
+    #[error("it is empty; write the access token on the first line")]
+    Empty,
+    /// It is not UTF-8.
+    #[error("it is not utf-8 text")]
+    NotUtf8,
+    /// Not an RFC 6750 `b64token` (for example a `Bearer ` prefix, or several words).
+    #[error(
+        "it is not one bearer token (letters, digits and -._~+/ only, then optional =); give the bare access token, without \"Bearer \""
+    )]
+    NotAToken,
 }
 
 /// Why a password file was refused.

@@ -9,8 +9,8 @@
 //!   the proxy map ([`ProxyMap`]: domain suffix → front end, auth, certificate policy);
 //! - imports the `RPCHttpProxyMap` registry value ([`ProxyMap::import_rpc_http_proxy_map`])
 //!   and Windows `.reg` exports ([`import_reg_file`], [`RegImport::from_bytes`]);
-//! - finds the password (file, then `$OXMAPI_PASSWORD`, else prompt) into a redacting
-//!   [`Secret`];
+//! - finds the password (file, then `$OXMAPI_PASSWORD`, else prompt) or the bearer token
+//!   (`--token-file`, then `$OXMAPI_TOKEN`; [`find_token`]) into a redacting [`Secret`];
 //! - resolves all of that into one [`ResolvedProfile`] ([`resolve`]).
 //!
 //! What it does not do: any network I/O, prompting, or authentication. Unlike CDO's
@@ -51,7 +51,7 @@ mod secret;
 pub use config::{AddMode, CONFIG_ENV, Config, ConfigLocation, ConfigSource, Profile, Transport};
 pub use error::{
     FrontEndError, PasswordFileProblem, ProfileError, ProfileInfoError, ProfileInfoPart,
-    ProxyMapImportError, ProxyMapImportErrorKind, RegImportError,
+    ProxyMapImportError, ProxyMapImportErrorKind, RegImportError, TokenFileProblem,
 };
 pub use info::{ProfileInfo, ServerKind, ServerName};
 pub use proxy::{
@@ -63,5 +63,6 @@ pub use reg::{
 };
 pub use resolve::{CONNECT_IGNORE_NO_PF, Overrides, ProfileSelection, ResolvedProfile, resolve};
 pub use secret::{
-    PASSWORD_ENV, PasswordSource, Secret, find_password, find_password_from_env, split_user,
+    PASSWORD_ENV, PasswordSource, Secret, TOKEN_ENV, TokenSource, find_password,
+    find_password_from_env, find_token, find_token_from_env, split_user,
 };

@@ -27,7 +27,9 @@ pub enum AuthMethod {
     Negotiate,
     /// HTTP Basic (over TLS only).
     Basic,
-    /// OAuth bearer tokens. Parsed and stored, but resolution refuses it for now.
+    /// OAuth 2.0 bearer tokens (RFC 6750, `Authorization: Bearer <token>`), as Exchange
+    /// Online wants; https only. The token comes from `--token-file` or `$OXMAPI_TOKEN`
+    /// ([`crate::find_token`]), never from the config file.
     Bearer,
 }
 

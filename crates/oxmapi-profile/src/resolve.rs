@@ -37,7 +37,7 @@ pub struct Overrides {
     pub front_end: Option<ProxyEntry>,
 }
 
-/// Everything a logon needs except the password.
+/// Everything a logon needs except the password or bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedProfile {
     /// The server name (personalized or host).
@@ -46,7 +46,7 @@ pub struct ResolvedProfile {
     pub mailbox: String,
     /// The front end's base URL.
     pub front_end_url: FrontEndUrl,
-    /// Authentication to the front end (never `Bearer`: refused for now).
+    /// Authentication to the front end (`Bearer` only with an https front end).
     pub auth: AuthMethod,
     /// Certificate policy.
     pub cert_policy: CertPolicy,
@@ -103,9 +103,10 @@ pub fn resolve(
     )];
 
     let (entry, proxy_entry_key, front_end_origin) = choose_front_end(config, &profile, overrides)?;
-    if entry.auth() == AuthMethod::Bearer {
-        return Err(ProfileError::BearerNotSupported {
+    if entry.auth() == AuthMethod::Bearer && !entry.url().is_https() {
+        return Err(ProfileError::BearerWithoutTls {
             where_: front_end_origin,
+            url: entry.url().to_string(),
         });
     }
     origin.push(format!("front end {} from {front_end_origin}", entry.url()));
@@ -195,7 +196,7 @@ fn no_proxy_entry(server: &ServerName) -> ProfileError {
     let snippet = format!(
         "[proxy_map.\"{looked_up}\"]\n\
          url = \"{url}\"   # the rpc proxy / mapi-over-http front end\n\
-         auth = \"ntlm\"                # or \"negotiate\" or \"basic\""
+         auth = \"ntlm\"                # or \"negotiate\", \"basic\" or \"bearer\""
     );
     ProfileError::NoProxyEntry {
         server: server.as_str().to_owned(),
@@ -387,18 +388,34 @@ mod tests {
     }
 
     #[test]
-    fn bearer_is_refused_clearly() {
-        let msg = resolve(
+    fn bearer_is_resolved_over_https_only() {
+        let r = resolve(
             &config(),
             &dynamic("x.o365.test", "eve"),
             &Overrides::default(),
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap();
+        assert_eq!(r.auth, AuthMethod::Bearer);
+        assert_eq!(r.front_end_url.to_string(), "https://outlook.o365.test");
+
+        let mut config = config();
+        let entry = ProxyEntry::new(
+            FrontEndUrl::parse("http://127.0.0.1:8080").unwrap(),
+            AuthMethod::Bearer,
+            ProxyEntryOptions {
+                allow_http: true,
+                ..ProxyEntryOptions::default()
+            },
+        )
+        .unwrap();
+        config.proxy_map.insert("lab.test", entry).unwrap();
+        let msg = resolve(&config, &dynamic("lab.test", "eve"), &Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             msg,
-            "proxy map entry \"o365.test\" (longest suffix of \"x.o365.test\") uses bearer \
-             authentication, which is not supported yet; use ntlm, negotiate or basic"
+            "proxy map entry \"lab.test\" uses bearer authentication over plain http \
+             (http://127.0.0.1:8080); bearer tokens are sent over https only"
         );
     }
 

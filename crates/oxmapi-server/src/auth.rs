@@ -1,7 +1,7 @@
-//! HTTP authentication, per connection: `Basic` (user = alias, SMTP address or `DOMAIN\alias`)
-//! and `NTLM` (MS-NLMP, server side through `sspi`). Once a connection authenticated, the
-//! identity sticks to it; a request carrying new credentials re-authenticates. Negotiate is
-//! not offered.
+//! HTTP authentication, per connection: `Basic` (user = alias, SMTP address or `DOMAIN\alias`),
+//! `NTLM` (MS-NLMP, server side through `sspi`) and `Bearer` (RFC 6750, tokens from
+//! [`crate::tokens`]). Once a connection authenticated, the identity sticks to it; a request
+//! carrying new credentials re-authenticates. Negotiate is not offered.
 
 use std::sync::Mutex;
 
@@ -16,6 +16,7 @@ use sspi::{
 
 use crate::http::{AppState, ChunkedBody, plain};
 use crate::store::UserRecord;
+use crate::tokens::TokenCheck;
 
 /// Authentication state of one TCP connection.
 #[derive(Default)]
@@ -48,21 +49,54 @@ pub(crate) fn authenticate(
         Ok(user)
     } else if scheme.eq_ignore_ascii_case("NTLM") {
         ntlm_step(state, &mut conn, token)
+    } else if scheme.eq_ignore_ascii_case("Bearer") {
+        conn.user = None;
+        let user = bearer(state, token)?;
+        conn.user = Some(user.clone());
+        Ok(user)
     } else {
         Err(challenge())
     }
 }
 
-/// 401 offering NTLM and Basic.
+/// 401 offering NTLM, Basic and Bearer.
 fn challenge() -> Box<Response<ChunkedBody>> {
-    let mut resp = plain(StatusCode::UNAUTHORIZED, "authentication required");
+    challenge_with(
+        "authentication required",
+        HeaderValue::from_static("Bearer realm=\"oxmapi\""),
+    )
+}
+
+fn challenge_with(body: &'static str, bearer: HeaderValue) -> Box<Response<ChunkedBody>> {
+    let mut resp = plain(StatusCode::UNAUTHORIZED, body);
     let h = resp.headers_mut();
     h.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("NTLM"));
     h.append(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"oxmapi\""),
     );
+    h.append(header::WWW_AUTHENTICATE, bearer);
     Box::new(resp)
+}
+
+/// A bearer token: its user, or 401 with RFC 6750 3.1 `error="invalid_token"` and why.
+fn bearer(state: &AppState, token: &str) -> Result<UserRecord, Box<Response<ChunkedBody>>> {
+    let why = match state.store.check_token(token) {
+        Ok(TokenCheck::Valid(user)) => return Ok(user),
+        Ok(TokenCheck::Expired) => "the token has expired; obtain a new token",
+        Ok(TokenCheck::Revoked) => "the token was revoked; obtain a new token",
+        Ok(TokenCheck::Unknown) => "the token was not issued by this server",
+        Err(e) => {
+            tracing::warn!("bearer auth: {e}");
+            "the token cannot be checked now"
+        }
+    };
+    tracing::debug!(reason = why, "bearer token refused");
+    let value =
+        format!("Bearer realm=\"oxmapi\", error=\"invalid_token\", error_description=\"{why}\"");
+    let value = HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    Err(challenge_with("invalid token", value))
 }
 
 fn basic(state: &AppState, token: &str) -> Option<UserRecord> {

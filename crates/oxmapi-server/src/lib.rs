@@ -31,6 +31,7 @@ mod rpch;
 mod session;
 pub mod store;
 pub mod tls;
+pub mod tokens;
 
 pub use http::{RunningServer, ServerConfig, ServerError, serve};
 

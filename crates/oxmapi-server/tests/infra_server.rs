@@ -35,7 +35,10 @@ async fn unauthenticated_and_wrong_password_get_401() {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(offers, ["NTLM", "Basic realm=\"oxmapi\""]);
+    assert_eq!(
+        offers,
+        ["NTLM", "Basic realm=\"oxmapi\"", "Bearer realm=\"oxmapi\""]
+    );
 
     m.auth = Some(basic("alice", "wrong"));
     let r = m.post("Connect", connect_body(&ts.alice.legacy_dn)).await;

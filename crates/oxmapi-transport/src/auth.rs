@@ -1,5 +1,6 @@
-//! HTTP authentication: `WWW-Authenticate` parsing and the client side of Basic, NTLM and
-//! Negotiate (via `sspi`). No I/O here: callers feed challenges in and get header values out.
+//! HTTP authentication: `WWW-Authenticate` parsing and the client side of Basic, Bearer, NTLM
+//! and Negotiate (via `sspi`). No I/O here: callers feed challenges in and get header values
+//! out.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -68,6 +69,68 @@ pub(crate) fn basic_header(credentials: &Credentials) -> String {
     format!("Basic {}", B64.encode(raw))
 }
 
+/// The `Authorization` value for a bearer token (RFC 6750 2.1): `Bearer <token>`.
+pub(crate) fn bearer_header(credentials: &Credentials) -> String {
+    format!("Bearer {}", credentials.password.expose())
+}
+
+/// The `Authorization` value of a scheme sent whole with every request (Basic, Bearer), or
+/// `None` for the connection-based ones (NTLM, Negotiate). Refuses to produce one for a
+/// connection without TLS: a password or token never travels in clear.
+pub(crate) fn whole_request_header(
+    auth: &HttpAuth,
+    https: bool,
+    host: &str,
+) -> Result<Option<String>, TransportError> {
+    let header = match auth.scheme {
+        AuthScheme::Basic => basic_header(&auth.credentials),
+        AuthScheme::Bearer => bearer_header(&auth.credentials),
+        AuthScheme::Ntlm | AuthScheme::Negotiate => return Ok(None),
+    };
+    if !https {
+        let host = host.to_owned();
+        return Err(match auth.scheme {
+            AuthScheme::Bearer => TransportError::BearerWithoutTls { host },
+            _ => TransportError::BasicWithoutTls { host },
+        });
+    }
+    Ok(Some(header))
+}
+
+/// The `error` and `error_description` of a `Bearer` challenge (RFC 6750 3), as
+/// `invalid_token: the token has expired`, for logs. `None` without a Bearer challenge or
+/// without an `error` parameter.
+pub(crate) fn bearer_error<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let (mut error, mut description) = (None, None);
+    for value in values {
+        let mut in_bearer = false;
+        for part in split_outside_quotes(value) {
+            let part = part.trim();
+            let (head, rest) = part.split_once(' ').unwrap_or((part, ""));
+            let param = if head.contains('=') {
+                part
+            } else {
+                in_bearer = head.eq_ignore_ascii_case("Bearer");
+                rest.trim()
+            };
+            let Some((name, v)) = param.split_once('=').filter(|_| in_bearer) else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"').to_owned();
+            match name.trim().to_ascii_lowercase().as_str() {
+                "error" => error = Some(v),
+                "error_description" => description = Some(v),
+                _ => {}
+            }
+        }
+    }
+    let error = error?;
+    Some(match description {
+        Some(d) => format!("{error}: {d}"),
+        None => error,
+    })
+}
+
 /// The client side of a connection-based (NTLM or SPNEGO) handshake.
 pub(crate) struct SspiClient {
     scheme: AuthScheme,
@@ -109,6 +172,9 @@ impl SspiClient {
                     .map_err(|e| err(&e))?
                     .credentials_handle;
                 Context::Negotiate(Box::new(ctx), handle)
+            }
+            AuthScheme::Bearer => {
+                return Err(err(&"bearer tokens are not a security package"));
             }
             AuthScheme::Ntlm | AuthScheme::Basic => {
                 let mut ctx = Ntlm::with_config(NtlmConfig::new(workstation));
@@ -226,6 +292,55 @@ mod tests {
             password: Secret::new("open sesame"),
         };
         assert_eq!(basic_header(&creds), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    }
+
+    #[test]
+    fn bearer_header_and_tls_only() {
+        // RFC 6750 2.1 example: "Authorization: Bearer mF_9.B5f-4.1JqM".
+        let auth = HttpAuth::bearer("alice", "mF_9.B5f-4.1JqM");
+        assert_eq!(
+            whole_request_header(&auth, true, "h").unwrap().as_deref(),
+            Some("Bearer mF_9.B5f-4.1JqM")
+        );
+        let err = whole_request_header(&auth, false, "h").unwrap_err();
+        assert!(
+            matches!(err, TransportError::BearerWithoutTls { .. }),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("mF_9"), "{err}");
+        assert!(!format!("{auth:?}").contains("mF_9"));
+        let ntlm = HttpAuth {
+            scheme: AuthScheme::Ntlm,
+            ..auth
+        };
+        assert_eq!(whole_request_header(&ntlm, false, "h").unwrap(), None);
+    }
+
+    #[test]
+    fn bearer_error_from_rfc6750_example() {
+        // RFC 6750 3: the example response to an expired access token.
+        let value = "Bearer realm=\"example\", error=\"invalid_token\", \
+                     error_description=\"The access token expired\"";
+        assert_eq!(
+            bearer_error([value]).as_deref(),
+            Some("invalid_token: The access token expired")
+        );
+        assert_eq!(
+            bearer_error([
+                "NTLM",
+                "Basic realm=\"x\", error=\"no\"",
+                "Bearer error=invalid_token"
+            ])
+            .as_deref(),
+            Some("invalid_token")
+        );
+        assert_eq!(bearer_error(["Bearer realm=\"x\"", "Basic"]), None);
+        let c = parse_challenges([value]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].scheme.as_str(), c[0].token.as_deref()),
+            ("Bearer", None)
+        );
     }
 
     #[test]

@@ -104,6 +104,11 @@ pub enum AuthScheme {
     Negotiate,
     /// RFC 7617 Basic; only ever sent over TLS.
     Basic,
+    /// RFC 6750 OAuth 2.0 bearer token in `Authorization: Bearer <token>` (Exchange Online);
+    /// only ever sent over TLS. The token is [`HttpAuth::credentials`]`.password` (see
+    /// [`HttpAuth::bearer`]). DCE/RPC has no bearer form: RPC/HTTP channels bind with
+    /// RPC_C_AUTHN_LEVEL_NONE inside the TLS connection.
+    Bearer,
 }
 
 impl AuthScheme {
@@ -113,6 +118,7 @@ impl AuthScheme {
             Self::Ntlm => "NTLM",
             Self::Negotiate => "Negotiate",
             Self::Basic => "Basic",
+            Self::Bearer => "Bearer",
         }
     }
 }
@@ -128,8 +134,24 @@ impl fmt::Display for AuthScheme {
 pub struct HttpAuth {
     /// The scheme to use when the server asks for authentication.
     pub scheme: AuthScheme,
-    /// The account.
+    /// The account. With [`AuthScheme::Bearer`], `password` is the access token and `user`
+    /// only names the account in messages.
     pub credentials: Credentials,
+}
+
+impl HttpAuth {
+    /// Bearer authentication with `token` (an OAuth 2.0 access token, RFC 6750); `user` is
+    /// only shown in messages (`Bearer authentication failed for user alice`).
+    pub fn bearer(user: impl Into<String>, token: impl Into<Secret>) -> Self {
+        Self {
+            scheme: AuthScheme::Bearer,
+            credentials: Credentials {
+                user: user.into(),
+                domain: None,
+                password: token.into(),
+            },
+        }
+    }
 }
 
 /// Time limits; a hung server never hangs the client.

@@ -96,10 +96,9 @@ pub enum TransportError {
         /// The URL requested.
         url: String,
     },
-    /// The server rejected the credentials. Maps to MAPI_E_LOGON_FAILED.
-    #[error(
-        "{scheme} authentication failed for user {user}; check the user name, domain and password"
-    )]
+    /// The server rejected the credentials (for Bearer: the token, e.g. expired or revoked).
+    /// Maps to MAPI_E_LOGON_FAILED.
+    #[error("{scheme} authentication failed for user {user}; {}", auth_failed_advice(*scheme))]
     AuthFailed {
         /// The scheme used.
         scheme: AuthScheme,
@@ -123,6 +122,12 @@ pub enum TransportError {
     /// Basic authentication was refused on a connection without TLS.
     #[error("refusing to send basic credentials over plain http to {host}; use https")]
     BasicWithoutTls {
+        /// The host.
+        host: String,
+    },
+    /// A bearer token was refused on a connection without TLS (RFC 6750 5.3).
+    #[error("refusing to send a bearer token over plain http to {host}; use https")]
+    BearerWithoutTls {
         /// The host.
         host: String,
     },
@@ -169,5 +174,14 @@ impl TransportError {
     /// True for rejected credentials (maps to MAPI_E_LOGON_FAILED).
     pub fn is_auth_failed(&self) -> bool {
         matches!(self, Self::AuthFailed { .. })
+    }
+}
+
+fn auth_failed_advice(scheme: AuthScheme) -> &'static str {
+    match scheme {
+        AuthScheme::Bearer => {
+            "the token was rejected (expired, revoked or not for this server); obtain a new token"
+        }
+        _ => "check the user name, domain and password",
     }
 }

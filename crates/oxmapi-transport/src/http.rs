@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::auth::{Challenge, SspiClient, basic_header, parse_challenges};
+use crate::auth::{Challenge, SspiClient, bearer_error, parse_challenges, whole_request_header};
 use crate::config::{AuthScheme, HttpAuth, Timeouts};
 use crate::error::{TimeoutStep, TransportError};
 use crate::io::{ByteCounters, Counting};
@@ -107,7 +107,8 @@ pub(crate) struct HttpChannel {
     pub(crate) stats: ChannelStats,
     /// The server demanded auth before: authenticate new connections without the anonymous leg.
     auth_needed: bool,
-    basic_ok: bool,
+    /// Basic or Bearer was accepted: send its header with every request from now on.
+    whole_ok: bool,
 }
 
 enum SendFailure {
@@ -132,7 +133,7 @@ impl HttpChannel {
             counters: Arc::default(),
             stats: ChannelStats::default(),
             auth_needed: false,
-            basic_ok: false,
+            whole_ok: false,
         }
     }
 
@@ -153,13 +154,13 @@ impl HttpChannel {
                 .conn
                 .as_ref()
                 .map_or((false, false), |c| (c.used, c.authenticated));
-            if self.auth_needed && !authenticated && !self.basic_ok {
+            if self.auth_needed && !authenticated && !self.whole_ok {
                 return self.handshake(next, None).await;
             }
-            let header = self
-                .basic_ok
-                .then(|| self.auth.as_ref().map(|a| basic_header(&a.credentials)))
-                .flatten();
+            let header = match (&self.auth, self.whole_ok) {
+                (Some(a), true) => whole_request_header(a, self.target.https, &self.target.host)?,
+                _ => None,
+            };
             let response = match self.send_once(next()?, header).await {
                 Ok(response) => response,
                 Err(SendFailure::Closed) if reused && !retried => {
@@ -252,21 +253,19 @@ impl HttpChannel {
             scheme: auth.scheme,
             user: auth.credentials.display_user(),
         };
-        if auth.scheme == AuthScheme::Basic {
-            if !self.target.https {
-                return Err(TransportError::BasicWithoutTls {
-                    host: self.target.host.clone(),
-                });
-            }
-            let response = self
-                .send_leg(next()?, basic_header(&auth.credentials))
-                .await?;
+        // Basic and Bearer: one leg, the header on every request, over TLS only.
+        if let Some(header) = whole_request_header(&auth, self.target.https, &self.target.host)? {
+            let response = self.send_leg(next()?, header).await?;
             if response.status() == StatusCode::UNAUTHORIZED {
+                if let Some(error) = bearer_error(header_values(&response)) {
+                    // RFC 6750 3.1, e.g. `invalid_token: the token has expired`; never the token.
+                    tracing::debug!(host = %self.target.host, %error, "bearer token rejected");
+                }
                 self.drain(response).await;
                 return Err(failed());
             }
-            self.authenticated(AuthScheme::Basic);
-            self.basic_ok = true;
+            self.authenticated(auth.scheme);
+            self.whole_ok = true;
             return Ok(response);
         }
         let mut client = SspiClient::new(&auth, &self.target.host)?;
@@ -479,13 +478,15 @@ impl HttpChannel {
 }
 
 fn challenges(response: &Response<Incoming>) -> Vec<Challenge> {
-    parse_challenges(
-        response
-            .headers()
-            .get_all(WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    )
+    parse_challenges(header_values(response))
+}
+
+fn header_values(response: &Response<Incoming>) -> impl Iterator<Item = &str> {
+    response
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
 }
 
 #[cfg(test)]

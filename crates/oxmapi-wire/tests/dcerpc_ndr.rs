@@ -294,6 +294,7 @@ fn nspi_stubs_round_trip() {
         stat,
         reserved_tags: None,
         reserved2: 0,
+        filter: None,
         prop_name: Some(PropertyNameR {
             guid: Some(Uuid::from_u128(7)),
             reserved: 0,
@@ -383,22 +384,24 @@ fn unsupported_property_types_fail_to_encode() {
 }
 
 #[test]
-fn get_matches_with_filter_is_reported() {
+fn get_matches_with_a_bad_filter_is_reported() {
     let req = NspiGetMatchesRequest {
         handle: cxh(),
         reserved1: 0,
         stat: Stat::default(),
         reserved_tags: None,
         reserved2: 0,
+        filter: None,
         prop_name: None,
         requested: 1,
         prop_tags: None,
     };
     let mut b = req.to_stub().unwrap();
-    // Filter pointer follows handle (20), Reserved1 (4), STAT (36), pReserved (4), Reserved2 (4).
+    // Filter pointer follows handle (20), Reserved1 (4), STAT (36), pReserved (4), Reserved2 (4);
+    // a non-null pointer makes the following bytes a Restriction_r, which they are not.
     b[68] = 4;
     let e = NspiGetMatchesRequest::from_stub(&b).unwrap_err();
-    assert_eq!(e.field, "Filter");
+    assert!(e.path.contains(&"Restriction_r"), "{e}");
 }
 
 proptest! {

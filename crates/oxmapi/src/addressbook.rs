@@ -1,5 +1,6 @@
 //! The address book: CDO's `Session.AddressLists`, `AddressList.AddressEntries` and
-//! `AddressEntry`, over the NSPI endpoint of MAPI/HTTP (MS-OXCMAPIHTTP 2.2.5).
+//! `AddressEntry`, over the session's address-book channel: the NSPI endpoint of MAPI/HTTP
+//! (MS-OXCMAPIHTTP 2.2.5) or NSPI over RPC/HTTP (MS-OXNSPI 3.1.4.1), whichever the session uses.
 //!
 //! * [`Session::address_lists`]: GetSpecialTable, the hierarchy of address-book containers
 //!   (MS-OXNSPI 3.1.4.1.3).
@@ -17,14 +18,10 @@ use oxmapi_wire::data::{
 };
 use oxmapi_wire::mapihttp::Stat;
 use oxmapi_wire::mapihttp::nspi::{
-    ColumnsAndRows, GetMatchesRequest, GetMatchesResponse, GetSpecialTableRequest,
-    GetSpecialTableResponse, LargePropertyTagArray, MID_AMBIGUOUS, MID_UNRESOLVED,
-    NSPI_UNICODE_STRINGS, QueryRowsRequest, QueryRowsResponse, ResolveNamesRequest,
-    ResolveNamesResponse,
+    ColumnsAndRows, MID_AMBIGUOUS, MID_UNRESOLVED, NSPI_UNICODE_STRINGS,
 };
 use serde::Serialize;
 
-use crate::channel::{decode, encode, post, success};
 use crate::error::Error;
 use crate::nspi::initial_stat;
 use crate::session::Session;
@@ -216,20 +213,10 @@ impl Session {
     /// The address-book containers (CDO `Session.AddressLists`): NspiGetSpecialTable.
     pub async fn address_lists(&mut self) -> Result<Vec<AddressList>, Error> {
         const STEP: &str = "nspi-get-special-table";
-        let req = GetSpecialTableRequest {
-            flags: NSPI_UNICODE_STRINGS,
-            state: Some(initial_stat()),
-            version: Some(0),
-            aux: Vec::new(),
-        };
-        let body = post(
-            self.nspi_channel(),
-            STEP,
-            "GetSpecialTable",
-            encode(STEP, &req)?,
-        )
-        .await?;
-        let ok = success(STEP, decode::<GetSpecialTableResponse>(STEP, &body)?)?;
+        let ok = self
+            .nspi_channel()
+            .get_special_table(STEP, NSPI_UNICODE_STRINGS, initial_stat(), 0)
+            .await?;
         check(STEP, ok.error_code, || {
             "the address book refused to list its containers".into()
         })?;
@@ -249,16 +236,10 @@ impl Session {
         let mut stat = initial_stat();
         let mut out = Vec::new();
         loop {
-            let req = QueryRowsRequest {
-                flags: 0,
-                state: Some(stat),
-                explicit_table: Vec::new(),
-                row_count: GAL_PAGE,
-                columns: Some(LargePropertyTagArray(entry_columns())),
-                aux: Vec::new(),
-            };
-            let body = post(self.nspi_channel(), STEP, "QueryRows", encode(STEP, &req)?).await?;
-            let ok = success(STEP, decode::<QueryRowsResponse>(STEP, &body)?)?;
+            let ok = self
+                .nspi_channel()
+                .query_rows(STEP, 0, stat, Vec::new(), GAL_PAGE, entry_columns())
+                .await?;
             check(STEP, ok.error_code, || {
                 "the address book refused to list the GAL".into()
             })?;
@@ -282,22 +263,21 @@ impl Session {
     /// PidTagAnr restriction): what Outlook's "Check Names" offers.
     pub async fn find_address_entries(&mut self, name: &str) -> Result<Vec<AddressEntry>, Error> {
         const STEP: &str = "nspi-get-matches";
-        let req = GetMatchesRequest {
-            state: Some(initial_stat()),
-            filter: Some(Restriction::Property {
-                relop: RELOP_EQ,
-                tag: PID_TAG_ANR,
-                value: TaggedPropertyValue::new(
-                    PID_TAG_ANR,
-                    PropertyValue::Unicode(name.to_owned()),
-                ),
-            }),
-            row_count: MAX_CANDIDATES,
-            columns: Some(LargePropertyTagArray(entry_columns())),
-            ..GetMatchesRequest::default()
+        let filter = Restriction::Property {
+            relop: RELOP_EQ,
+            tag: PID_TAG_ANR,
+            value: TaggedPropertyValue::new(PID_TAG_ANR, PropertyValue::Unicode(name.to_owned())),
         };
-        let body = post(self.nspi_channel(), STEP, "GetMatches", encode(STEP, &req)?).await?;
-        let ok = success(STEP, decode::<GetMatchesResponse>(STEP, &body)?)?;
+        let ok = self
+            .nspi_channel()
+            .get_matches(
+                STEP,
+                initial_stat(),
+                Some(filter),
+                MAX_CANDIDATES,
+                entry_columns(),
+            )
+            .await?;
         if ok.error_code == ErrorCode::NOT_FOUND.0 {
             return Ok(Vec::new());
         }
@@ -323,21 +303,10 @@ impl Session {
     pub async fn resolve_name(&mut self, name: &str) -> Result<Resolution, Error> {
         const STEP: &str = "nspi-resolve-names";
         let (display, lookup) = split_mailbox(name);
-        let req = ResolveNamesRequest {
-            reserved: 0,
-            state: Some(initial_stat()),
-            property_tags: Some(LargePropertyTagArray(entry_columns())),
-            names: Some(vec![lookup.clone()]),
-            aux: Vec::new(),
-        };
-        let body = post(
-            self.nspi_channel(),
-            STEP,
-            "ResolveNames",
-            encode(STEP, &req)?,
-        )
-        .await?;
-        let ok = success(STEP, decode::<ResolveNamesResponse>(STEP, &body)?)?;
+        let ok = self
+            .nspi_channel()
+            .resolve_names(STEP, initial_stat(), &[lookup.as_str()], entry_columns())
+            .await?;
         if ok.error_code != 0 && ok.error_code != ErrorCode::WARN_ERRORS_RETURNED.0 {
             return Err(Error::mapi(
                 STEP,

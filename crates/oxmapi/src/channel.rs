@@ -24,7 +24,7 @@ pub(crate) fn transport_error(step: &'static str, e: TransportError) -> Error {
         (
             ErrorKind::Authentication,
             ErrorCode::LOGON_FAILED,
-            Some("check the user name and password (OXMAPI_PASSWORD or --password-file)"),
+            Some(auth_failed_hint(&e)),
         )
     } else {
         match &e {
@@ -220,6 +220,19 @@ impl Mailbox {
             }
         };
         decode_rop_out(step, &rgb_out, contexts)
+    }
+}
+
+fn auth_failed_hint(e: &TransportError) -> &'static str {
+    match e {
+        TransportError::AuthFailed {
+            scheme: oxmapi_transport::AuthScheme::Bearer,
+            ..
+        } => {
+            "the bearer token was refused (expired, revoked, or not for this mailbox's server): \
+             obtain a new token and pass it with --token-file or OXMAPI_TOKEN"
+        }
+        _ => "check the user name and password (OXMAPI_PASSWORD or --password-file)",
     }
 }
 

@@ -197,6 +197,8 @@ impl Recipients {
 enum Source {
     Bytes(Vec<u8>),
     File(PathBuf),
+    /// An attachment of a stored message, copied stream to stream (see `reply.rs`).
+    Stored(crate::stream::Target),
 }
 
 /// An attachment of a new message (CDO `Attachment`, ATTACH_BY_VALUE).
@@ -214,7 +216,7 @@ impl NewAttachment {
     fn size_hint(&self) -> Option<u64> {
         match &self.source {
             Source::Bytes(b) => Some(b.len() as u64),
-            Source::File(_) => None,
+            Source::File(_) | Source::Stored(_) => None,
         }
     }
 }
@@ -393,6 +395,21 @@ impl NewMessage {
             file_name: file_name.to_owned(),
             mime_type: mime_for(file_name).map(str::to_owned),
             source: Source::Bytes(data),
+        });
+        self
+    }
+
+    /// Adds a copy of a stored attachment, streamed when the message is saved.
+    pub(crate) fn attach_stored(
+        &mut self,
+        file_name: String,
+        mime_type: Option<String>,
+        target: crate::stream::Target,
+    ) -> &mut Self {
+        self.attachments.push(NewAttachment {
+            file_name,
+            mime_type,
+            source: Source::Stored(target),
         });
         self
     }
@@ -767,6 +784,9 @@ async fn add_attachment(
 /// RopWriteStream, one chunk per Execute; a file is read a chunk at a time.
 async fn write_stream(session: &mut Session, stream: u32, a: &NewAttachment) -> Result<(), Error> {
     match &a.source {
+        Source::Stored(target) => {
+            crate::reply::copy_stream(session, *target, stream, &a.file_name).await
+        }
         Source::Bytes(data) => {
             for chunk in data.chunks(WRITE_CHUNK) {
                 write_chunk(session, stream, chunk.to_vec(), &a.file_name).await?;
@@ -803,7 +823,7 @@ async fn write_stream(session: &mut Session, stream: u32, a: &NewAttachment) -> 
     }
 }
 
-async fn write_chunk(
+pub(crate) async fn write_chunk(
     session: &mut Session,
     stream: u32,
     data: Vec<u8>,

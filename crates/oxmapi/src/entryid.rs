@@ -278,4 +278,45 @@ mod tests {
             Err(EntryIdParseError::Decode(_))
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_entry_id_round_trips(
+            uid in proptest::array::uniform16(proptest::num::u8::ANY),
+            g1 in proptest::array::uniform16(proptest::num::u8::ANY),
+            c1 in 0u64..(1 << 48),
+            c2 in 0u64..(1 << 48),
+            message in proptest::bool::ANY,
+        ) {
+            let lt = |g: [u8; 16], c: u64| {
+                let b = c.to_be_bytes();
+                LongTermId { database_guid: g, global_counter: [b[2], b[3], b[4], b[5], b[6], b[7]] }
+            };
+            let id = if message {
+                EntryId::Message(MessageEntryId {
+                    provider_uid: uid,
+                    message_type: entry_type::PRIVATE_MESSAGE,
+                    folder: lt(g1, c1),
+                    message: lt(g1, c2),
+                })
+            } else {
+                EntryId::Folder(FolderEntryId {
+                    provider_uid: uid,
+                    folder_type: entry_type::PUBLIC_FOLDER,
+                    folder: lt(g1, c1),
+                })
+            };
+            proptest::prop_assert_eq!(EntryId::from_hex(&id.to_hex()).unwrap(), id);
+            if let EntryId::Message(m) = id {
+                proptest::prop_assert_eq!(message_id(1, &m.message).globcnt(), c2);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..100)) {
+            if let Ok(id) = EntryId::parse(&bytes) {
+                proptest::prop_assert_eq!(id.to_bytes(), bytes);
+            }
+        }
+    }
 }

@@ -28,6 +28,7 @@
 // message; it never travels further than the next line.
 #![allow(clippy::result_large_err)]
 
+mod abook_channel;
 mod addressbook;
 mod attachment;
 mod channel;
@@ -40,6 +41,7 @@ mod folder;
 mod message;
 mod messages;
 mod nspi;
+mod reply;
 pub mod report;
 mod ropkit;
 pub mod rtf;
@@ -61,6 +63,11 @@ pub use folder::{CdoDefaultFolder, Folder, FolderRef};
 pub use message::{MESSAGE_TAGS, Message, MessageRecipient, MessageRecipients};
 pub use messages::{
     DEFAULT_COLUMNS, Filter, MSGFLAG_HASATTACH, MSGFLAG_READ, MessageRow, Messages, Sort,
+};
+pub use reply::{
+    PID_TAG_CONVERSATION_INDEX, PID_TAG_CONVERSATION_TOPIC, PID_TAG_IN_REPLY_TO_ID,
+    PID_TAG_INTERNET_REFERENCES, ResponseKind, ResponseOptions, conversation_index_child,
+    conversation_index_header, is_conversation_index, response_subject,
 };
 pub use report::LogonReport;
 pub use session::{DefaultFolder, LogonParams, SPECIAL_FOLDER_NAMES, Session, hex_guid};

@@ -1,15 +1,15 @@
-//! Address-book (NSPI over MAPI/HTTP, MS-OXCMAPIHTTP 2.2.5) calls used by logon.
+//! Address-book (NSPI) calls used by logon: bind over either transport, then name resolution
+//! through the [`AddressBook`] channel (MAPI/HTTP MS-OXCMAPIHTTP 2.2.5, or RPC/HTTP MS-OXNSPI).
 
 use oxmapi_transport::MapiHttpSession;
 use oxmapi_wire::data::restriction::{RELOP_EQ, Restriction};
 use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyValue, RowValue, tags};
 use oxmapi_wire::mapihttp::nspi::{
-    BindRequest, BindResponse, ColumnsAndRows, GetMatchesRequest, GetMatchesResponse,
-    LargePropertyTagArray, MID_AMBIGUOUS, MID_UNRESOLVED, ResolveNamesRequest,
-    ResolveNamesResponse, UnbindRequest,
+    BindRequest, BindResponse, ColumnsAndRows, MID_AMBIGUOUS, MID_UNRESOLVED,
 };
 use oxmapi_wire::mapihttp::stat::Stat;
 
+use crate::abook_channel::{AddressBook, ndr_stat};
 use crate::channel::{decode, encode, post, success};
 use crate::error::{Error, ErrorKind};
 use crate::report::ResolvedName;
@@ -57,31 +57,17 @@ pub(crate) async fn bind(session: &mut MapiHttpSession) -> Result<[u8; 16], Erro
     Ok(ok.server_guid)
 }
 
-/// NspiUnbind.
-pub(crate) async fn unbind(session: &mut MapiHttpSession) -> Result<(), Error> {
-    const STEP: &str = "nspi-unbind";
-    let req = UnbindRequest::default();
-    post(session, STEP, "Unbind", encode(STEP, &req)?).await?;
-    Ok(())
-}
-
 /// Resolves `name` to exactly one address-book entry, with CDO's semantics: unknown ⇒
 /// `MAPI_E_NOT_FOUND`; several matches ⇒ the exact alias/SMTP/DN match among them if there
 /// is exactly one, else `MAPI_E_AMBIGUOUS_RECIP` listing the candidates.
 pub(crate) async fn resolve_name(
-    session: &mut MapiHttpSession,
+    session: &mut AddressBook,
     name: &str,
 ) -> Result<ResolvedName, Error> {
     const STEP: &str = "nspi-resolve";
-    let req = ResolveNamesRequest {
-        reserved: 0,
-        state: Some(initial_stat()),
-        property_tags: Some(LargePropertyTagArray(columns())),
-        names: Some(vec![name.to_owned()]),
-        aux: Vec::new(),
-    };
-    let body = post(session, STEP, "ResolveNames", encode(STEP, &req)?).await?;
-    let ok = success(STEP, decode::<ResolveNamesResponse>(STEP, &body)?)?;
+    let ok = session
+        .resolve_names(STEP, initial_stat(), &[name], columns())
+        .await?;
     if ok.error_code != 0 && ok.error_code != ErrorCode::WARN_ERRORS_RETURNED.0 {
         return Err(Error::mapi(
             STEP,
@@ -130,10 +116,7 @@ pub(crate) async fn resolve_name(
     }
 }
 
-async fn resolve_ambiguous(
-    session: &mut MapiHttpSession,
-    name: &str,
-) -> Result<ResolvedName, Error> {
+async fn resolve_ambiguous(session: &mut AddressBook, name: &str) -> Result<ResolvedName, Error> {
     const STEP: &str = "nspi-resolve";
     let candidates = get_matches(session, name).await.unwrap_or_default();
     let lname = name.to_lowercase();
@@ -170,26 +153,21 @@ async fn resolve_ambiguous(
 
 /// NspiGetMatches with an ambiguous-name restriction (PidTagAnr = name).
 pub(crate) async fn get_matches(
-    session: &mut MapiHttpSession,
+    session: &mut AddressBook,
     name: &str,
 ) -> Result<Vec<ResolvedName>, Error> {
     const STEP: &str = "nspi-get-matches";
-    let req = GetMatchesRequest {
-        state: Some(initial_stat()),
-        filter: Some(Restriction::Property {
-            relop: RELOP_EQ,
-            tag: PID_TAG_ANR,
-            value: oxmapi_wire::data::TaggedPropertyValue::new(
-                PID_TAG_ANR,
-                PropertyValue::Unicode(name.to_owned()),
-            ),
-        }),
-        row_count: 50,
-        columns: Some(LargePropertyTagArray(columns())),
-        ..GetMatchesRequest::default()
+    let filter = Restriction::Property {
+        relop: RELOP_EQ,
+        tag: PID_TAG_ANR,
+        value: oxmapi_wire::data::TaggedPropertyValue::new(
+            PID_TAG_ANR,
+            PropertyValue::Unicode(name.to_owned()),
+        ),
     };
-    let body = post(session, STEP, "GetMatches", encode(STEP, &req)?).await?;
-    let ok = success(STEP, decode::<GetMatchesResponse>(STEP, &body)?)?;
+    let ok = session
+        .get_matches(STEP, initial_stat(), Some(filter), 50, columns())
+        .await?;
     if ok.error_code != 0 {
         return Err(Error::new(
             ErrorKind::Mapi,
@@ -225,97 +203,11 @@ fn entry_from_row(cr: &ColumnsAndRows, i: usize, mid: u32) -> Option<ResolvedNam
     })
 }
 
-/// The STAT of [`initial_stat`] in the NDR form the RPC/HTTP NSPI calls take.
-fn initial_stat_ndr() -> oxmapi_wire::dcerpc::nspi_types::Stat {
-    let s = initial_stat();
-    oxmapi_wire::dcerpc::nspi_types::Stat {
-        sort_type: s.sort_type,
-        container_id: s.container_id,
-        current_rec: s.current_rec,
-        delta: s.delta,
-        num_pos: s.num_pos,
-        total_recs: s.total_recs,
-        code_page: s.code_page,
-        template_locale: s.template_locale,
-        sort_locale: s.sort_locale,
-    }
-}
-
 /// NspiBind over RPC/HTTP (MS-OXNSPI 3.1.4.1.1); returns the server GUID as text.
 pub(crate) async fn bind_rpc(n: &mut oxmapi_transport::NspiRpc) -> Result<String, Error> {
     let guid = n
-        .bind(initial_stat_ndr())
+        .bind(ndr_stat(&initial_stat()))
         .await
         .map_err(|e| crate::channel::rpc_error("nspi-bind", e))?;
     Ok(guid.map(|g| g.to_string()).unwrap_or_default())
-}
-
-/// NspiResolveNamesW over RPC/HTTP with the same CDO semantics as [`resolve_name`]. (Listing
-/// the candidates of an ambiguous name needs NspiGetMatches with a restriction, which the
-/// RPC/HTTP codec does not encode yet, so the ambiguity is reported without names.)
-pub(crate) async fn resolve_name_rpc(
-    n: &mut oxmapi_transport::NspiRpc,
-    name: &str,
-) -> Result<ResolvedName, Error> {
-    const STEP: &str = "nspi-resolve";
-    let r = n
-        .resolve_names(initial_stat_ndr(), &[name], Some(columns()))
-        .await
-        .map_err(|e| crate::channel::rpc_error(STEP, e))?;
-    if !r.result.is_success() {
-        return Err(Error::mapi(
-            STEP,
-            r.result,
-            format!("the address book could not resolve {name:?}"),
-        ));
-    }
-    let mid = r
-        .mids
-        .as_ref()
-        .and_then(|m| m.first().copied())
-        .unwrap_or(MID_UNRESOLVED);
-    match mid {
-        MID_UNRESOLVED => Err(Error::mapi(
-            STEP,
-            ErrorCode::NOT_FOUND,
-            format!("no address-book entry matches the mailbox name {name:?}"),
-        )
-        .with_hint("the mailbox part of ProfileInfo must be the user's alias, display name or SMTP address")),
-        MID_AMBIGUOUS => Err(Error::mapi(
-            STEP,
-            ErrorCode::AMBIGUOUS_RECIP,
-            format!("the mailbox name {name:?} matches more than one address-book entry"),
-        )
-        .with_hint("use the user's exact alias or SMTP address as the mailbox name")),
-        _ => {
-            let row = r.rows.as_ref().and_then(|rows| rows.first()).ok_or_else(|| {
-                Error::protocol(
-                    STEP,
-                    oxmapi_wire::DecodeError::invalid("ppRows", 0, "no row for the resolved name"),
-                )
-            })?;
-            let get = |tag: PropertyTag| -> Option<String> {
-                row.values
-                    .iter()
-                    .find(|v| v.tag.id() == tag.id())
-                    .and_then(|v| v.value.as_str().map(|s| s.into_owned()))
-            };
-            Ok(ResolvedName {
-                display_name: get(tags::PidTagDisplayName).unwrap_or_default(),
-                dn: get(tags::PidTagEmailAddress).ok_or_else(|| {
-                    Error::protocol(
-                        STEP,
-                        oxmapi_wire::DecodeError::invalid(
-                            "ppRows",
-                            0,
-                            "the resolved row has no PidTagEmailAddress (DN)",
-                        ),
-                    )
-                })?,
-                smtp_address: get(tags::PidTagSmtpAddress),
-                account: get(tags::PidTagAccount),
-                mid,
-            })
-        }
-    }
 }

@@ -101,4 +101,24 @@ mod tests {
         bad_type[8] ^= 0xFF;
         assert!(decompress(&bad_type).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(mut bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300), lzfu in proptest::bool::ANY) {
+            // Make the header plausible half of the time so the decompressor itself runs.
+            if lzfu && bytes.len() >= 16 {
+                let comp = u32::try_from(bytes.len() - 4).unwrap_or(0);
+                bytes[..4].copy_from_slice(&comp.to_le_bytes());
+                bytes[8..12].copy_from_slice(&COMPRESSED.to_le_bytes());
+            }
+            let _ = decompress(&bytes);
+        }
+
+        #[test]
+        fn ascii_rtf_round_trips(text in "[ -~]{0,200}") {
+            let rtf = format!(r"{{\rtf1\ansi {text}}}");
+            let packed = compressed_rtf::compress_rtf(&rtf).unwrap();
+            proptest::prop_assert_eq!(decompress(&packed).unwrap(), rtf);
+        }
+    }
 }

@@ -7,8 +7,8 @@ use oxmapi_profile::{
     Secret, Transport, resolve,
 };
 use oxmapi_transport::{
-    AuthScheme, Credentials, Endpoint, HttpAuth, MapiHttpClient, MapiHttpSession, TlsConfig,
-    TlsPolicy, TransportConfig,
+    AuthScheme, Credentials, Endpoint, HttpAuth, MapiHttpClient, TlsConfig, TlsPolicy,
+    TransportConfig,
 };
 use oxmapi_wire::data::{ErrorCode, FolderId, PropertyRow, PropertyTag};
 use oxmapi_wire::rop::{
@@ -17,6 +17,7 @@ use oxmapi_wire::rop::{
 };
 use oxmapi_wire::rpcext::{AuxBody, decode_aux_buffer};
 
+use crate::abook_channel::AddressBook;
 use crate::channel::{self, Mailbox};
 use crate::error::{Error, ErrorKind};
 use crate::nspi;
@@ -82,10 +83,8 @@ pub struct LogonParams {
 
 pub(crate) struct Channels {
     pub(crate) emsmdb: Mailbox,
-    /// The MAPI/HTTP address book (bound when the session uses MAPI/HTTP).
-    pub(crate) nspi: MapiHttpSession,
-    /// The RPC/HTTP address book (when the session uses RPC/HTTP).
-    pub(crate) nspi_rpc: Option<oxmapi_transport::NspiRpc>,
+    /// The address book, bound over the same transport as the mailbox.
+    pub(crate) abook: AddressBook,
 }
 
 /// A logged-on MAPI session (CDO's `MAPI.Session`).
@@ -197,10 +196,9 @@ impl Session {
         self.channels.emsmdb.stats()
     }
 
-    /// The address-book (NSPI) channel, bound during logon.
-    #[allow(dead_code)] // used by the address-book API as it lands
-    pub(crate) fn nspi_channel(&mut self) -> &mut MapiHttpSession {
-        &mut self.channels.nspi
+    /// The address-book (NSPI) channel, bound during logon (MAPI/HTTP or RPC/HTTP).
+    pub(crate) fn nspi_channel(&mut self) -> &mut AddressBook {
+        &mut self.channels.abook
     }
 
     /// Sends one ROP request buffer and decodes the responses (plus the raw payloads of any
@@ -297,13 +295,7 @@ impl Session {
             other => other,
         };
         let a = gone(self.channels.emsmdb.disconnect().await);
-        let b = match self.channels.nspi_rpc.as_mut() {
-            Some(n) => n
-                .unbind()
-                .await
-                .map_err(|e| channel::rpc_error("nspi-unbind", e)),
-            None => gone(nspi::unbind(&mut self.channels.nspi).await),
-        };
+        let b = gone(self.channels.abook.unbind().await);
         a.and(b)
     }
 }
@@ -416,6 +408,9 @@ async fn public_logon(emsmdb: &mut Mailbox) -> Result<Result<(), ErrorCode>, Err
     }
 }
 
+/// Maps a resolved profile onto the transport's configuration. `password` is the account's
+/// password, or, with `auth = "bearer"`, the OAuth access token (sent as
+/// `Authorization: Bearer`, https only; `user` then only names the account in messages).
 fn transport_config(
     p: &ResolvedProfile,
     password: Option<Secret>,
@@ -433,30 +428,30 @@ fn transport_config(
         AuthMethod::Ntlm => AuthScheme::Ntlm,
         AuthMethod::Negotiate => AuthScheme::Negotiate,
         AuthMethod::Basic => AuthScheme::Basic,
-        AuthMethod::Bearer => {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                ErrorCode::NO_SUPPORT,
-                "bearer (OAuth) authentication is not implemented yet",
-            )
-            .at_step("profile"));
-        }
+        AuthMethod::Bearer => AuthScheme::Bearer,
     };
     let user = p.user.clone().unwrap_or_else(|| p.mailbox.clone());
     let password = password.ok_or_else(|| {
+        let (what, hint) = match scheme {
+            AuthScheme::Bearer => (
+                "bearer token",
+                "put the access token in a file and use --token-file, or set OXMAPI_TOKEN",
+            ),
+            _ => ("password", "set OXMAPI_PASSWORD or use --password-file"),
+        };
         Error::new(
             ErrorKind::Authentication,
             ErrorCode::LOGON_FAILED,
-            format!("no password was given for {user}"),
+            format!("no {what} was given for {user}"),
         )
         .at_step("profile")
-        .with_hint("set OXMAPI_PASSWORD or use --password-file")
+        .with_hint(hint)
     })?;
     cfg.auth = Some(HttpAuth {
         scheme,
         credentials: Credentials {
             user,
-            domain: p.domain.clone(),
+            domain: p.domain.clone().filter(|_| scheme != AuthScheme::Bearer),
             password: oxmapi_transport::Secret::new(password.expose()),
         },
     });
@@ -673,33 +668,20 @@ async fn logon_flow(
         report.transport.nspi_url = n.channel().url().to_owned();
         nspi_rpc = Some(n);
     }
-    let mailbox = profile.mailbox.clone();
-    let resolved = match nspi_rpc.as_mut() {
-        None => {
-            let t = StepTimer::start(nspi_s.stats().http_round_trips);
-            let resolved = nspi::resolve_name(&mut nspi_s, &mailbox).await;
-            t.finish(
-                report,
-                "nspi-resolve",
-                nspi_s.stats().http_round_trips,
-                &resolved,
-                |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
-            );
-            resolved
-        }
-        Some(n) => {
-            let t = StepTimer::start(rpc_round_trips(n.channel()));
-            let resolved = nspi::resolve_name_rpc(n, &mailbox).await;
-            t.finish(
-                report,
-                "nspi-resolve",
-                rpc_round_trips(n.channel()),
-                &resolved,
-                |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
-            );
-            resolved
-        }
+    let mut abook = match nspi_rpc {
+        None => AddressBook::Http(Box::new(nspi_s)),
+        Some(n) => AddressBook::Rpc(Box::new(n)),
     };
+    let mailbox = profile.mailbox.clone();
+    let t = StepTimer::start(abook.round_trips());
+    let resolved = nspi::resolve_name(&mut abook, &mailbox).await;
+    t.finish(
+        report,
+        "nspi-resolve",
+        abook.round_trips(),
+        &resolved,
+        |r| format!("{mailbox:?} resolved to {} <{}>", r.display_name, r.dn),
+    );
     let resolved = resolved?;
     report.resolved = Some(resolved.clone());
 
@@ -815,11 +797,7 @@ async fn logon_flow(
 
     Ok(Session {
         profile,
-        channels: Channels {
-            emsmdb,
-            nspi: nspi_s,
-            nspi_rpc,
-        },
+        channels: Channels { emsmdb, abook },
         user_dn: resolved.dn,
         logon_handle: logon.handle,
         folder_ids: logon.folder_ids,

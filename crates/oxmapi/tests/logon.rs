@@ -11,6 +11,17 @@ use oxmapi_wire::data::{ErrorCode, PropertyValue, RowValue, tags};
 
 const PASSWORD: &str = "Passw0rd!";
 
+/// The transport the suite runs over: env `OXMAPI_TEST_TRANSPORT` = `mapihttp` (the default)
+/// or `rpchttp` (`scripts/check.sh` runs the suites both ways).
+fn test_transport() -> Option<oxmapi_profile::Transport> {
+    match std::env::var("OXMAPI_TEST_TRANSPORT").as_deref() {
+        Err(_) | Ok("") => None,
+        Ok("mapihttp") => Some(oxmapi_profile::Transport::MapiHttp),
+        Ok("rpchttp") => Some(oxmapi_profile::Transport::RpcHttp),
+        Ok(other) => panic!("OXMAPI_TEST_TRANSPORT={other:?}: use mapihttp or rpchttp"),
+    }
+}
+
 struct Lab {
     server: RunningServer,
     _dir: tempfile::TempDir,
@@ -77,11 +88,13 @@ user = "alice"
     }
 
     fn dynamic(&self, user: &UserRecord, password: &str) -> LogonParams {
-        LogonParams {
+        let mut p = LogonParams {
             profile_info: Some(format!("{}\n{}", user.personalized_server_name, user.alias)),
             password: Some(Secret::new(password)),
             ..LogonParams::default()
-        }
+        };
+        p.overrides.transport = test_transport();
+        p
     }
 }
 
@@ -198,11 +211,12 @@ async fn public_folders_present_with_and_without_ignore() {
 async fn static_profile_by_name() {
     let lab = lab(false).await;
     let config = lab.config("ntlm", &lab.ca_policy(), true);
-    let params = LogonParams {
+    let mut params = LogonParams {
         profile_name: Some("work".into()),
         password: Some(Secret::new(PASSWORD)),
         ..LogonParams::default()
     };
+    params.overrides.transport = test_transport();
     let (result, report) = Session::logon_with_report(&config, params).await;
     let session = result.unwrap();
     assert_eq!(report.profile.kind, "static");

@@ -215,3 +215,69 @@ async fn open_message_bodies_recipients_attachments_named_properties() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     second.logoff().await.unwrap();
 }
+
+#[tokio::test]
+async fn embedded_message_attachment_opens_as_a_message() {
+    use oxmapi_server::store::messages as m;
+    let lab = lab().await;
+    let mut outer = note("Fwd: the plan", ("Bob", "bob@example.test"), T0, true);
+    outer.attachments.push(attachment(
+        "ignored.bin",
+        "application/octet-stream",
+        vec![9; 10],
+    ));
+    let mid = lab.put(lab.inbox(), &outer);
+    let mailbox = lab.alice.id;
+    lab.server
+        .store()
+        .with_conn(|c| {
+            let att = m::attachments(c, mailbox, mid)?.remove(0);
+            let inner = m::new_instance_id(c, mailbox)?;
+            m::put_prop(c, mailbox, 1, inner, tags::PidTagSubject, &s("The plan"))?;
+            m::put_prop(c, mailbox, 1, inner, tags::PidTagBody, &s("Step 1: Grüße"))?;
+            m::put_prop(
+                c,
+                mailbox,
+                1,
+                inner,
+                tags::PidTagMessageClass,
+                &s("IPM.Note"),
+            )?;
+            m::put_prop(
+                c,
+                mailbox,
+                m::KIND_ATTACHMENT,
+                att.att_id,
+                tags::PidTagAttachMethod,
+                &PropertyValue::Int32(5),
+            )?;
+            m::set_embedded(c, att.att_id, inner)?;
+            Ok(())
+        })
+        .unwrap();
+    let mut session = lab.session().await;
+    let msg = session
+        .inbox()
+        .await
+        .unwrap()
+        .messages()
+        .collect(&mut session)
+        .await
+        .unwrap()[0]
+        .open(&mut session)
+        .await
+        .unwrap();
+    let atts = msg.attachments(&mut session).await.unwrap();
+    let a = atts.item(0).unwrap();
+    assert!(a.is_embedded_message());
+    let inner = a.open_embedded(&mut session).await.unwrap();
+    assert!(inner.is_embedded());
+    assert_eq!(inner.subject().as_deref(), Some("The plan"));
+    assert_eq!(
+        inner.text(&mut session).await.unwrap().as_deref(),
+        Some("Step 1: Grüße")
+    );
+    let err = inner.attachments(&mut session).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    session.logoff().await.unwrap();
+}

@@ -442,9 +442,11 @@ fn delete_folder_flags_soft_and_hard() {
     assert_eq!(&r[15..22], &[0x1D, 1, 0, 0, 0, 0, 1]);
     assert_eq!(&r[22..29], &[0x1D, 1, 0, 0, 0, 0, 0]);
     assert_eq!(&r[29..36], &[0x1D, 1, 0, 0, 0, 0, 0]);
+    // A failure keeps PartialCompletion: the response buffer is the same (2.2.4.3.2).
+    assert_eq!(&r[36..43], &[0x1D, 1, 0x0F, 0x01, 0x04, 0x80, 0]);
     assert_eq!(rv(&r[36..]), ErrorCode::NOT_FOUND.0);
-    assert_eq!(rv(&r[50..]), ErrorCode::NO_ACCESS.0);
-    assert_eq!(r.len(), 56);
+    assert_eq!(rv(&r[51..]), ErrorCode::NO_ACCESS.0);
+    assert_eq!(r.len(), 58);
     assert_eq!(f.parent_of(a), None);
     assert_eq!(f.parent_of(a1), None);
     assert_eq!(f.parent_of(b), None);
@@ -510,12 +512,14 @@ fn move_folder_rules() {
     rops.extend(move_copy_rop(false, 1, 3, a, "")); // no destination object
     rops.extend(move_copy_rop(false, 1, 2, a, "Moved"));
     let (r, _) = f.run(&rops);
+    // MS-OXCROPS 2.2.4.7.2: failures other than ecDstNullObject keep PartialCompletion.
     assert_eq!(rv(&r[16..]), ErrorCode::FOLDER_CYCLE.0);
-    assert_eq!(rv(&r[30..]), ErrorCode::COLLISION.0);
-    assert_eq!(rv(&r[36..]), ErrorCode::NO_ACCESS.0);
-    // MS-OXCROPS 2.2.4.7.2: ecDstNullObject, then DestHandleIndex as a u32.
-    assert_eq!(&r[42..52], &[0x35, 1, 0x03, 0x05, 0, 0, 3, 0, 0, 0]);
-    assert_eq!(&r[52..], &[0x35, 1, 0, 0, 0, 0, 0]);
+    assert_eq!(r[22], 0);
+    assert_eq!(rv(&r[31..]), ErrorCode::COLLISION.0);
+    assert_eq!(rv(&r[38..]), ErrorCode::NO_ACCESS.0);
+    // MS-OXCROPS 2.2.4.7.3: ecDstNullObject, DestHandleIndex as a u32, PartialCompletion.
+    assert_eq!(&r[45..56], &[0x35, 1, 0x03, 0x05, 0, 0, 3, 0, 0, 0, 0]);
+    assert_eq!(&r[56..], &[0x35, 1, 0, 0, 0, 0, 0]);
     assert_eq!(f.parent_of(a), Some(Some(ipm)));
     assert_eq!(f.name_of(a), "Moved");
     assert_eq!(f.parent_of(a1), Some(Some(a)));

@@ -3,17 +3,23 @@
 //! RopSetProperties on folders (MS-OXCPRPT 3.2.5.3), RopSetReceiveFolder and the configured
 //! part of RopGetReceiveFolder (MS-OXCSTOR 3.2.5.2, 3.2.5.3).
 //!
-//! Requests are parsed here from MS-OXCROPS 2.2.4 / 2.2.3 / 2.2.8 (the cursor is positioned
-//! after RopId and LogonId, as in the dispatcher); every field is read before anything
-//! changes, and the response's room is checked before the store is written, so a
-//! RopBufferTooSmall never follows a side effect. Store work is in
-//! [`crate::store::folders_write`], one savepoint per ROP.
+//! Requests are decoded and responses encoded with `oxmapi_wire::rop` (MS-OXCROPS 2.2.4,
+//! 2.2.3, 2.2.8); the whole request is decoded before anything changes, and the response's
+//! room is checked before the store is written, so a RopBufferTooSmall never follows a side
+//! effect. Store work is in [`crate::store::folders_write`], one savepoint per ROP.
 
 use oxmapi_wire::data::{
-    ErrorCode, PropertyProblem, PropertyTag, PropertyValue, TaggedPropertyValue, ValueContext, tags,
+    ErrorCode, FolderId, PropertyProblem, PropertyTag, PropertyValue, TaggedPropertyValue, tags,
 };
-use oxmapi_wire::rop::SetPropertiesResponse;
-use oxmapi_wire::{DecodeResult, Encode, ReadCursor, WriteCursor};
+use oxmapi_wire::rop::{
+    CopyFolderRequest, CopyFolderResponse, CreateFolderRequest, CreateFolderResponse,
+    DeleteFolderRequest, DeleteFolderResponse, EmptyFolderRequest, EmptyFolderResponse,
+    ExistingFolder, GetReceiveFolderResponse, HardDeleteMessagesAndSubfoldersRequest,
+    HardDeleteMessagesAndSubfoldersResponse, MoveFolderRequest, MoveFolderResponse,
+    NullDestinationFailureResponse, RopId, SetPropertiesRequest, SetPropertiesResponse,
+    SetReceiveFolderRequest, SetReceiveFolderResponse, delete_folder_flags, folder_type,
+};
+use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor};
 use rusqlite::Connection;
 
 use super::MailboxContext;
@@ -30,96 +36,80 @@ pub(super) enum FoldStep {
     NoRoom(usize),
 }
 
-/// RopIds handled here (MS-OXCROPS 2.2.2).
-mod id {
-    pub(super) const SET_PROPERTIES: u8 = 0x0A;
-    pub(super) const CREATE_FOLDER: u8 = 0x1C;
-    pub(super) const DELETE_FOLDER: u8 = 0x1D;
-    pub(super) const SET_RECEIVE_FOLDER: u8 = 0x26;
-    pub(super) const MOVE_FOLDER: u8 = 0x35;
-    pub(super) const COPY_FOLDER: u8 = 0x36;
-    pub(super) const EMPTY_FOLDER: u8 = 0x58;
-    pub(super) const HARD_DELETE_MESSAGES_AND_SUBFOLDERS: u8 = 0x92;
-}
-
-/// DeleteFolderFlags (MS-OXCFOLD 2.2.1.3.1).
-const DEL_MESSAGES: u8 = 0x01;
-const DEL_FOLDERS: u8 = 0x04;
-const DELETE_HARD_DELETE: u8 = 0x10;
-/// FolderType of RopCreateFolder (MS-OXCFOLD 2.2.1.2.1): FOLDER_GENERIC, FOLDER_SEARCH.
-const FOLDER_GENERIC: u8 = 1;
-const FOLDER_SEARCH: u8 = 2;
-/// ecDstNullObject (MS-OXCROPS 2.2.4.7.2): the destination handle is not an object.
-const DST_NULL_OBJECT: ErrorCode = ErrorCode(0x0000_0503);
+/// PartialCompletion response size (MS-OXCROPS 2.2.4.3.2): header + PartialCompletion.
+const PARTIAL_SIZE: usize = 7;
+/// Null Destination Failure Response size (MS-OXCROPS 2.2.4.7.3): header + DestHandleIndex
+/// (u32) + PartialCompletion.
+const NULL_DESTINATION_SIZE: usize = 11;
 /// PidTagFolderChildCount (MS-OXPROPS 2.696), computed.
 const PID_TAG_FOLDER_CHILD_COUNT: PropertyTag = PropertyTag(0x6638_0003);
 /// Longest message class accepted (MS-OXCSTOR 2.2.1.2.1: 255 characters).
 const MAX_CLASS_LEN: usize = 255;
 
 /// Whether the ROP is handled here.
-pub(super) fn handles_rop(rop: u8) -> bool {
+pub(super) fn handles_rop(rop: RopId) -> bool {
     matches!(
         rop,
-        id::SET_PROPERTIES
-            | id::CREATE_FOLDER
-            | id::DELETE_FOLDER
-            | id::SET_RECEIVE_FOLDER
-            | id::MOVE_FOLDER
-            | id::COPY_FOLDER
-            | id::EMPTY_FOLDER
-            | id::HARD_DELETE_MESSAGES_AND_SUBFOLDERS
+        RopId::SET_PROPERTIES
+            | RopId::CREATE_FOLDER
+            | RopId::DELETE_FOLDER
+            | RopId::SET_RECEIVE_FOLDER
+            | RopId::MOVE_FOLDER
+            | RopId::COPY_FOLDER
+            | RopId::EMPTY_FOLDER
+            | RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS
     )
 }
 
-/// Parses and runs one ROP of [`handles_rop`]; `r` is after RopId and LogonId. A parse
-/// error is a malformed buffer.
+/// Decodes and runs one ROP of [`handles_rop`]; `r` is at its RopId. A decode error is a
+/// malformed buffer.
 pub(super) fn run(
     ctx: &mut MailboxContext,
-    rop: u8,
+    rop: RopId,
     r: &mut ReadCursor<'_>,
     handles: &mut [u32],
     room: usize,
 ) -> DecodeResult<FoldStep> {
     Ok(match rop {
-        id::CREATE_FOLDER => {
-            let req = CreateFolder::decode(r)?;
-            create_folder(ctx, handles, &req, room)
+        RopId::CREATE_FOLDER => create_folder(ctx, handles, &CreateFolderRequest::decode(r)?, room),
+        RopId::DELETE_FOLDER => delete_folder(ctx, handles, &DeleteFolderRequest::decode(r)?, room),
+        // FAI messages are not stored separately: WantDeleteAssociated changes nothing.
+        RopId::EMPTY_FOLDER => {
+            let input = EmptyFolderRequest::decode(r)?.input_handle_index;
+            empty_folder(ctx, handles, input, false, room)
         }
-        id::DELETE_FOLDER => {
-            let input = r.u8("InputHandleIndex")?;
-            let flags = r.u8("DeleteFolderFlags")?;
-            let fid = r.u64("FolderId")? as i64;
-            delete_folder(ctx, handles, input, flags, fid, room)
+        RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS => {
+            let input = HardDeleteMessagesAndSubfoldersRequest::decode(r)?.input_handle_index;
+            empty_folder(ctx, handles, input, true, room)
         }
-        id::EMPTY_FOLDER | id::HARD_DELETE_MESSAGES_AND_SUBFOLDERS => {
-            let input = r.u8("InputHandleIndex")?;
-            let _asynchronous = r.u8("WantAsynchronous")?;
-            // FAI messages are not stored separately: nothing more to do for them.
-            let _associated = r.u8("WantDeleteAssociated")?;
-            let hard = rop == id::HARD_DELETE_MESSAGES_AND_SUBFOLDERS;
-            empty_folder(ctx, handles, rop, input, hard, room)
-        }
-        id::MOVE_FOLDER | id::COPY_FOLDER => {
-            let req = MoveCopy::decode(r, rop == id::COPY_FOLDER)?;
+        RopId::MOVE_FOLDER => {
+            let q = MoveFolderRequest::decode(r)?;
+            let req = MoveCopy {
+                source: q.source_handle_index,
+                dest: q.dest_handle_index,
+                recursive: false,
+                fid: q.folder_id.0 as i64,
+                new_name: q.new_folder_name,
+            };
             move_copy(ctx, handles, rop, &req, room)
         }
-        id::SET_RECEIVE_FOLDER => {
-            let input = r.u8("InputHandleIndex")?;
-            let fid = r.u64("FolderId")? as i64;
-            let class = r.ascii_z("MessageClass")?;
-            set_receive_folder(ctx, handles, input, fid, &class, room)
+        RopId::COPY_FOLDER => {
+            let q = CopyFolderRequest::decode(r)?;
+            let req = MoveCopy {
+                source: q.source_handle_index,
+                dest: q.dest_handle_index,
+                recursive: q.want_recursive != 0,
+                fid: q.folder_id.0 as i64,
+                new_name: q.new_folder_name,
+            };
+            move_copy(ctx, handles, rop, &req, room)
+        }
+        RopId::SET_RECEIVE_FOLDER => {
+            set_receive_folder(ctx, handles, &SetReceiveFolderRequest::decode(r)?, room)
         }
         _ => {
-            let input = r.u8("InputHandleIndex")?;
-            let size = r.u16("PropertyValueSize")?;
-            let mut s = r.sub(usize::from(size), "PropertyValues")?;
-            let n = s.u16("PropertyValueCount")?;
-            s.ensure(usize::from(n) * 4, "PropertyValues")?;
-            let values = (0..n)
-                .map(|_| TaggedPropertyValue::decode(&mut s, ValueContext::Rop))
-                .collect::<DecodeResult<Vec<_>>>()?;
-            s.finish("PropertyValues")?;
-            set_properties(ctx, handles, input, &values, room)
+            let q = SetPropertiesRequest::decode(r)?;
+            set_properties(ctx, handles, q.input_handle_index, &q.values, room)
         }
     })
 }
@@ -140,44 +130,15 @@ pub(super) fn configured_receive_folder(
     let (configured, fid) = store_write(ctx, |c| fw::receive_folder(c, logon.mailbox_id, class))
         .ok()
         .flatten()?;
-    let mut w = header(0x27, input, ErrorCode::SUCCESS);
-    w.u64(fid as u64);
-    w.ascii_z(&configured);
-    Some(w.into_inner())
+    let resp = GetReceiveFolderResponse {
+        input_handle_index: input,
+        folder_id: FolderId(fid as u64),
+        explicit_message_class: configured,
+    };
+    super::rops::encode(&resp).ok()
 }
 
 // ---- RopCreateFolder ----
-
-/// MS-OXCROPS 2.2.4.2.1 RopCreateFolder request (after RopId, LogonId).
-struct CreateFolder {
-    input: u8,
-    out: u8,
-    folder_type: u8,
-    open_existing: bool,
-    name: String,
-    comment: String,
-}
-
-impl CreateFolder {
-    fn decode(r: &mut ReadCursor<'_>) -> DecodeResult<Self> {
-        let input = r.u8("InputHandleIndex")?;
-        let out = r.u8("OutputHandleIndex")?;
-        let folder_type = r.u8("FolderType")?;
-        let unicode = r.u8("UseUnicodeStrings")? != 0;
-        let open_existing = r.u8("OpenExisting")? != 0;
-        let _reserved = r.u8("Reserved")?;
-        let name = string(r, unicode, "DisplayName")?;
-        let comment = string(r, unicode, "Comment")?;
-        Ok(Self {
-            input,
-            out,
-            folder_type,
-            open_existing,
-            name,
-            comment,
-        })
-    }
-}
 
 /// RopCreateFolder (MS-OXCFOLD 3.2.5.2): a generic folder under the input folder. A sibling
 /// with the same name is ecDuplicateName unless OpenExisting, which opens it instead.
@@ -186,25 +147,26 @@ impl CreateFolder {
 fn create_folder(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
-    req: &CreateFolder,
+    req: &CreateFolderRequest,
     room: usize,
 ) -> FoldStep {
     const SIZE: usize = 6 + 8 + 1 + 2;
+    let (rop, out) = (RopId::CREATE_FOLDER, req.output_handle_index);
     let result = (|| {
-        let parent = folder(ctx, handles, req.input)?;
-        if usize::from(req.out) >= handles.len() || req.name.is_empty() {
+        let parent = folder(ctx, handles, req.input_handle_index)?;
+        if usize::from(out) >= handles.len() || req.display_name.is_empty() {
             return Err(ErrorCode::INVALID_PARAMETER);
         }
         match req.folder_type {
-            FOLDER_GENERIC => {}
-            FOLDER_SEARCH => return Err(ErrorCode::NO_SUPPORT),
+            folder_type::GENERIC => {}
+            folder_type::SEARCH => return Err(ErrorCode::NO_SUPPORT),
             _ => return Err(ErrorCode::INVALID_PARAMETER),
         }
         if room < SIZE {
             return Ok(None);
         }
         let spec = NewFolder {
-            name: &req.name,
+            name: &req.display_name,
             comment: Some(req.comment.as_str()),
             container_class: None,
         };
@@ -213,28 +175,31 @@ fn create_folder(
         })?;
         let (fid, existing) = match created {
             Ok(fid) => (fid, false),
-            Err(FolderWriteError::Collision { existing }) if req.open_existing => (existing, true),
+            Err(FolderWriteError::Collision { existing }) if req.open_existing != 0 => {
+                (existing, true)
+            }
             Err(e) => return Err(map_error(e)),
         };
         Ok(Some((parent, fid, existing)))
     })();
     match result {
-        Err(ec) => fail(id::CREATE_FOLDER, req.out, ec),
+        Err(ec) => fail(rop, out, ec),
         Ok(None) => FoldStep::NoRoom(SIZE),
         Ok(Some((parent, fid, existing))) => {
-            handles[usize::from(req.out)] = ctx.handles.insert(Object::Folder(Folder {
+            handles[usize::from(out)] = ctx.handles.insert(Object::Folder(Folder {
                 mailbox_id: parent.mailbox_id,
                 private: parent.private,
                 fid,
             }));
-            let mut w = header(id::CREATE_FOLDER, req.out, ErrorCode::SUCCESS);
-            w.u64(fid as u64);
-            w.u8(u8::from(existing));
-            if existing {
-                w.u8(0); // HasRules
-                w.u8(0); // IsGhosted
-            }
-            FoldStep::Reply(w.into_inner())
+            let resp = CreateFolderResponse {
+                output_handle_index: out,
+                folder_id: FolderId(fid as u64),
+                existing: existing.then_some(ExistingFolder {
+                    has_rules: 0,
+                    ghost: None,
+                }),
+            };
+            reply(rop, out, &resp)
         }
     }
 }
@@ -247,29 +212,32 @@ fn create_folder(
 fn delete_folder(
     ctx: &MailboxContext,
     handles: &[u32],
-    input: u8,
-    flags: u8,
-    fid: i64,
+    req: &DeleteFolderRequest,
     room: usize,
 ) -> FoldStep {
-    let rop = id::DELETE_FOLDER;
-    if room < 7 {
-        return FoldStep::NoRoom(7);
+    let (rop, input) = (RopId::DELETE_FOLDER, req.input_handle_index);
+    if room < PARTIAL_SIZE {
+        return FoldStep::NoRoom(PARTIAL_SIZE);
     }
+    let flags = req.delete_folder_flags;
     let opts = DeleteOptions {
-        messages: flags & DEL_MESSAGES != 0,
-        subfolders: flags & DEL_FOLDERS != 0,
-        hard: flags & DELETE_HARD_DELETE != 0,
+        messages: flags & delete_folder_flags::DEL_MESSAGES != 0,
+        subfolders: flags & delete_folder_flags::DEL_FOLDERS != 0,
+        hard: flags & delete_folder_flags::DELETE_HARD_DELETE != 0,
     };
+    let fid = req.folder_id.0 as i64;
     let result = folder(ctx, handles, input).and_then(|parent| {
         store_write(ctx, |c| {
             fw::delete_folder(c, parent.mailbox_id, parent.fid, fid, opts)
         })
     });
-    match result {
-        Ok(deleted) => partial(rop, input, !deleted),
-        Err(ec) => fail(rop, input, ec),
-    }
+    let (return_value, partial_completion) = outcome(result.map(|deleted| !deleted));
+    let resp = DeleteFolderResponse {
+        input_handle_index: input,
+        return_value,
+        partial_completion,
+    };
+    reply(rop, input, &resp)
 }
 
 /// RopEmptyFolder (MS-OXCFOLD 3.2.5.9, soft) and RopHardDeleteMessagesAndSubfolders
@@ -278,51 +246,42 @@ fn delete_folder(
 fn empty_folder(
     ctx: &MailboxContext,
     handles: &[u32],
-    rop: u8,
     input: u8,
     hard: bool,
     room: usize,
 ) -> FoldStep {
-    if room < 7 {
-        return FoldStep::NoRoom(7);
+    if room < PARTIAL_SIZE {
+        return FoldStep::NoRoom(PARTIAL_SIZE);
     }
     let result = folder(ctx, handles, input)
         .and_then(|f| store_write(ctx, |c| fw::empty_folder(c, f.mailbox_id, f.fid, hard)));
-    match result {
-        Ok(kept) => partial(rop, input, kept),
-        Err(ec) => fail(rop, input, ec),
+    let (return_value, partial_completion) = outcome(result);
+    if hard {
+        let resp = HardDeleteMessagesAndSubfoldersResponse {
+            input_handle_index: input,
+            return_value,
+            partial_completion,
+        };
+        reply(RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS, input, &resp)
+    } else {
+        let resp = EmptyFolderResponse {
+            input_handle_index: input,
+            return_value,
+            partial_completion,
+        };
+        reply(RopId::EMPTY_FOLDER, input, &resp)
     }
 }
 
 // ---- RopMoveFolder, RopCopyFolder ----
 
-/// MS-OXCROPS 2.2.4.7.1 RopMoveFolder / 2.2.4.8.1 RopCopyFolder request (after RopId,
-/// LogonId).
+/// What RopMoveFolder and RopCopyFolder ask for (MS-OXCROPS 2.2.4.7.1, 2.2.4.8.1).
 struct MoveCopy {
     source: u8,
     dest: u8,
     recursive: bool,
     fid: i64,
     new_name: String,
-}
-
-impl MoveCopy {
-    fn decode(r: &mut ReadCursor<'_>, copy: bool) -> DecodeResult<Self> {
-        let source = r.u8("SourceHandleIndex")?;
-        let dest = r.u8("DestHandleIndex")?;
-        let _asynchronous = r.u8("WantAsynchronous")?;
-        let recursive = copy && r.u8("WantRecursive")? != 0;
-        let unicode = r.u8("UseUnicode")? != 0;
-        let fid = r.u64("FolderId")? as i64;
-        let new_name = string(r, unicode, "NewFolderName")?;
-        Ok(Self {
-            source,
-            dest,
-            recursive,
-            fid,
-            new_name,
-        })
-    }
 }
 
 /// RopMoveFolder (MS-OXCFOLD 3.2.5.7) / RopCopyFolder (3.2.5.8): the folder `fid` under the
@@ -333,30 +292,35 @@ impl MoveCopy {
 fn move_copy(
     ctx: &MailboxContext,
     handles: &[u32],
-    rop: u8,
+    rop: RopId,
     req: &MoveCopy,
     room: usize,
 ) -> FoldStep {
-    if room < 10 {
-        return FoldStep::NoRoom(10);
+    if room < NULL_DESTINATION_SIZE {
+        return FoldStep::NoRoom(NULL_DESTINATION_SIZE);
     }
     let dest = match object(ctx, handles, req.dest) {
-        Ok(Object::Folder(f)) => f,
-        Ok(_) => return fail(rop, req.source, ErrorCode::NO_SUPPORT),
+        Ok(Object::Folder(f)) => Ok(f),
+        Ok(_) => Err(ErrorCode::NO_SUPPORT),
         Err(_) => {
-            // MS-OXCROPS 2.2.4.7.2: ecDstNullObject carries the DestHandleIndex (u32).
-            let mut w = header(rop, req.source, DST_NULL_OBJECT);
-            w.u32(u32::from(req.dest));
-            return FoldStep::Reply(w.into_inner());
+            // MS-OXCROPS 2.2.4.7.3 / 2.2.4.8.3: ecDstNullObject carries the DestHandleIndex.
+            let resp = NullDestinationFailureResponse {
+                rop_id: rop,
+                source_handle_index: req.source,
+                dest_handle_index: u32::from(req.dest),
+                partial_completion: 0,
+            };
+            return reply(rop, req.source, &resp);
         }
     };
-    let result = folder(ctx, handles, req.source).and_then(|src| {
+    let result = dest.and_then(|dest| {
+        let src = folder(ctx, handles, req.source)?;
         if src.mailbox_id != dest.mailbox_id {
             return Err(ErrorCode::NO_SUPPORT);
         }
         let name = Some(req.new_name.as_str());
         store_write(ctx, |c| {
-            if rop == id::MOVE_FOLDER {
+            if rop == RopId::MOVE_FOLDER {
                 fw::move_folder(c, src.mailbox_id, src.fid, req.fid, dest.fid, name)
             } else {
                 fw::copy_folder(
@@ -372,9 +336,21 @@ fn move_copy(
             }
         })
     });
-    match result {
-        Ok(()) => partial(rop, req.source, false),
-        Err(ec) => fail(rop, req.source, ec),
+    let (return_value, partial_completion) = outcome(result.map(|()| false));
+    if rop == RopId::MOVE_FOLDER {
+        let resp = MoveFolderResponse {
+            source_handle_index: req.source,
+            return_value,
+            partial_completion,
+        };
+        reply(rop, req.source, &resp)
+    } else {
+        let resp = CopyFolderResponse {
+            source_handle_index: req.source,
+            return_value,
+            partial_completion,
+        };
+        reply(rop, req.source, &resp)
     }
 }
 
@@ -386,15 +362,14 @@ fn move_copy(
 fn set_receive_folder(
     ctx: &MailboxContext,
     handles: &[u32],
-    input: u8,
-    fid: i64,
-    class: &str,
+    req: &SetReceiveFolderRequest,
     room: usize,
 ) -> FoldStep {
-    let rop = id::SET_RECEIVE_FOLDER;
+    let (rop, input) = (RopId::SET_RECEIVE_FOLDER, req.input_handle_index);
     if room < 6 {
         return FoldStep::NoRoom(6);
     }
+    let (fid, class) = (req.folder_id.0 as i64, req.message_class.as_str());
     let result = (|| {
         let logon = match object(ctx, handles, input)? {
             Object::Logon(l) if l.private => l,
@@ -415,7 +390,12 @@ fn set_receive_folder(
         })
     })();
     match result {
-        Ok(()) => FoldStep::Reply(header(rop, input, ErrorCode::SUCCESS).into_inner()),
+        Ok(()) => {
+            let resp = SetReceiveFolderResponse {
+                input_handle_index: input,
+            };
+            reply(rop, input, &resp)
+        }
         Err(ec) => fail(rop, input, ec),
     }
 }
@@ -433,7 +413,7 @@ fn set_properties(
     values: &[TaggedPropertyValue],
     room: usize,
 ) -> FoldStep {
-    let rop = id::SET_PROPERTIES;
+    let rop = RopId::SET_PROPERTIES;
     let size = 6 + 2 + 10 * values.len();
     if room < size {
         return FoldStep::NoRoom(size);
@@ -458,11 +438,7 @@ fn set_properties(
         input_handle_index: input,
         problems,
     };
-    let mut w = WriteCursor::new();
-    match resp.encode(&mut w) {
-        Ok(()) => FoldStep::Reply(w.into_inner()),
-        Err(_) => fail(rop, input, ErrorCode::CALL_FAILED),
-    }
+    reply(rop, input, &resp)
 }
 
 fn set_one(ctx: &MailboxContext, f: &Folder, v: &TaggedPropertyValue) -> Result<(), ErrorCode> {
@@ -518,15 +494,6 @@ fn read_only(pid: u16) -> bool {
 
 // ---- helpers ----
 
-/// A string of the request: UTF-16LE or 8-bit, NUL-terminated (MS-OXCROPS 2.2.4.2.1).
-fn string(r: &mut ReadCursor<'_>, unicode: bool, field: &'static str) -> DecodeResult<String> {
-    if unicode {
-        r.utf16_z(field)
-    } else {
-        r.ascii_z(field)
-    }
-}
-
 fn object(ctx: &MailboxContext, handles: &[u32], index: u8) -> Result<Object, ErrorCode> {
     let h = handles
         .get(usize::from(index))
@@ -581,22 +548,28 @@ fn map_error(e: FolderWriteError) -> ErrorCode {
     }
 }
 
-/// Response header: RopId, handle index, ReturnValue.
-fn header(rop: u8, index: u8, ec: ErrorCode) -> WriteCursor {
-    let mut w = WriteCursor::new();
-    w.u8(rop);
-    w.u8(index);
-    w.u32(ec.0);
-    w
+/// The generic failure response.
+fn fail(rop: RopId, index: u8, ec: ErrorCode) -> FoldStep {
+    FoldStep::Reply(super::rops::error_bytes(rop, index, ec))
 }
 
-fn fail(rop: u8, index: u8, ec: ErrorCode) -> FoldStep {
-    FoldStep::Reply(header(rop, index, ec).into_inner())
+/// A response, or ecError when it cannot be encoded.
+fn reply(rop: RopId, index: u8, resp: &impl Encode) -> FoldStep {
+    match super::rops::encode(resp) {
+        Ok(b) => FoldStep::Reply(b),
+        Err(e) => {
+            tracing::warn!(error = %e, ?rop, "encoding a folder response failed");
+            fail(rop, index, ErrorCode::CALL_FAILED)
+        }
+    }
 }
 
-/// A success response with PartialCompletion.
-fn partial(rop: u8, index: u8, partial: bool) -> FoldStep {
-    let mut w = header(rop, index, ErrorCode::SUCCESS);
-    w.u8(u8::from(partial));
-    FoldStep::Reply(w.into_inner())
+/// ReturnValue and PartialCompletion of a ROP whose single response buffer carries both
+/// (MS-OXCROPS 2.2.4.3.2, 2.2.4.7.2, 2.2.4.8.2, 2.2.4.9.2, 2.2.4.10.2); a failure reports
+/// PartialCompletion FALSE.
+fn outcome(result: Result<bool, ErrorCode>) -> (ErrorCode, u8) {
+    match result {
+        Ok(partial) => (ErrorCode::SUCCESS, u8::from(partial)),
+        Err(ec) => (ec, 0),
+    }
 }

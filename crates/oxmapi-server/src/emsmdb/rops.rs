@@ -1,15 +1,27 @@
-//! ROP request parsing, dispatch and response encoding (MS-OXCROPS 2.2, 3.2.5).
+//! ROP dispatch for the logon, folder-open, table and property-read ROPs (MS-OXCROPS 2.2,
+//! 3.2.5), and the budget rules of a ROP output buffer.
 //!
-//! Private codec for the ROPs the server handles, written from MS-OXCROPS, until
-//! `oxmapi_wire::rop` is exported; the dispatcher is the only user.
+//! Requests are decoded and responses encoded with `oxmapi_wire::rop`; this module only
+//! decides what to answer. The message, attachment, stream and named-property ROPs go to
+//! [`super::message_rops`] first, the folder write ROPs to [`super::folder_rops`].
 
-use oxmapi_wire::data::{ErrorCode, PropertyRow, PropertyTag, ValueContext};
-use oxmapi_wire::{ReadCursor, WriteCursor};
+use oxmapi_wire::data::{ErrorCode, FolderId, PropertyRow, TaggedPropertyValue, ValueContext};
+use oxmapi_wire::rop::{
+    BufferTooSmallResponse, GetContentsTableRequest, GetContentsTableResponse,
+    GetHierarchyTableRequest, GetHierarchyTableResponse, GetPropertiesAllRequest,
+    GetPropertiesAllResponse, GetPropertiesSpecificRequest, GetPropertiesSpecificResponse,
+    GetReceiveFolderRequest, GetReceiveFolderResponse, LogonPrivateResponse, LogonPublicResponse,
+    LogonRequest, LogonTime, OpenFolderRequest, OpenFolderResponse, QueryPositionRequest,
+    QueryPositionResponse, QueryRowsRequest, QueryRowsResponse, ReleaseRequest, RestrictRequest,
+    RestrictResponse, RopErrorResponse, RopId, SeekRowRequest, SeekRowResponse, SetColumnsRequest,
+    SetColumnsResponse, SortTableRequest, SortTableResponse, open_flags, table_flags,
+};
+use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor, WriteCursor};
 
 use super::MailboxContext;
-use super::objects::{Folder, Logon, Message, Object, SortKey, Table, TableKind};
+use super::objects::{Folder, Logon, Object, SortKey, Table, TableKind};
 use super::props::{self, PropList, StoreInfo};
-use super::restrict::Restriction;
+use super::restrict::Evaluate as _;
 use super::storeops;
 
 /// What running a ROP input buffer produced.
@@ -30,34 +42,27 @@ pub(super) struct Continuation {
     pub(super) done: bool,
 }
 
-/// RopIds (MS-OXCROPS 2.2.2).
-mod id {
-    pub(super) const RELEASE: u8 = 0x01;
-    pub(super) const OPEN_FOLDER: u8 = 0x02;
-    pub(super) const OPEN_MESSAGE: u8 = 0x03;
-    pub(super) const GET_HIERARCHY_TABLE: u8 = 0x04;
-    pub(super) const GET_CONTENTS_TABLE: u8 = 0x05;
-    pub(super) const GET_PROPERTIES_SPECIFIC: u8 = 0x07;
-    pub(super) const GET_PROPERTIES_ALL: u8 = 0x08;
-    pub(super) const SET_COLUMNS: u8 = 0x12;
-    pub(super) const SORT_TABLE: u8 = 0x13;
-    pub(super) const RESTRICT: u8 = 0x14;
-    pub(super) const QUERY_ROWS: u8 = 0x15;
-    pub(super) const QUERY_POSITION: u8 = 0x17;
-    pub(super) const SEEK_ROW: u8 = 0x18;
-    pub(super) const GET_RECEIVE_FOLDER: u8 = 0x27;
-    pub(super) const LOGON: u8 = 0xFE;
-    pub(super) const BUFFER_TOO_SMALL: u8 = 0xFF;
-}
-
 /// Bookmarks (MS-OXCTABL 2.2.2.1.1).
 const BOOKMARK_BEGINNING: u8 = 0x00;
 const BOOKMARK_CURRENT: u8 = 0x01;
 const BOOKMARK_END: u8 = 0x02;
+/// QueryRowsFlags NoAdvance (MS-OXCROPS 2.2.5.4.1).
+const QUERY_NO_ADVANCE: u8 = 0x01;
+/// SortOrder Order: Descending (MS-OXCDATA 2.13.1).
+const ORDER_DESCENDING: u8 = 0x01;
+/// TableStatus TBLSTAT_COMPLETE (MS-OXCTABL 2.2.2.1.3).
+const TBLSTAT_COMPLETE: u8 = 0x00;
 /// RopQueryRows response fixed part: RopId, InputHandleIndex, ReturnValue, Origin, RowCount.
 const QUERY_ROWS_HEADER: usize = 9;
+/// RopBufferTooSmall fixed part: RopId, SizeNeeded (MS-OXCROPS 2.2.15.1).
+const BUFFER_TOO_SMALL_HEADER: usize = 3;
 /// MS-OXCSTOR 3.2.5.1.3 ecProfileNotConfigured.
 const EC_PROFILE_NOT_CONFIGURED: ErrorCode = ErrorCode(0x0000_011C);
+/// ResponseFlags of a private logon (MS-OXCSTOR 2.2.1.1.3): Reserved (must be set) |
+/// OwnerRight | SendAsRight.
+const LOGON_RESPONSE_FLAGS: u8 = 0x01 | 0x02 | 0x04;
+/// The REPLID of every FID/MID this server allocates.
+const REPLID: u16 = 1;
 
 /// The result of one ROP.
 enum Step {
@@ -82,7 +87,7 @@ pub(super) fn run_buffer(
     let mut out = Vec::new();
     let mut chain = None;
     while !r.is_empty() {
-        let start = r.pos();
+        let rest = r.rest();
         let room = budget.saturating_sub(out.len());
         let step = run_one(ctx, &mut r, handles, room, out.is_empty(), &mut chain)
             .map_err(|_| ErrorCode::RPC_FORMAT)?;
@@ -96,12 +101,12 @@ pub(super) fn run_buffer(
             Step::Reply(resp) | Step::Stop(resp) => {
                 // Only ROPs without side effects get here (object-creating ROPs check
                 // their room before creating anything).
-                buffer_too_small(&mut out, resp.len(), &rops[start..], room)?;
+                buffer_too_small(&mut out, resp.len(), rest, room)?;
                 chain = None;
                 break;
             }
             Step::NoRoom(needed) => {
-                buffer_too_small(&mut out, needed, &rops[start..], room)?;
+                buffer_too_small(&mut out, needed, rest, room)?;
                 chain = None;
                 break;
             }
@@ -124,29 +129,55 @@ fn buffer_too_small(
     rest: &[u8],
     room: usize,
 ) -> Result<(), ErrorCode> {
-    if 3 + rest.len() > room {
+    if BUFFER_TOO_SMALL_HEADER + rest.len() > room {
         return Err(ErrorCode::BUFFER_TOO_SMALL);
     }
     // SizeNeeded: the response that did not fit plus the buffer's fixed overhead.
-    let size = u16::try_from(needed + 2 + 8).unwrap_or(u16::MAX);
-    out.push(id::BUFFER_TOO_SMALL);
-    out.extend_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(rest);
+    let resp = BufferTooSmallResponse {
+        size_needed: u16::try_from(needed + 2 + 8).unwrap_or(u16::MAX),
+        request_buffers: rest.to_vec(),
+    };
+    out.extend(encode(&resp).map_err(|_| ErrorCode::CALL_FAILED)?);
     Ok(())
 }
 
-/// Response header: RopId, handle index, ReturnValue.
-fn header(w: &mut WriteCursor, rop: u8, index: u8, ec: ErrorCode) {
-    w.u8(rop);
-    w.u8(index);
-    w.u32(ec.0);
+/// Encodes one response.
+pub(super) fn encode(resp: &impl Encode) -> oxmapi_wire::EncodeResult<Vec<u8>> {
+    let mut w = WriteCursor::new();
+    resp.encode(&mut w)?;
+    Ok(w.into_inner())
 }
 
-/// The generic failure response (RopId, handle index, ReturnValue).
-fn failure(rop: u8, index: u8, ec: ErrorCode) -> Step {
-    let mut w = WriteCursor::new();
-    header(&mut w, rop, index, ec);
-    Step::Reply(w.into_inner())
+/// The generic failure response bytes (MS-OXCROPS 2.2.15: RopId, handle index, ReturnValue).
+pub(super) fn error_bytes(rop: RopId, index: u8, ec: ErrorCode) -> Vec<u8> {
+    let return_value = if ec == ErrorCode::SUCCESS {
+        ErrorCode::CALL_FAILED
+    } else {
+        ec
+    };
+    let resp = RopErrorResponse {
+        rop_id: rop,
+        handle_index: index,
+        return_value,
+    };
+    // INVARIANT: a failure response with a non-zero ReturnValue always encodes.
+    encode(&resp).unwrap_or_default()
+}
+
+/// The generic failure response.
+fn failure(rop: RopId, index: u8, ec: ErrorCode) -> Step {
+    Step::Reply(error_bytes(rop, index, ec))
+}
+
+/// A success response, or ecError when it cannot be encoded.
+fn reply(rop: RopId, index: u8, resp: &impl Encode) -> Step {
+    match encode(resp) {
+        Ok(b) => Step::Reply(b),
+        Err(e) => {
+            tracing::warn!(error = %e, ?rop, "encoding a response failed");
+            failure(rop, index, ErrorCode::CALL_FAILED)
+        }
+    }
 }
 
 fn slot(handles: &[u32], index: u8) -> Result<u32, ErrorCode> {
@@ -156,12 +187,6 @@ fn slot(handles: &[u32], index: u8) -> Result<u32, ErrorCode> {
         .ok_or(ErrorCode::NULL_OBJECT)
 }
 
-fn read_tags(r: &mut ReadCursor<'_>) -> oxmapi_wire::DecodeResult<Vec<PropertyTag>> {
-    let n = r.u16("PropertyTagCount")?;
-    r.ensure(usize::from(n) * 4, "PropertyTags")?;
-    (0..n).map(|_| PropertyTag::decode(r)).collect()
-}
-
 fn run_one(
     ctx: &mut MailboxContext,
     r: &mut ReadCursor<'_>,
@@ -169,237 +194,257 @@ fn run_one(
     room: usize,
     first: bool,
     chain: &mut Option<Continuation>,
-) -> oxmapi_wire::DecodeResult<Step> {
-    // Message, attachment, stream and named-property ROPs (decoded with `oxmapi_wire::rop`).
+) -> DecodeResult<Step> {
+    // Message, attachment, stream and named-property ROPs.
     match super::message_rops::try_run(ctx, r, handles, room)? {
         Some(super::message_rops::MsgStep::Reply(resp)) => return Ok(Step::Reply(resp)),
         Some(super::message_rops::MsgStep::NoRoom(n)) => return Ok(Step::NoRoom(n)),
         None => {}
     }
-    let rop = r.u8("RopId")?;
-    let logon_id = r.u8("LogonId")?;
-    Ok(match rop {
-        id::RELEASE => {
-            let input = r.u8("InputHandleIndex")?;
-            if let Ok(h) = slot(handles, input)
-                && let Some(obj) = ctx.handles.release(h)
-            {
-                super::msgobj::on_release(ctx, &obj);
-            }
-            Step::Silent
-        }
-        id::LOGON => {
-            let out = r.u8("OutputHandleIndex")?;
-            let logon_flags = r.u8("LogonFlags")?;
-            let open_flags = r.u32("OpenFlags")?;
-            let _store_state = r.u32("StoreState")?;
-            let n = r.u16("EssdnSize")?;
-            let essdn = r.bytes(usize::from(n), "Essdn")?;
-            let essdn: String = essdn
-                .iter()
-                .take_while(|&&b| b != 0)
-                .map(|&b| char::from(b))
-                .collect();
-            let req = LogonReq {
-                logon_id,
-                out,
-                logon_flags,
-                open_flags,
-                essdn,
+    // Peek at the RopId: the request decoders read the whole request from it.
+    let rest = r.rest();
+    let id = RopId(
+        *rest
+            .first()
+            .ok_or_else(|| oxmapi_wire::DecodeError::truncated("RopId", r.offset(), 1, 0))?,
+    );
+    if super::folder_rops::handles_rop(id) {
+        return Ok(match super::folder_rops::run(ctx, id, r, handles, room)? {
+            super::folder_rops::FoldStep::Reply(resp) => Step::Reply(resp),
+            super::folder_rops::FoldStep::NoRoom(needed) => Step::NoRoom(needed),
+        });
+    }
+    if !handled_here(id) {
+        // MS-OXCROPS 3.2.5.1: an unsupported ROP fails; its layout is unknown, so the rest
+        // of the buffer cannot be parsed. The byte after LogonId is its handle index.
+        let index = rest.get(2).copied().unwrap_or(0);
+        return Ok(Step::Stop(error_bytes(id, index, ErrorCode::NO_SUPPORT)));
+    }
+    Ok(match id {
+        RopId::RELEASE => release(ctx, handles, &ReleaseRequest::decode(r)?),
+        RopId::LOGON => logon(ctx, handles, &LogonRequest::decode(r)?, room),
+        RopId::OPEN_FOLDER => open_folder(ctx, handles, &OpenFolderRequest::decode(r)?, room),
+        RopId::GET_HIERARCHY_TABLE => {
+            let q = GetHierarchyTableRequest::decode(r)?;
+            let req = OpenTable {
+                rop: id,
+                input: q.input_handle_index,
+                out: q.output_handle_index,
+                kind: TableKind::Hierarchy {
+                    depth: q.table_flags & table_flags::DEPTH != 0,
+                },
+                fill: true,
             };
-            logon(ctx, handles, &req, room)
+            open_table(ctx, handles, &req, room)
         }
-        id::OPEN_FOLDER => {
-            let input = r.u8("InputHandleIndex")?;
-            let out = r.u8("OutputHandleIndex")?;
-            let fid = r.u64("FolderId")? as i64;
-            let _mode = r.u8("OpenModeFlags")?;
-            open_folder(ctx, handles, input, out, fid, room)
+        RopId::GET_CONTENTS_TABLE => {
+            let q = GetContentsTableRequest::decode(r)?;
+            let req = OpenTable {
+                rop: id,
+                input: q.input_handle_index,
+                out: q.output_handle_index,
+                kind: TableKind::Contents,
+                // Associated (FAI) contents: the store keeps none, so the table stays empty.
+                fill: q.table_flags & table_flags::ASSOCIATED == 0,
+            };
+            open_table(ctx, handles, &req, room)
         }
-        id::OPEN_MESSAGE => {
-            let input = r.u8("InputHandleIndex")?;
-            let out = r.u8("OutputHandleIndex")?;
-            let _cpid = r.u16("CodePageId")?;
-            let fid = r.u64("FolderId")? as i64;
-            let _mode = r.u8("OpenModeFlags")?;
-            let mid = r.u64("MessageId")? as i64;
-            open_message(ctx, handles, input, out, fid, mid, room)
+        RopId::GET_PROPERTIES_SPECIFIC => {
+            get_props_specific(ctx, handles, &GetPropertiesSpecificRequest::decode(r)?)
         }
-        id::GET_HIERARCHY_TABLE | id::GET_CONTENTS_TABLE => {
-            let input = r.u8("InputHandleIndex")?;
-            let out = r.u8("OutputHandleIndex")?;
-            let flags = r.u8("TableFlags")?;
-            open_table(ctx, handles, rop, input, out, flags, room)
+        RopId::GET_PROPERTIES_ALL => {
+            get_props_all(ctx, handles, &GetPropertiesAllRequest::decode(r)?)
         }
-        id::GET_PROPERTIES_SPECIFIC => {
-            let input = r.u8("InputHandleIndex")?;
-            let _limit = r.u16("PropertySizeLimit")?;
-            let unicode = r.u16("WantUnicode")? != 0;
-            let tags = read_tags(r)?;
-            get_props_specific(ctx, handles, input, &tags, unicode)
-        }
-        id::GET_PROPERTIES_ALL => {
-            let input = r.u8("InputHandleIndex")?;
-            let _limit = r.u16("PropertySizeLimit")?;
-            let _unicode = r.u16("WantUnicode")?;
-            get_props_all(ctx, handles, input)
-        }
-        id::SET_COLUMNS => {
-            let input = r.u8("InputHandleIndex")?;
-            let _flags = r.u8("SetColumnsFlags")?;
-            let tags = read_tags(r)?;
-            table_op(ctx, handles, id::SET_COLUMNS, input, |_, t| {
+        RopId::SET_COLUMNS => {
+            let q = SetColumnsRequest::decode(r)?;
+            let input = q.input_handle_index;
+            let tags = q.property_tags;
+            table_op(ctx, handles, input, |_, t| {
                 if tags.is_empty() {
                     return Err(ErrorCode::INVALID_PARAMETER);
                 }
                 t.columns = Some(tags);
                 Ok(false)
             })
+            .map_or_else(
+                |ec| failure(id, input, ec),
+                |()| {
+                    let resp = SetColumnsResponse {
+                        input_handle_index: input,
+                        table_status: TBLSTAT_COMPLETE,
+                    };
+                    reply(id, input, &resp)
+                },
+            )
         }
-        id::SORT_TABLE => {
-            let input = r.u8("InputHandleIndex")?;
-            let _flags = r.u8("SortTableFlags")?;
-            let n = r.u16("SortOrderCount")?;
-            let _categorized = r.u16("CategorizedCount")?;
-            let _expanded = r.u16("ExpandedCount")?;
-            r.ensure(usize::from(n) * 5, "SortOrders")?;
-            let mut keys = Vec::new();
-            for _ in 0..n {
-                let tag = PropertyTag::decode(r)?;
-                let order = r.u8("Order")?;
-                keys.push(SortKey {
-                    tag,
-                    descending: order == 0x01,
-                });
-            }
-            table_op(ctx, handles, id::SORT_TABLE, input, |_, t| {
+        RopId::SORT_TABLE => {
+            let q = SortTableRequest::decode(r)?;
+            let input = q.input_handle_index;
+            let keys = q
+                .sort_order_set
+                .sort_orders
+                .iter()
+                .map(|s| SortKey {
+                    tag: s.tag,
+                    descending: s.order == ORDER_DESCENDING,
+                })
+                .collect();
+            table_op(ctx, handles, input, |_, t| {
                 t.sort = keys;
                 Ok(true)
             })
+            .map_or_else(
+                |ec| failure(id, input, ec),
+                |()| {
+                    let resp = SortTableResponse {
+                        input_handle_index: input,
+                        table_status: TBLSTAT_COMPLETE,
+                    };
+                    reply(id, input, &resp)
+                },
+            )
         }
-        id::RESTRICT => {
-            let input = r.u8("InputHandleIndex")?;
-            let _flags = r.u8("RestrictFlags")?;
-            let n = r.u16("RestrictionDataSize")?;
-            let mut data = r.sub(usize::from(n), "RestrictionData")?;
-            let res = if n == 0 {
-                None
-            } else {
-                Some(Restriction::decode(&mut data)?)
-            };
-            data.finish("RestrictionData")?;
-            table_op(ctx, handles, id::RESTRICT, input, |_, t| {
+        RopId::RESTRICT => {
+            let q = RestrictRequest::decode(r)?;
+            let input = q.input_handle_index;
+            let res = q.restriction;
+            table_op(ctx, handles, input, |_, t| {
                 t.restriction = res;
                 Ok(true)
             })
+            .map_or_else(
+                |ec| failure(id, input, ec),
+                |()| {
+                    let resp = RestrictResponse {
+                        input_handle_index: input,
+                        table_status: TBLSTAT_COMPLETE,
+                    };
+                    reply(id, input, &resp)
+                },
+            )
         }
-        id::QUERY_ROWS => {
-            let input = r.u8("InputHandleIndex")?;
-            let flags = r.u8("QueryRowsFlags")?;
-            let forward = r.u8("ForwardRead")? != 0;
-            let count = r.u16("RowCount")?;
-            let advance = flags & 0x01 == 0;
+        RopId::QUERY_ROWS => {
+            let q = QueryRowsRequest::decode(r)?;
             let q = Query {
-                input,
-                advance,
-                forward,
-                count,
+                input: q.input_handle_index,
+                advance: q.query_rows_flags & QUERY_NO_ADVANCE == 0,
+                forward: q.forward_read != 0,
+                count: q.row_count,
                 first,
             };
             let (step, cont) = query_rows(ctx, handles, &q, room);
             *chain = cont;
             step
         }
-        id::QUERY_POSITION => {
-            let input = r.u8("InputHandleIndex")?;
+        RopId::QUERY_POSITION => {
+            let input = QueryPositionRequest::decode(r)?.input_handle_index;
             match slot(handles, input).and_then(|h| ctx.handles.table_mut(h)) {
                 Ok(t) => {
-                    let mut w = WriteCursor::new();
-                    header(&mut w, rop, input, ErrorCode::SUCCESS);
-                    w.u32(u32::try_from(t.position).unwrap_or(u32::MAX));
-                    w.u32(u32::try_from(t.rows.len()).unwrap_or(u32::MAX));
-                    Step::Reply(w.into_inner())
+                    let resp = QueryPositionResponse {
+                        input_handle_index: input,
+                        numerator: u32::try_from(t.position).unwrap_or(u32::MAX),
+                        denominator: u32::try_from(t.rows.len()).unwrap_or(u32::MAX),
+                    };
+                    reply(id, input, &resp)
                 }
-                Err(ec) => failure(rop, input, ec),
+                Err(ec) => failure(id, input, ec),
             }
         }
-        id::SEEK_ROW => {
-            let input = r.u8("InputHandleIndex")?;
-            let origin = r.u8("Origin")?;
-            let count = r.i32("RowCount")?;
-            let _want = r.u8("WantRowMovedCount")?;
-            seek_row(ctx, handles, input, origin, count)
-        }
-        id::GET_RECEIVE_FOLDER => {
-            let input = r.u8("InputHandleIndex")?;
-            let class = r.ascii_z("MessageClass")?;
-            match super::folder_rops::configured_receive_folder(ctx, handles, input, &class) {
+        RopId::SEEK_ROW => seek_row(ctx, handles, &SeekRowRequest::decode(r)?),
+        RopId::GET_RECEIVE_FOLDER => {
+            let q = GetReceiveFolderRequest::decode(r)?;
+            let (input, class) = (q.input_handle_index, q.message_class.as_str());
+            match super::folder_rops::configured_receive_folder(ctx, handles, input, class) {
                 Some(resp) => Step::Reply(resp),
-                None => get_receive_folder(ctx, handles, input, &class),
+                None => get_receive_folder(ctx, handles, input, class),
             }
         }
-        other if super::folder_rops::handles_rop(other) => {
-            match super::folder_rops::run(ctx, other, r, handles, room)? {
-                super::folder_rops::FoldStep::Reply(resp) => Step::Reply(resp),
-                super::folder_rops::FoldStep::NoRoom(needed) => Step::NoRoom(needed),
-            }
-        }
-        other => {
-            // MS-OXCROPS 3.2.5.1: an unsupported ROP fails; its layout is unknown, so the
-            // rest of the buffer cannot be parsed.
-            let index = r.u8("InputHandleIndex").unwrap_or(0);
-            let mut w = WriteCursor::new();
-            header(&mut w, other, index, ErrorCode::NO_SUPPORT);
-            Step::Stop(w.into_inner())
-        }
+        // INVARIANT: `handled_here` lists exactly the arms above.
+        _ => Step::Stop(error_bytes(id, 0, ErrorCode::NO_SUPPORT)),
     })
 }
 
-struct LogonReq {
-    logon_id: u8,
-    out: u8,
-    logon_flags: u8,
-    open_flags: u32,
-    essdn: String,
+/// The ROPs [`run_one`] decodes itself (after `message_rops` and `folder_rops`).
+fn handled_here(id: RopId) -> bool {
+    matches!(
+        id,
+        RopId::RELEASE
+            | RopId::LOGON
+            | RopId::OPEN_FOLDER
+            | RopId::GET_HIERARCHY_TABLE
+            | RopId::GET_CONTENTS_TABLE
+            | RopId::GET_PROPERTIES_SPECIFIC
+            | RopId::GET_PROPERTIES_ALL
+            | RopId::SET_COLUMNS
+            | RopId::SORT_TABLE
+            | RopId::RESTRICT
+            | RopId::QUERY_ROWS
+            | RopId::QUERY_POSITION
+            | RopId::SEEK_ROW
+            | RopId::GET_RECEIVE_FOLDER
+    )
+}
+
+/// RopRelease (MS-OXCROPS 2.2.15.3): no response.
+fn release(ctx: &mut MailboxContext, handles: &[u32], q: &ReleaseRequest) -> Step {
+    if let Ok(h) = slot(handles, q.input_handle_index)
+        && let Some(obj) = ctx.handles.release(h)
+    {
+        super::msgobj::on_release(ctx, &obj);
+    }
+    Step::Silent
 }
 
 /// RopLogon (MS-OXCROPS 2.2.3.1, MS-OXCSTOR 3.2.5.1).
-fn logon(ctx: &mut MailboxContext, handles: &mut [u32], req: &LogonReq, room: usize) -> Step {
-    let private = req.logon_flags & 0x01 != 0;
-    let (info, folder_ids, size) = match logon_target(ctx, req, private) {
+fn logon(ctx: &mut MailboxContext, handles: &mut [u32], req: &LogonRequest, room: usize) -> Step {
+    let rop = RopId::LOGON;
+    let out = req.output_handle_index;
+    let private = req.is_private();
+    let info = match logon_target(ctx, req, private) {
         Ok(v) => v,
-        Err(ec) => return failure(id::LOGON, req.out, ec),
+        Err(ec) => return failure(rop, out, ec),
     };
-    if usize::from(req.out) >= handles.len() {
-        return failure(id::LOGON, req.out, ErrorCode::INVALID_PARAMETER);
+    if usize::from(out) >= handles.len() {
+        return failure(rop, out, ErrorCode::INVALID_PARAMETER);
     }
-    if size > room {
-        return Step::NoRoom(size);
+    let mut folder_ids = [FolderId(0); 13];
+    for (i, slot) in folder_ids.iter_mut().enumerate() {
+        *slot = FolderId(info.special_fid(i as i64 + 1).unwrap_or(0) as u64);
     }
-    let mut w = WriteCursor::new();
-    header(&mut w, id::LOGON, req.out, ErrorCode::SUCCESS);
-    w.u8(req.logon_flags);
-    for f in folder_ids {
-        w.u64(f as u64);
-    }
-    if private {
-        // MS-OXCSTOR 2.2.1.1.3: Reserved (must be set) | OwnerRight | SendAsRight.
-        w.u8(0x01 | 0x02 | 0x04);
-        w.bytes(&info.mailbox_guid);
-        w.u16(1);
-        w.bytes(&info.replica_guid);
+    let encoded = if private {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        write_logon_time(&mut w, now);
-        w.u64(unix_to_filetime(now));
-        w.u32(0);
+        encode(&LogonPrivateResponse {
+            output_handle_index: out,
+            logon_flags: req.logon_flags,
+            folder_ids,
+            response_flags: LOGON_RESPONSE_FLAGS,
+            mailbox_guid: info.mailbox_guid,
+            replica_id: REPLID,
+            replica_guid: info.replica_guid,
+            logon_time: logon_time(now),
+            gwart_time: unix_to_filetime(now),
+            store_state: 0,
+        })
     } else {
-        // MS-OXCSTOR 2.2.1.1.4: ReplId, ReplGuid, PerUserGuid (zeros).
-        w.u16(1);
-        w.bytes(&info.replica_guid);
-        w.bytes(&[0; 16]);
+        // MS-OXCSTOR 2.2.1.1.4: PerUserGuid zeros.
+        encode(&LogonPublicResponse {
+            output_handle_index: out,
+            logon_flags: req.logon_flags,
+            folder_ids,
+            replica_id: REPLID,
+            replica_guid: info.replica_guid,
+            per_user_guid: [0; 16],
+        })
+    };
+    let resp = match encoded {
+        Ok(b) => b,
+        Err(_) => return failure(rop, out, ErrorCode::CALL_FAILED),
+    };
+    if resp.len() > room {
+        return Step::NoRoom(resp.len());
     }
     ctx.handles.release_logon(req.logon_id);
     ctx.stores.retain(|s| s.mailbox_id != info.mailbox_id);
@@ -409,29 +454,31 @@ fn logon(ctx: &mut MailboxContext, handles: &mut [u32], req: &LogonReq, room: us
         private,
     };
     ctx.stores.push(info);
-    handles[usize::from(req.out)] = ctx.handles.insert(Object::Logon(logon));
-    Step::Reply(w.into_inner())
+    handles[usize::from(out)] = ctx.handles.insert(Object::Logon(logon));
+    Step::Reply(resp)
 }
 
-/// Resolves the store of a logon request; returns it, its 13 folder IDs and the response size.
+/// Resolves the store of a logon request.
 fn logon_target(
     ctx: &MailboxContext,
-    req: &LogonReq,
+    req: &LogonRequest,
     private: bool,
-) -> Result<(StoreInfo, [i64; 13], usize), ErrorCode> {
+) -> Result<StoreInfo, ErrorCode> {
     let (mailbox_id, replica_guid) = if private {
-        if !req.essdn.eq_ignore_ascii_case(&ctx.user.legacy_dn) {
+        let essdn = req.essdn.as_deref().unwrap_or("");
+        if !essdn.eq_ignore_ascii_case(&ctx.user.legacy_dn) {
             // MS-OXCSTOR 3.2.5.1.1: an unknown ESSDN is ecUnknownUser; another user's
             // mailbox (a nonhome store) without USE_ADMIN_PRIVILEGE is
             // ecProfileNotConfigured; with it, the session user has no rights: ecLoginPerm.
             let known = ctx.with_conn(|c| {
                 c.query_row(
                     "SELECT EXISTS(SELECT 1 FROM users WHERE legacy_dn = ?1)",
-                    [&req.essdn],
+                    [essdn],
                     |r| r.get::<_, bool>(0),
                 )
             })?;
-            return Err(match (known, req.open_flags & 0x1 != 0) {
+            let admin = req.open_flags & open_flags::USE_ADMIN_PRIVILEGE != 0;
+            return Err(match (known, admin) {
                 (false, _) => ErrorCode::UNKNOWN_USER,
                 (true, false) => EC_PROFILE_NOT_CONFIGURED,
                 (true, true) => ErrorCode::LOGIN_PERM,
@@ -453,7 +500,7 @@ fn logon_target(
         (0, org.public_replica_guid)
     };
     let special = ctx.with_conn(|c| storeops::special_folders(c, mailbox_id))?;
-    let info = StoreInfo {
+    Ok(StoreInfo {
         mailbox_id,
         private,
         mailbox_guid: ctx.user.mailbox_guid,
@@ -461,24 +508,11 @@ fn logon_target(
         owner_name: ctx.user.display_name.clone(),
         owner_dn: ctx.user.legacy_dn.clone(),
         special,
-    };
-    let mut ids = [0i64; 13];
-    for (i, slot) in ids.iter_mut().enumerate() {
-        *slot = info.special_fid(i as i64 + 1).unwrap_or(0);
-    }
-    let size = 6
-        + 1
-        + 13 * 8
-        + if private {
-            1 + 16 + 2 + 16 + 8 + 8 + 4
-        } else {
-            2 + 16 + 16
-        };
-    Ok((info, ids, size))
+    })
 }
 
-/// LogonTime (MS-OXCSTOR 2.2.1.1.3): Seconds, Minutes, Hour, DayOfWeek, Day, Month, Year.
-fn write_logon_time(w: &mut WriteCursor, unix: u64) {
+/// LogonTime (MS-OXCROPS 2.2.3.1.2) of a Unix time, in UTC.
+fn logon_time(unix: u64) -> LogonTime {
     let days = unix / 86_400;
     let secs = unix % 86_400;
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
@@ -491,13 +525,15 @@ fn write_logon_time(w: &mut WriteCursor, unix: u64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    w.u8((secs % 60) as u8);
-    w.u8((secs / 60 % 60) as u8);
-    w.u8((secs / 3600) as u8);
-    w.u8(((days + 4) % 7) as u8);
-    w.u8(day as u8);
-    w.u8(month as u8);
-    w.u16(u16::try_from(year).unwrap_or(0));
+    LogonTime {
+        seconds: (secs % 60) as u8,
+        minutes: (secs / 60 % 60) as u8,
+        hour: (secs / 3600) as u8,
+        day_of_week: ((days + 4) % 7) as u8,
+        day: day as u8,
+        month: month as u8,
+        year: u16::try_from(year).unwrap_or(0),
+    }
 }
 
 fn unix_to_filetime(unix: u64) -> u64 {
@@ -526,13 +562,13 @@ fn object_store(
 fn open_folder(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
-    input: u8,
-    out: u8,
-    fid: i64,
+    q: &OpenFolderRequest,
     room: usize,
 ) -> Step {
+    let (rop, out) = (RopId::OPEN_FOLDER, q.output_handle_index);
+    let fid = q.folder_id.0 as i64;
     let result = (|| {
-        let (obj, info) = object_store(ctx, handles, input)?;
+        let (obj, info) = object_store(ctx, handles, q.input_handle_index)?;
         if !matches!(obj, Object::Logon(_) | Object::Folder(_)) {
             return Err(ErrorCode::NO_SUPPORT);
         }
@@ -547,92 +583,45 @@ fn open_folder(
             fid,
         })
     })();
-    match result {
-        Err(ec) => failure(id::OPEN_FOLDER, out, ec),
-        Ok(_) if room < 8 => Step::NoRoom(8),
-        Ok(folder) => {
-            handles[usize::from(out)] = ctx.handles.insert(Object::Folder(folder));
-            let mut w = WriteCursor::new();
-            header(&mut w, id::OPEN_FOLDER, out, ErrorCode::SUCCESS);
-            w.u8(0); // HasRules
-            w.u8(0); // IsGhosted
-            Step::Reply(w.into_inner())
-        }
-    }
-}
-
-/// RopOpenMessage (MS-OXCMSG 3.2.5.1), read-only, without recipients.
-fn open_message(
-    ctx: &mut MailboxContext,
-    handles: &mut [u32],
-    input: u8,
-    out: u8,
-    fid: i64,
-    mid: i64,
-    room: usize,
-) -> Step {
-    let result = (|| {
-        let (_, info) = object_store(ctx, handles, input)?;
-        let at = ctx.with_conn(|c| storeops::message_folder(c, info.mailbox_id, mid))?;
-        if at != Some(fid) {
-            return Err(ErrorCode::NOT_FOUND);
-        }
-        if usize::from(out) >= handles.len() {
-            return Err(ErrorCode::INVALID_PARAMETER);
-        }
-        let all = ctx.with_conn(|c| info.message_props(c, fid, mid))?;
-        Ok((
-            Message {
-                mailbox_id: info.mailbox_id,
-                private: info.private,
-                fid,
-                mid,
-                state: Default::default(),
-            },
-            all,
-        ))
-    })();
-    let (msg, all) = match result {
-        Err(ec) => return failure(id::OPEN_MESSAGE, out, ec),
-        Ok(v) => v,
+    let folder = match result {
+        Err(ec) => return failure(rop, out, ec),
+        Ok(f) => f,
     };
-    let mut w = WriteCursor::new();
-    header(&mut w, id::OPEN_MESSAGE, out, ErrorCode::SUCCESS);
-    w.u8(0); // HasNamedProperties
-    for tag in [
-        oxmapi_wire::data::tags::PidTagSubjectPrefix,
-        oxmapi_wire::data::tags::PidTagNormalizedSubject,
-    ] {
-        // TypedString (MS-OXCROPS 2.2.6.1.2): 0x01 empty, 0x04 UTF-16 string.
-        match props::lookup(&all, tag).and_then(|v| v.as_str().map(|s| s.into_owned())) {
-            Some(s) if !s.is_empty() => {
-                w.u8(0x04);
-                w.utf16_z(&s);
-            }
-            _ => w.u8(0x01),
-        }
-    }
-    w.u16(0); // RecipientCount
-    w.u16(0); // ColumnCount
-    w.u8(0); // RowCount
-    let resp = w.into_inner();
+    let resp = OpenFolderResponse {
+        output_handle_index: out,
+        has_rules: 0,
+        ghost: None,
+    };
+    let resp = match encode(&resp) {
+        Ok(b) => b,
+        Err(_) => return failure(rop, out, ErrorCode::CALL_FAILED),
+    };
     if resp.len() > room {
         return Step::NoRoom(resp.len());
     }
-    handles[usize::from(out)] = ctx.handles.insert(Object::Message(msg));
+    handles[usize::from(out)] = ctx.handles.insert(Object::Folder(folder));
     Step::Reply(resp)
 }
 
-/// RopGetHierarchyTable / RopGetContentsTable (MS-OXCFOLD 3.2.5.13, 3.2.5.14).
-fn open_table(
-    ctx: &mut MailboxContext,
-    handles: &mut [u32],
-    rop: u8,
+/// What RopGetHierarchyTable / RopGetContentsTable ask for.
+struct OpenTable {
+    rop: RopId,
     input: u8,
     out: u8,
-    flags: u8,
-    room: usize,
-) -> Step {
+    kind: TableKind,
+    /// False for an associated contents table, which stays empty.
+    fill: bool,
+}
+
+/// RopGetHierarchyTable / RopGetContentsTable (MS-OXCFOLD 3.2.5.13, 3.2.5.14).
+fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, room: usize) -> Step {
+    let OpenTable {
+        rop,
+        input,
+        out,
+        kind,
+        fill,
+    } = *req;
     let result = (|| {
         let (obj, info) = object_store(ctx, handles, input)?;
         let Object::Folder(f) = obj else {
@@ -641,16 +630,6 @@ fn open_table(
         if usize::from(out) >= handles.len() {
             return Err(ErrorCode::INVALID_PARAMETER);
         }
-        let kind = if rop == id::GET_HIERARCHY_TABLE {
-            TableKind::Hierarchy {
-                depth: flags & 0x04 != 0,
-            }
-        } else if flags & 0x02 != 0 {
-            // Associated (FAI) contents: the store keeps none.
-            TableKind::Contents
-        } else {
-            TableKind::Contents
-        };
         let mut table = Table {
             mailbox_id: info.mailbox_id,
             fid: f.fid,
@@ -661,23 +640,36 @@ fn open_table(
             rows: Vec::new(),
             position: 0,
         };
-        if flags & 0x02 == 0 || rop == id::GET_HIERARCHY_TABLE {
+        if fill {
             rebuild_rows(ctx, &info, &mut table)?;
         }
         Ok(table)
     })();
-    match result {
-        Err(ec) => failure(rop, out, ec),
-        Ok(_) if room < 10 => Step::NoRoom(10),
-        Ok(table) => {
-            let count = u32::try_from(table.rows.len()).unwrap_or(u32::MAX);
-            handles[usize::from(out)] = ctx.handles.insert(Object::Table(Box::new(table)));
-            let mut w = WriteCursor::new();
-            header(&mut w, rop, out, ErrorCode::SUCCESS);
-            w.u32(count);
-            Step::Reply(w.into_inner())
-        }
+    let table = match result {
+        Err(ec) => return failure(rop, out, ec),
+        Ok(t) => t,
+    };
+    let row_count = u32::try_from(table.rows.len()).unwrap_or(u32::MAX);
+    let resp = if rop == RopId::GET_HIERARCHY_TABLE {
+        encode(&GetHierarchyTableResponse {
+            output_handle_index: out,
+            row_count,
+        })
+    } else {
+        encode(&GetContentsTableResponse {
+            output_handle_index: out,
+            row_count,
+        })
+    };
+    let resp = match resp {
+        Ok(b) => b,
+        Err(_) => return failure(rop, out, ErrorCode::CALL_FAILED),
+    };
+    if resp.len() > room {
+        return Step::NoRoom(resp.len());
     }
+    handles[usize::from(out)] = ctx.handles.insert(Object::Table(Box::new(table)));
+    Step::Reply(resp)
 }
 
 /// Lists the table's rows, filtered by its restriction and ordered by its sort keys; the
@@ -758,76 +750,60 @@ fn row_props(
 }
 
 /// SetColumns / SortTable / Restrict: `f` updates the table and says whether the rows must
-/// be rebuilt. Response: TableStatus TBLSTAT_COMPLETE (MS-OXCTABL 2.2.2.2.2).
+/// be rebuilt (MS-OXCTABL 3.2.5.2 - 3.2.5.4).
 fn table_op(
     ctx: &mut MailboxContext,
     handles: &[u32],
-    rop: u8,
     input: u8,
     f: impl FnOnce(&MailboxContext, &mut Table) -> Result<bool, ErrorCode>,
-) -> Step {
-    let result = (|| {
-        let h = slot(handles, input)?;
-        let mut table = ctx.handles.table_mut(h)?.clone();
-        if f(ctx, &mut table)? {
-            let info = ctx.store_info(table.mailbox_id)?.clone();
-            rebuild_rows(ctx, &info, &mut table)?;
-        }
-        *ctx.handles.table_mut(h)? = table;
-        Ok(())
-    })();
-    match result {
-        Err(ec) => failure(rop, input, ec),
-        Ok(()) => {
-            let mut w = WriteCursor::new();
-            header(&mut w, rop, input, ErrorCode::SUCCESS);
-            w.u8(0x00);
-            Step::Reply(w.into_inner())
-        }
+) -> Result<(), ErrorCode> {
+    let h = slot(handles, input)?;
+    let mut table = ctx.handles.table_mut(h)?.clone();
+    if f(ctx, &mut table)? {
+        let info = ctx.store_info(table.mailbox_id)?.clone();
+        rebuild_rows(ctx, &info, &mut table)?;
     }
+    *ctx.handles.table_mut(h)? = table;
+    Ok(())
 }
 
 /// RopGetPropertiesSpecific (MS-OXCPRPT 3.2.5.1): one PropertyRow in request order.
 fn get_props_specific(
     ctx: &MailboxContext,
     handles: &[u32],
-    input: u8,
-    tags: &[PropertyTag],
-    unicode: bool,
+    q: &GetPropertiesSpecificRequest,
 ) -> Step {
-    let rop = id::GET_PROPERTIES_SPECIFIC;
-    let result = (|| {
-        let all = object_props(ctx, handles, input)?;
-        let row = PropertyRow::from_values(props::project(&all, tags, unicode));
-        let mut w = WriteCursor::new();
-        header(&mut w, rop, input, ErrorCode::SUCCESS);
-        row.encode(&mut w, tags, ValueContext::Rop)
-            .map_err(|_| ErrorCode::CALL_FAILED)?;
-        Ok(w.into_inner())
-    })();
-    match result {
-        Ok(resp) => Step::Reply(resp),
+    let (rop, input) = (RopId::GET_PROPERTIES_SPECIFIC, q.input_handle_index);
+    match object_props(ctx, handles, input) {
+        Ok(all) => {
+            let tags = q.property_tags.clone();
+            let unicode = q.want_unicode != 0;
+            let resp = GetPropertiesSpecificResponse {
+                input_handle_index: input,
+                row: PropertyRow::from_values(props::project(&all, &tags, unicode)),
+                tags,
+            };
+            reply(rop, input, &resp)
+        }
         Err(ec) => failure(rop, input, ec),
     }
 }
 
 /// RopGetPropertiesAll (MS-OXCPRPT 3.2.5.2): PropertyValueCount + TaggedPropertyValues.
-fn get_props_all(ctx: &MailboxContext, handles: &[u32], input: u8) -> Step {
-    let rop = id::GET_PROPERTIES_ALL;
-    let result = (|| {
-        let all = object_props(ctx, handles, input)?;
-        let mut w = WriteCursor::new();
-        header(&mut w, rop, input, ErrorCode::SUCCESS);
-        w.u16(u16::try_from(all.len()).map_err(|_| ErrorCode::TOO_BIG)?);
-        for (tag, value) in all {
-            let tv = oxmapi_wire::data::TaggedPropertyValue::new(tag, value);
-            tv.encode(&mut w, ValueContext::Rop)
-                .map_err(|_| ErrorCode::CALL_FAILED)?;
+fn get_props_all(ctx: &MailboxContext, handles: &[u32], q: &GetPropertiesAllRequest) -> Step {
+    let (rop, input) = (RopId::GET_PROPERTIES_ALL, q.input_handle_index);
+    match object_props(ctx, handles, input) {
+        Ok(all) if all.len() > usize::from(u16::MAX) => failure(rop, input, ErrorCode::TOO_BIG),
+        Ok(all) => {
+            let resp = GetPropertiesAllResponse {
+                input_handle_index: input,
+                values: all
+                    .into_iter()
+                    .map(|(tag, value)| TaggedPropertyValue::new(tag, value))
+                    .collect(),
+            };
+            reply(rop, input, &resp)
         }
-        Ok(w.into_inner())
-    })();
-    match result {
-        Ok(resp) => Step::Reply(resp),
         Err(ec) => failure(rop, input, ec),
     }
 }
@@ -862,7 +838,7 @@ fn query_rows(
     q: &Query,
     room: usize,
 ) -> (Step, Option<Continuation>) {
-    let rop = id::QUERY_ROWS;
+    let rop = RopId::QUERY_ROWS;
     if room < QUERY_ROWS_HEADER {
         return (Step::NoRoom(QUERY_ROWS_HEADER), None);
     }
@@ -875,19 +851,15 @@ fn query_rows(
         Ok(None) if q.first => (failure(rop, q.input, ErrorCode::BUFFER_TOO_SMALL), None),
         Ok(None) => (Step::NoRoom(room + 1), None),
         Ok(Some(res)) => {
-            let mut w = WriteCursor::new();
-            header(&mut w, rop, q.input, ErrorCode::SUCCESS);
-            w.u8(res.origin);
-            w.u16(res.count);
-            w.bytes(&res.data);
-            let done = res.origin == BOOKMARK_END || res.count >= q.count;
+            let count = row_count(&res);
+            let done = res.origin == BOOKMARK_END || count >= q.count;
             let cont = (q.advance && q.forward).then(|| Continuation {
                 slot: q.input,
                 handle: h,
-                remaining: q.count - res.count,
+                remaining: q.count - count,
                 done,
             });
-            (Step::Reply(w.into_inner()), cont)
+            (reply(rop, q.input, &res), cont)
         }
     }
 }
@@ -911,106 +883,101 @@ pub(super) fn continue_query_rows(
     let Ok(Some(res)) = read_rows(ctx, cont.handle, &q, room - QUERY_ROWS_HEADER) else {
         return Ok(None);
     };
-    if res.count == 0 {
+    let count = row_count(&res);
+    if count == 0 {
         return Ok(None);
     }
-    cont.remaining -= res.count;
+    cont.remaining -= count;
     cont.done = res.origin == BOOKMARK_END || cont.remaining == 0;
-    let mut w = WriteCursor::new();
-    header(&mut w, id::QUERY_ROWS, cont.slot, ErrorCode::SUCCESS);
-    w.u8(res.origin);
-    w.u16(res.count);
-    w.bytes(&res.data);
-    Ok(Some(w.into_inner()))
+    encode(&res).map(Some).map_err(|_| ErrorCode::CALL_FAILED)
 }
 
-struct Rows {
-    origin: u8,
-    count: u16,
-    data: Vec<u8>,
+/// RowCount of a response; at most the request's u16 RowCount.
+fn row_count(resp: &QueryRowsResponse) -> u16 {
+    u16::try_from(resp.rows.len()).unwrap_or(u16::MAX)
 }
 
-/// Reads rows from the cursor into at most `room` bytes; `Ok(None)` when rows remain but
-/// not one fits. Moves the cursor when `q.advance`.
+/// Reads rows from the cursor into a response whose rows take at most `room` bytes;
+/// `Ok(None)` when rows remain but not one fits. Moves the cursor when `q.advance`.
 fn read_rows(
     ctx: &mut MailboxContext,
     h: u32,
     q: &Query,
     room: usize,
-) -> Result<Option<Rows>, ErrorCode> {
+) -> Result<Option<QueryRowsResponse>, ErrorCode> {
     let table = ctx.handles.table_mut(h)?.clone();
     let columns = table.columns.clone().ok_or(ErrorCode::NULL_OBJECT)?;
     let info = ctx.store_info(table.mailbox_id)?.clone();
     let pos = table.position.min(table.rows.len());
     let want = usize::from(q.count);
-    let candidates: Vec<(i64, u32)> = if q.forward {
-        table.rows[pos..].iter().take(want).copied().collect()
+    let candidates: &[(i64, u32)] = if q.forward {
+        let end = pos.saturating_add(want).min(table.rows.len());
+        table.rows.get(pos..end).unwrap_or_default()
     } else {
-        let start = pos.saturating_sub(want);
-        table.rows[start..pos].to_vec()
+        table
+            .rows
+            .get(pos.saturating_sub(want)..pos)
+            .unwrap_or_default()
     };
-    let mut data = Vec::new();
-    let mut n = 0usize;
-    for &(id, depth) in &candidates {
+    let mut rows = Vec::new();
+    let mut used = 0;
+    for &(id, depth) in candidates {
         let all = row_props(ctx, &info, &table, id, depth)?;
         let row = PropertyRow::from_values(props::project(&all, &columns, true));
         let mut w = WriteCursor::new();
         row.encode(&mut w, &columns, ValueContext::Rop)
             .map_err(|_| ErrorCode::CALL_FAILED)?;
-        if data.len() + w.len() > room {
+        if used + w.len() > room {
             break;
         }
-        data.extend(w.into_inner());
-        n += 1;
+        used += w.len();
+        rows.push(row);
     }
-    if n == 0 && !candidates.is_empty() {
+    if rows.is_empty() && !candidates.is_empty() {
         return Ok(None);
     }
+    let n = rows.len();
     let (new_pos, origin) = if q.forward {
         let p = pos + n;
-        (
-            p,
-            if p >= table.rows.len() {
-                BOOKMARK_END
-            } else {
-                BOOKMARK_CURRENT
-            },
-        )
+        let origin = if p >= table.rows.len() {
+            BOOKMARK_END
+        } else {
+            BOOKMARK_CURRENT
+        };
+        (p, origin)
     } else {
         let p = pos - n;
-        (
-            p,
-            if p == 0 {
-                BOOKMARK_BEGINNING
-            } else {
-                BOOKMARK_CURRENT
-            },
-        )
+        let origin = if p == 0 {
+            BOOKMARK_BEGINNING
+        } else {
+            BOOKMARK_CURRENT
+        };
+        (p, origin)
     };
     if q.advance {
         ctx.handles.table_mut(h)?.position = new_pos;
     }
-    // n <= want <= u16::MAX.
-    Ok(Some(Rows {
+    Ok(Some(QueryRowsResponse {
+        input_handle_index: q.input,
         origin,
-        count: n as u16,
-        data,
+        columns,
+        rows,
     }))
 }
 
 /// RopSeekRow (MS-OXCTABL 3.2.5.7): Origin BOOKMARK_BEGINNING/CURRENT/END plus RowCount.
-fn seek_row(ctx: &mut MailboxContext, handles: &[u32], input: u8, origin: u8, count: i32) -> Step {
-    let rop = id::SEEK_ROW;
+fn seek_row(ctx: &mut MailboxContext, handles: &[u32], q: &SeekRowRequest) -> Step {
+    let (rop, input) = (RopId::SEEK_ROW, q.input_handle_index);
     let result = (|| {
         let t = ctx.handles.table_mut(slot(handles, input)?)?;
         let len = t.rows.len() as i64;
-        let base = match origin {
+        let base = match q.origin {
             BOOKMARK_BEGINNING => 0,
             BOOKMARK_CURRENT => t.position as i64,
             BOOKMARK_END => len,
             _ => return Err(ErrorCode::INVALID_PARAMETER),
         };
-        let target = base + i64::from(count);
+        let target = base + i64::from(q.row_count);
         let clamped = target.clamp(0, len);
         t.position = clamped as usize;
         Ok((clamped != target, (clamped - base) as i32))
@@ -1018,18 +985,19 @@ fn seek_row(ctx: &mut MailboxContext, handles: &[u32], input: u8, origin: u8, co
     match result {
         Err(ec) => failure(rop, input, ec),
         Ok((less, sought)) => {
-            let mut w = WriteCursor::new();
-            header(&mut w, rop, input, ErrorCode::SUCCESS);
-            w.u8(u8::from(less));
-            w.i32(sought);
-            Step::Reply(w.into_inner())
+            let resp = SeekRowResponse {
+                input_handle_index: input,
+                has_sought_less: u8::from(less),
+                rows_sought: sought,
+            };
+            reply(rop, input, &resp)
         }
     }
 }
 
 /// RopGetReceiveFolder (MS-OXCSTOR 3.2.5.2): every class is received in the Inbox.
 fn get_receive_folder(ctx: &MailboxContext, handles: &[u32], input: u8, class: &str) -> Step {
-    let rop = id::GET_RECEIVE_FOLDER;
+    let rop = RopId::GET_RECEIVE_FOLDER;
     let result = (|| {
         let (obj, info) = object_store(ctx, handles, input)?;
         if !matches!(obj, Object::Logon(_)) || !info.private {
@@ -1048,11 +1016,12 @@ fn get_receive_folder(ctx: &MailboxContext, handles: &[u32], input: u8, class: &
             } else {
                 ""
             };
-            let mut w = WriteCursor::new();
-            header(&mut w, rop, input, ErrorCode::SUCCESS);
-            w.u64(fid as u64);
-            w.ascii_z(explicit);
-            Step::Reply(w.into_inner())
+            let resp = GetReceiveFolderResponse {
+                input_handle_index: input,
+                folder_id: FolderId(fid as u64),
+                explicit_message_class: explicit.to_owned(),
+            };
+            reply(rop, input, &resp)
         }
     }
 }

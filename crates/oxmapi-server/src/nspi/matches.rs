@@ -74,8 +74,9 @@ pub(super) fn get_matches(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
 }
 
 /// Whether `user` satisfies `f`. Restrictions on properties the entry lacks are false
-/// (MS-OXCDATA 2.12); sub-object restrictions never match an address-book entry.
-fn matches(gal: &Gal, user: &UserRecord, f: &Restriction) -> bool {
+/// (MS-OXCDATA 2.12); sub-object restrictions never match an address-book entry. Shared by
+/// the MAPI/HTTP GetMatches above and the RPC/HTTP NspiGetMatches (`crate::rpch::dispatch`).
+pub(crate) fn matches(gal: &Gal, user: &UserRecord, f: &Restriction) -> bool {
     match f {
         Restriction::And(v) => v.iter().all(|f| matches(gal, user, f)),
         Restriction::Or(v) => v.iter().any(|f| matches(gal, user, f)),

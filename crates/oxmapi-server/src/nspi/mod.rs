@@ -3,7 +3,7 @@
 
 mod codec;
 pub(crate) mod gal;
-mod matches;
+pub(crate) mod matches;
 
 use oxmapi_wire::data::{
     ErrorCode, PropertyTag, RowValue, TaggedPropertyValue, ValueContext, tags,

@@ -342,7 +342,8 @@ impl Calls<'_> {
         })
     }
 
-    /// NspiGetMatches (3.1.4.1.10) with a null filter: the first `requested` GAL entries.
+    /// NspiGetMatches (3.1.4.1.10): the first `requested` GAL entries the Filter selects (all
+    /// entries for a null Filter), evaluated as the MAPI/HTTP GetMatches does.
     fn get_matches(
         &mut self,
         req: NspiGetMatchesRequest,
@@ -359,7 +360,16 @@ impl Calls<'_> {
         let limit = usize::try_from(req.requested)
             .unwrap_or(MAX_ROWS)
             .min(MAX_ROWS);
-        let matched: Vec<&UserRecord> = gal.users.iter().take(limit).collect();
+        let matched: Vec<&UserRecord> = gal
+            .users
+            .iter()
+            .filter(|u| {
+                req.filter
+                    .as_ref()
+                    .is_none_or(|f| crate::nspi::matches::matches(&gal, u, f))
+            })
+            .take(limit)
+            .collect();
         let rows = req
             .prop_tags
             .map(|cols| matched.iter().map(|u| row(&gal, u, &cols)).collect());

@@ -17,7 +17,7 @@ use super::error::RpcError;
 use super::proxy::{ChannelBody, IN_CHANNEL_LENGTH, ProxyContext};
 use super::security::RpcSecurity;
 use super::vconn::{Cookies, DEFAULT_RECEIVE_WINDOW, VcEvent, VcState, VirtualConnection};
-use crate::config::{Timeouts, TransportConfig};
+use crate::config::{AuthScheme, Timeouts, TransportConfig};
 use crate::error::TransportError;
 use crate::http::{ChannelStats, Target};
 use crate::io::ByteCounters;
@@ -166,6 +166,9 @@ impl RpcHttpClient {
 
     /// Builds a virtual connection to `server_name:port` through the proxy (MS-RPCH 3.2.2.4.1)
     /// and binds the port's interface at `auth_level`, with NTLM and the HTTP credentials.
+    /// With [`AuthScheme::Bearer`] the level is always [`RpcAuthLevel::None`]: DCE/RPC has no
+    /// bearer form (MS-RPCE 2.2.1.1.7), so the token authenticates both HTTP channels, inside
+    /// TLS, and the bind carries no auth verifier.
     pub async fn connect(
         &self,
         server_name: &str,
@@ -173,6 +176,10 @@ impl RpcHttpClient {
         auth_level: RpcAuthLevel,
     ) -> Result<RpcChannel, RpcError> {
         let inner = &self.inner;
+        let auth_level = match &inner.config.auth {
+            Some(a) if a.scheme == AuthScheme::Bearer => RpcAuthLevel::None,
+            _ => auth_level,
+        };
         let security = match auth_level.wire() {
             None => None,
             Some(level) => {

@@ -3,7 +3,7 @@
 //! `result` is the caller's to judge (NSPI uses warnings such as MAPI_W_ERRORS_RETURNED), except
 //! for NspiBind, whose failure leaves no handle.
 
-use oxmapi_wire::data::PropertyTag;
+use oxmapi_wire::data::{PropertyTag, Restriction};
 use oxmapi_wire::dcerpc::Uuid;
 use oxmapi_wire::dcerpc::ndr::{ContextHandle, NdrCodec};
 use oxmapi_wire::dcerpc::nspi::{
@@ -69,10 +69,11 @@ impl NspiRpc {
         self.call(opnum::RESOLVE_NAMES_W, &request).await
     }
 
-    /// MS-OXNSPI 3.1.4.1.10 NspiGetMatches (no restriction: the Filter is always null).
+    /// MS-OXNSPI 3.1.4.1.10 NspiGetMatches: the entries `filter` selects (`None`: all).
     pub async fn get_matches(
         &mut self,
         stat: Stat,
+        filter: Option<Restriction>,
         prop_name: Option<PropertyNameR>,
         requested: u32,
         tags: Option<Vec<PropertyTag>>,
@@ -83,6 +84,7 @@ impl NspiRpc {
             stat,
             reserved_tags: None,
             reserved2: 0,
+            filter,
             prop_name,
             requested,
             prop_tags: tags,

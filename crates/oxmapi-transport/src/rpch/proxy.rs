@@ -1,6 +1,7 @@
 //! The two HTTP requests of a virtual connection (MS-RPCH 2.1.2.1): each on its own TCP (+TLS)
 //! connection that we open, authenticated there with the proxy map's HTTP scheme (NTLM legs
-//! with `Content-Length: 0`, or Basic), then the long-lived `RPC_IN_DATA` / `RPC_OUT_DATA`.
+//! with `Content-Length: 0`, or Basic / Bearer), then the long-lived `RPC_IN_DATA` /
+//! `RPC_OUT_DATA`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,8 +25,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::error::RpcError;
-use crate::auth::{SspiClient, basic_header, parse_challenges};
-use crate::config::{AuthScheme, HttpAuth, Timeouts};
+use crate::auth::{SspiClient, parse_challenges, whole_request_header};
+use crate::config::{HttpAuth, Timeouts};
 use crate::error::{TimeoutStep, TransportError};
 use crate::http::{ChannelStats, Target};
 use crate::io::{ByteCounters, Counting};
@@ -150,15 +151,10 @@ impl ProxyContext<'_> {
         let Some(auth) = self.auth else {
             return Ok(None);
         };
-        if auth.scheme == AuthScheme::Basic {
-            if !self.target.https {
-                return Err(TransportError::BasicWithoutTls {
-                    host: self.target.host.clone(),
-                }
-                .into());
-            }
-            stats.auth_scheme = Some(AuthScheme::Basic);
-            return Ok(Some(basic_header(&auth.credentials)));
+        // Basic and Bearer: the same header on both channels' requests, over TLS only.
+        if let Some(header) = whole_request_header(auth, self.target.https, &self.target.host)? {
+            stats.auth_scheme = Some(auth.scheme);
+            return Ok(Some(header));
         }
         let mut client = SspiClient::new(auth, &self.target.host)?;
         let negotiate = client.step(None)?;

@@ -4,20 +4,20 @@
 //! (1544f5e0-613c-11d1-93df-00c04fd7bd09 v1.0, [`super::SyntaxId::RFR`]).
 //!
 //! Requests hold the `[in]` parameters and responses the `[out]` parameters plus the return
-//! value, in IDL order (MS-NSPI 6, MS-OXABREF 6). Restriction_r is not implemented: an
-//! NspiGetMatches request always carries a null Filter and decoding a non-null one fails.
+//! value, in IDL order (MS-NSPI 6, MS-OXABREF 6). The NspiGetMatches Filter is a
+//! Restriction_r ([`super::nspi_types::write_restriction`]).
 
 use super::emsmdb::read_opt_string_a;
 use super::ndr::{
     ContextHandle, NdrCodec, NdrReader, NdrWriter, latin1_to_string, string_to_latin1,
 };
 use super::nspi_types::{
-    PropertyNameR, PropertyRowR, Stat, read_opt_row_set, read_opt_tags, read_opt_u32_array,
-    read_strings_a, read_strings_w, write_opt_row_set, write_opt_tags, write_opt_u32_array,
-    write_strings_a, write_strings_w,
+    PropertyNameR, PropertyRowR, Stat, read_opt_restriction, read_opt_row_set, read_opt_tags,
+    read_opt_u32_array, read_strings_a, read_strings_w, write_opt_restriction, write_opt_row_set,
+    write_opt_tags, write_opt_u32_array, write_strings_a, write_strings_w,
 };
 use super::uuid::Uuid;
-use crate::data::{ErrorCode, PropertyTag};
+use crate::data::{ErrorCode, PropertyTag, Restriction};
 use crate::error::{DecodeContext, DecodeError, DecodeResult, EncodeResult};
 
 /// NSPI opnums (MS-NSPI 3.1.4).
@@ -314,8 +314,8 @@ ndr_call!(
     }
 );
 
-/// MS-NSPI 3.1.4.1.10 NspiGetMatches request (the Filter is always null, see module docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// MS-NSPI 3.1.4.1.10 NspiGetMatches request.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NspiGetMatchesRequest {
     /// hRpc.
     pub handle: ContextHandle,
@@ -327,6 +327,8 @@ pub struct NspiGetMatchesRequest {
     pub reserved_tags: Option<Vec<u32>>,
     /// Reserved2.
     pub reserved2: u32,
+    /// Filter: the restriction entries must satisfy (`None`: every entry).
+    pub filter: Option<Restriction>,
     /// lpPropName.
     pub prop_name: Option<PropertyNameR>,
     /// ulRequested.
@@ -343,7 +345,7 @@ ndr_call!(
         s.stat.write(w);
         write_opt_u32_array(w, s.reserved_tags.as_deref())?;
         w.u32(s.reserved2);
-        w.null();
+        write_opt_restriction(w, s.filter.as_ref())?;
         if let Some(n) = &s.prop_name {
             w.referent();
             n.write(w);
@@ -359,14 +361,7 @@ ndr_call!(
         let stat = Stat::read(r)?;
         let reserved_tags = read_opt_u32_array(r, "pReserved")?;
         let reserved2 = r.u32("Reserved2")?;
-        let at = r.offset();
-        if r.pointer("Filter")? {
-            return Err(DecodeError::invalid(
-                "Filter",
-                at,
-                "Restriction_r is not supported",
-            ));
-        }
+        let filter = read_opt_restriction(r, "Filter")?;
         let prop_name = if r.pointer("lpPropName")? {
             Some(PropertyNameR::read(r)?)
         } else {
@@ -378,6 +373,7 @@ ndr_call!(
             stat,
             reserved_tags,
             reserved2,
+            filter,
             prop_name,
             requested: r.u32("ulRequested")?,
             prop_tags: read_opt_tags(r, "pPropTags")?,

@@ -9,9 +9,13 @@
 //! String8, Unicode, Binary, Guid, Time, ErrorCode, their multi-valued forms (no MV Boolean or
 //! MV ErrorCode) and Null/EmbeddedTable. Other types (Int64, floats, ...) cannot be sent over
 //! NSPI and fail to encode.
+//!
+//! Restriction_r (MS-NSPI 2.2.2.5 ff., the `RestrictionUnion_r` of the IDL) is read into and
+//! written from the shared [`Restriction`] type; see [`write_restriction`].
 
 use super::ndr::{NdrReader, NdrWriter};
 use super::uuid::Uuid;
+use crate::data::restriction::{BitmapRelOp, MAX_DEPTH, RelOp, Restriction, restrict_type};
 use crate::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, TaggedPropertyValue};
 use crate::error::{DecodeContext, DecodeError, DecodeResult, EncodeError, EncodeResult};
 
@@ -726,4 +730,347 @@ fn empty_value(ty: PropertyType) -> PropertyValue {
         PropertyType::MV_BINARY => PropertyValue::MvBinary(Vec::new()),
         _ => PropertyValue::Null,
     }
+}
+
+/// Writes a `[in, unique] Restriction_r*` (MS-NSPI 3.1.4.1.10 NspiGetMatches `Filter`):
+/// a referent and the restriction, or a null pointer.
+pub fn write_opt_restriction(w: &mut NdrWriter, res: Option<&Restriction>) -> EncodeResult {
+    match res {
+        Some(res) => {
+            w.referent();
+            write_restriction(w, res)
+        }
+        None => {
+            w.null();
+            Ok(())
+        }
+    }
+}
+
+/// Reads a `[unique] Restriction_r*`.
+pub fn read_opt_restriction(
+    r: &mut NdrReader<'_>,
+    field: &'static str,
+) -> DecodeResult<Option<Restriction>> {
+    if r.pointer(field)? {
+        Ok(Some(read_restriction(r)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// MS-NSPI 2.2.2.5 Restriction_r: `rt`, then the `RestrictionUnion_r` arm it selects
+/// (discriminant repeated, C706 14.3.8), then the deferred pointees of the arm (sub-restriction
+/// arrays, `lpRes`, `lpProp`), depth first.
+///
+/// Mapping to [`Restriction`] (MS-OXCDATA 2.12): AndRestriction_r/OrRestriction_r (`cRes`,
+/// `lpRes`; an empty list is a null `lpRes`), NotRestriction_r, ContentRestriction_r
+/// (`ulFuzzyLevel` = FuzzyLevelLow | FuzzyLevelHigh << 16, `ulPropTag`, `lpProp`),
+/// PropertyRestriction_r, ComparePropsRestriction_r, BitMaskRestriction_r,
+/// SizeRestriction_r, ExistRestriction_r (both reserved fields 0) and SubRestriction_r.
+/// Comment and Count restrictions have no arm and fail to encode; relational operators above
+/// 0xFF, null `lpRes`/`lpProp` pointers and nesting deeper than [`MAX_DEPTH`] fail to decode.
+pub fn write_restriction(w: &mut NdrWriter, res: &Restriction) -> EncodeResult {
+    let depth = res.depth();
+    if depth > MAX_DEPTH {
+        return Err(EncodeError::TooLarge {
+            structure: "Restriction_r",
+            field: "nesting depth",
+            value: depth,
+            max: MAX_DEPTH,
+        });
+    }
+    write_res_flat(w, res)?;
+    write_res_deferred(w, res)
+}
+
+/// Reads a Restriction_r (see [`write_restriction`]).
+pub fn read_restriction(r: &mut NdrReader<'_>) -> DecodeResult<Restriction> {
+    (|| {
+        let flat = read_res_flat(r)?;
+        read_res_deferred(r, flat, 1)
+    })()
+    .within("Restriction_r")
+}
+
+fn write_res_flat(w: &mut NdrWriter, res: &Restriction) -> EncodeResult {
+    let rt = u32::from(res.restrict_type());
+    if matches!(res, Restriction::Comment { .. } | Restriction::Count { .. }) {
+        return Err(EncodeError::Invalid {
+            structure: "Restriction_r",
+            field: "rt",
+            detail: format!("restriction type 0x{rt:02X} has no RestrictionUnion_r arm"),
+        });
+    }
+    w.u32(rt);
+    w.u32(rt);
+    match res {
+        Restriction::And(v) | Restriction::Or(v) => {
+            w.count(v.len(), "AndRestriction_r", "cRes")?;
+            w.pointer(!v.is_empty());
+        }
+        Restriction::Not(_) => {
+            w.referent();
+        }
+        Restriction::Content {
+            fuzzy_level_low,
+            fuzzy_level_high,
+            tag,
+            ..
+        } => {
+            w.u32(u32::from(*fuzzy_level_low) | u32::from(*fuzzy_level_high) << 16);
+            w.u32(tag.0);
+            w.referent();
+        }
+        Restriction::Property { relop, tag, .. } => {
+            w.u32(u32::from(relop.0));
+            w.u32(tag.0);
+            w.referent();
+        }
+        Restriction::CompareProperties { relop, tag1, tag2 } => {
+            w.u32(u32::from(relop.0));
+            w.u32(tag1.0);
+            w.u32(tag2.0);
+        }
+        Restriction::Bitmask { relop, tag, mask } => {
+            w.u32(u32::from(relop.0));
+            w.u32(tag.0);
+            w.u32(*mask);
+        }
+        Restriction::Size { relop, tag, size } => {
+            w.u32(u32::from(relop.0));
+            w.u32(tag.0);
+            w.u32(*size);
+        }
+        Restriction::Exist { tag } => {
+            w.u32(0);
+            w.u32(tag.0);
+            w.u32(0);
+        }
+        Restriction::SubObject { subobject, .. } => {
+            w.u32(subobject.0);
+            w.referent();
+        }
+        Restriction::Comment { .. } | Restriction::Count { .. } => {}
+    }
+    Ok(())
+}
+
+fn write_res_deferred(w: &mut NdrWriter, res: &Restriction) -> EncodeResult {
+    match res {
+        Restriction::And(v) | Restriction::Or(v) if !v.is_empty() => {
+            w.count(v.len(), "AndRestriction_r", "MaxCount")?;
+            for c in v {
+                write_res_flat(w, c)?;
+            }
+            for c in v {
+                write_res_deferred(w, c)?;
+            }
+        }
+        Restriction::Not(c) | Restriction::SubObject { restriction: c, .. } => {
+            write_res_flat(w, c)?;
+            write_res_deferred(w, c)?;
+        }
+        Restriction::Content { value, .. } | Restriction::Property { value, .. } => {
+            write_value_flat(w, value)?;
+            write_value_deferred(w, value)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The flat part of a Restriction_r whose pointees are still to come.
+enum ResFlat {
+    Done(Restriction),
+    List {
+        or: bool,
+        count: u32,
+        present: bool,
+    },
+    Not {
+        present: bool,
+    },
+    Content {
+        fuzzy: u32,
+        tag: PropertyTag,
+        present: bool,
+    },
+    Property {
+        relop: RelOp,
+        tag: PropertyTag,
+        present: bool,
+    },
+    Sub {
+        subobject: PropertyTag,
+        present: bool,
+    },
+}
+
+fn read_relop(r: &mut NdrReader<'_>, field: &'static str) -> DecodeResult<u8> {
+    let at = r.offset();
+    let v = r.u32(field)?;
+    u8::try_from(v).map_err(|_| DecodeError::invalid(field, at, format!("{v:#x} is not a relop")))
+}
+
+fn read_res_flat(r: &mut NdrReader<'_>) -> DecodeResult<ResFlat> {
+    let at = r.offset();
+    let rt = r.u32("rt")?;
+    let disc_at = r.offset();
+    let disc = r.u32("discriminant")?;
+    if disc != rt {
+        return Err(DecodeError::invalid(
+            "discriminant",
+            disc_at,
+            format!("{disc:#x} differs from rt {rt:#x}"),
+        ));
+    }
+    let tag = |r: &mut NdrReader<'_>, f| r.u32(f).map(PropertyTag);
+    Ok(match u8::try_from(rt).unwrap_or(u8::MAX) {
+        t @ (restrict_type::AND | restrict_type::OR) => ResFlat::List {
+            or: t == restrict_type::OR,
+            count: r.u32("cRes")?,
+            present: r.pointer("lpRes")?,
+        },
+        restrict_type::NOT => ResFlat::Not {
+            present: r.pointer("lpRes")?,
+        },
+        restrict_type::CONTENT => ResFlat::Content {
+            fuzzy: r.u32("ulFuzzyLevel")?,
+            tag: tag(r, "ulPropTag")?,
+            present: r.pointer("lpProp")?,
+        },
+        restrict_type::PROPERTY => ResFlat::Property {
+            relop: RelOp(read_relop(r, "relop")?),
+            tag: tag(r, "ulPropTag")?,
+            present: r.pointer("lpProp")?,
+        },
+        restrict_type::COMPARE_PROPERTIES => ResFlat::Done(Restriction::CompareProperties {
+            relop: RelOp(read_relop(r, "relop")?),
+            tag1: tag(r, "ulPropTag1")?,
+            tag2: tag(r, "ulPropTag2")?,
+        }),
+        restrict_type::BITMASK => ResFlat::Done(Restriction::Bitmask {
+            relop: BitmapRelOp(read_relop(r, "relBMR")?),
+            tag: tag(r, "ulPropTag")?,
+            mask: r.u32("ulMask")?,
+        }),
+        restrict_type::SIZE => ResFlat::Done(Restriction::Size {
+            relop: RelOp(read_relop(r, "relop")?),
+            tag: tag(r, "ulPropTag")?,
+            size: r.u32("cb")?,
+        }),
+        restrict_type::EXIST => {
+            r.u32("ulReserved1")?;
+            let t = tag(r, "ulPropTag")?;
+            r.u32("ulReserved2")?;
+            ResFlat::Done(Restriction::Exist { tag: t })
+        }
+        restrict_type::SUB_OBJECT => ResFlat::Sub {
+            subobject: tag(r, "ulSubObject")?,
+            present: r.pointer("lpRes")?,
+        },
+        _ => {
+            return Err(DecodeError::invalid(
+                "rt",
+                at,
+                format!("restriction type {rt:#x} has no RestrictionUnion_r arm"),
+            ));
+        }
+    })
+}
+
+fn read_res_deferred(
+    r: &mut NdrReader<'_>,
+    flat: ResFlat,
+    depth: usize,
+) -> DecodeResult<Restriction> {
+    let at = r.offset();
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::invalid(
+            "lpRes",
+            at,
+            format!("restrictions nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    let required = |present: bool, field: &'static str| {
+        if present {
+            Ok(())
+        } else {
+            Err(DecodeError::invalid(field, at, "null pointer"))
+        }
+    };
+    let child = |r: &mut NdrReader<'_>| -> DecodeResult<Box<Restriction>> {
+        let f = read_res_flat(r)?;
+        read_res_deferred(r, f, depth + 1).map(Box::new)
+    };
+    let value = |r: &mut NdrReader<'_>| -> DecodeResult<TaggedPropertyValue> {
+        let f = read_value_flat(r)?;
+        read_value_deferred(r, f).within("PropertyValue_r")
+    };
+    Ok(match flat {
+        ResFlat::Done(res) => res,
+        ResFlat::List { or, count, present } => {
+            let children = if present {
+                // A Restriction_r's flat part is at least 12 bytes (rt, discriminant, one u32).
+                let max = read_max(r, count, 12)?;
+                let flats = (0..max)
+                    .map(|_| read_res_flat(r))
+                    .collect::<DecodeResult<Vec<_>>>()?;
+                flats
+                    .into_iter()
+                    .map(|f| read_res_deferred(r, f, depth + 1))
+                    .collect::<DecodeResult<Vec<_>>>()?
+            } else if count == 0 {
+                Vec::new()
+            } else {
+                return Err(DecodeError::invalid(
+                    "lpRes",
+                    at,
+                    "null pointer with cRes > 0",
+                ));
+            };
+            if or {
+                Restriction::Or(children)
+            } else {
+                Restriction::And(children)
+            }
+        }
+        ResFlat::Not { present } => {
+            required(present, "lpRes")?;
+            Restriction::Not(child(r)?)
+        }
+        ResFlat::Sub { subobject, present } => {
+            required(present, "lpRes")?;
+            Restriction::SubObject {
+                subobject,
+                restriction: child(r)?,
+            }
+        }
+        ResFlat::Content {
+            fuzzy,
+            tag,
+            present,
+        } => {
+            required(present, "lpProp")?;
+            Restriction::Content {
+                fuzzy_level_low: (fuzzy & 0xFFFF) as u16,
+                fuzzy_level_high: (fuzzy >> 16) as u16,
+                tag,
+                value: value(r)?,
+            }
+        }
+        ResFlat::Property {
+            relop,
+            tag,
+            present,
+        } => {
+            required(present, "lpProp")?;
+            Restriction::Property {
+                relop,
+                tag,
+                value: value(r)?,
+            }
+        }
+    })
 }

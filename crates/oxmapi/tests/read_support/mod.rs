@@ -18,6 +18,17 @@ pub const T0: u64 = 133_537_248_000_000_000;
 /// One day in FILETIME units.
 pub const DAY: u64 = 864_000_000_000;
 
+/// The transport the suite runs over: env `OXMAPI_TEST_TRANSPORT` = `mapihttp` (the default)
+/// or `rpchttp` (`scripts/check.sh` runs the suites both ways).
+pub fn test_transport() -> Option<oxmapi_profile::Transport> {
+    match std::env::var("OXMAPI_TEST_TRANSPORT").as_deref() {
+        Err(_) | Ok("") => None,
+        Ok("mapihttp") => Some(oxmapi_profile::Transport::MapiHttp),
+        Ok("rpchttp") => Some(oxmapi_profile::Transport::RpcHttp),
+        Ok(other) => panic!("OXMAPI_TEST_TRANSPORT={other:?}: use mapihttp or rpchttp"),
+    }
+}
+
 pub struct Lab {
     pub server: RunningServer,
     _dir: tempfile::TempDir,
@@ -65,14 +76,16 @@ certificate = {{ ca_file = {ca:?} }}
     }
 
     pub fn params(&self) -> LogonParams {
-        LogonParams {
+        let mut p = LogonParams {
             profile_info: Some(format!(
                 "{}\n{}",
                 self.alice.personalized_server_name, self.alice.alias
             )),
             password: Some(Secret::new(PASSWORD)),
             ..LogonParams::default()
-        }
+        };
+        p.overrides.transport = test_transport();
+        p
     }
 
     pub async fn session(&self) -> Session {

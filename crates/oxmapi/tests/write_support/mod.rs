@@ -12,6 +12,17 @@ use oxmapi_server::{RunningServer, ServerConfig, serve};
 pub(crate) const ALICE_PW: &str = "Passw0rd!";
 pub(crate) const BOB_PW: &str = "bobs-password";
 
+/// The transport the suite runs over: env `OXMAPI_TEST_TRANSPORT` = `mapihttp` (the default)
+/// or `rpchttp` (`scripts/check.sh` runs the suites both ways).
+pub(crate) fn test_transport() -> Option<oxmapi_profile::Transport> {
+    match std::env::var("OXMAPI_TEST_TRANSPORT").as_deref() {
+        Err(_) | Ok("") => None,
+        Ok("mapihttp") => Some(oxmapi_profile::Transport::MapiHttp),
+        Ok("rpchttp") => Some(oxmapi_profile::Transport::RpcHttp),
+        Ok(other) => panic!("OXMAPI_TEST_TRANSPORT={other:?}: use mapihttp or rpchttp"),
+    }
+}
+
 pub(crate) struct Lab {
     pub(crate) server: RunningServer,
     pub(crate) _dir: tempfile::TempDir,
@@ -69,11 +80,13 @@ certificate = {{ ca_file = {ca:?} }}
     }
 
     pub(crate) fn params(user: &UserRecord, password: &str) -> LogonParams {
-        LogonParams {
+        let mut p = LogonParams {
             profile_info: Some(format!("{}\n{}", user.personalized_server_name, user.alias)),
             password: Some(Secret::new(password)),
             ..LogonParams::default()
-        }
+        };
+        p.overrides.transport = test_transport();
+        p
     }
 
     pub(crate) async fn alice(&self) -> Session {
