@@ -355,3 +355,70 @@ async fn refusals_happen_before_anything_is_created() {
     }
     assert!(lab.ls("bob", "Inbox").await.is_empty());
 }
+
+#[test]
+fn demo_sends_to_mary_and_she_reads_it_on_both_transports() {
+    for transport in ["mapihttp", "rpchttp"] {
+        let out = Command::cargo_bin("oxmapi")
+            .unwrap()
+            .args(["demo", "--json", "--transport", transport])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{transport}: {err}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mail = &v["mail"];
+        assert_eq!(mail["from"], "John Doe", "{v}");
+        assert_eq!(mail["to"], "Mary Major");
+        assert_eq!(mail["found_in_inbox"], true);
+        assert_eq!(mail["found_sender"], "John Doe");
+        assert_eq!(mail["recipient_transport"], transport);
+        assert!(
+            mail["recipient_profile_info"]
+                .as_str()
+                .unwrap()
+                .ends_with("\nmmajor")
+        );
+        assert!(
+            mail["found_body"]
+                .as_str()
+                .unwrap()
+                .starts_with("Hello Mary,")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_to_an_unknown_recipient_is_refused_and_creates_nothing() {
+    let lab = lab().await;
+    lab.ok(
+        "bob",
+        &[
+            "send",
+            "--to",
+            "alice",
+            "--subject",
+            "Fwd me",
+            "--body",
+            ".",
+        ],
+    )
+    .await;
+    let id = lab.ls("alice", "Inbox").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = lab
+        .run("alice", &["forward", &id, "--to", "nobody-here"])
+        .await;
+    assert!(!o.ok);
+    assert!(
+        o.stderr
+            .contains("\"nobody-here\" is not in the address book"),
+        "{}",
+        o.stderr
+    );
+    for f in ["Drafts", "Outbox", "Sent Items"] {
+        assert!(lab.ls("alice", f).await.is_empty(), "{f}");
+    }
+}

@@ -501,6 +501,8 @@ impl NewMessage {
             tags::PidTagInternetMessageId,
             PropertyValue::Unicode(self.internet_message_id.clone()),
         ));
+        // Values too large for one RopSetProperties go through streams after it.
+        let (props, large) = crate::reply::split_large(props);
         let mut b = Batch::new(vec![session.logon_handle(), NEW_HANDLE]);
         b.push(CreateMessageRequest {
             logon_id: 0,
@@ -553,6 +555,12 @@ impl NewMessage {
                 RopResponse::ModifyRecipients(p) => Ok(p),
                 o => Err(o),
             })?;
+        }
+        for (tag, bytes) in large {
+            if let Err(e) = crate::reply::write_property(session, handle, tag, bytes).await {
+                crate::write::release(session, handle).await;
+                return Err(e);
+            }
         }
         for a in &self.attachments {
             if let Err(e) = add_attachment(session, handle, a).await {

@@ -14,8 +14,10 @@
 
 use std::time::SystemTime;
 
-use oxmapi_wire::data::{ErrorCode, FolderId, PropertyTag, PropertyValue, tags};
-use oxmapi_wire::rop::{OpenStreamRequest, ReadStreamRequest, RopResponse};
+use oxmapi_wire::data::{
+    ErrorCode, FolderId, PropertyTag, PropertyValue, TaggedPropertyValue, tags,
+};
+use oxmapi_wire::rop::{CommitStreamRequest, OpenStreamRequest, ReadStreamRequest, RopResponse};
 
 use crate::addressbook::{AddressEntry, Resolution};
 use crate::attachment::ATTACH_BY_VALUE;
@@ -48,6 +50,8 @@ const INDEX_CHILD_SIZE: usize = 5;
 /// handle table fits one 32 KiB RPC_HEADER_EXT segment (MS-OXCRPC 3.1.4.2.1.1) and the copy
 /// fits one RopWriteStream.
 const COPY_CHUNK: u16 = 0x7000;
+/// OpenModeFlags Create (MS-OXCPRPT 2.2.14.1): a new, empty stream.
+const STREAM_CREATE: u8 = 0x02;
 
 /// Which response to a message (CDO `Reply`, `ReplyAll`, `Forward`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -636,6 +640,81 @@ fn random_bytes(n: usize) -> Vec<u8> {
     out
 }
 
+/// A value larger than this (in wire bytes) is written through a stream, not with
+/// RopSetProperties (whose PropertyValueSize and the 32 KiB ROP buffer cannot carry it).
+const LARGE_VALUE: usize = 16 * 1024;
+
+/// Splits `props` into those small enough for RopSetProperties and the stream bytes of the
+/// large string and binary ones (MS-OXCPRPT 2.2.14: a string stream is the UTF-16LE text).
+pub(crate) fn split_large(
+    props: Vec<TaggedPropertyValue>,
+) -> (Vec<TaggedPropertyValue>, Vec<(PropertyTag, Vec<u8>)>) {
+    let mut small = Vec::with_capacity(props.len());
+    let mut large = Vec::new();
+    for p in props {
+        let bytes = match &p.value {
+            PropertyValue::Unicode(s) if s.len() * 2 > LARGE_VALUE => {
+                Some(s.encode_utf16().flat_map(u16::to_le_bytes).collect())
+            }
+            PropertyValue::Binary(b) | PropertyValue::String8(b) if b.len() > LARGE_VALUE => {
+                Some(b.clone())
+            }
+            _ => None,
+        };
+        match bytes {
+            Some(b) => large.push((p.tag, b)),
+            None => small.push(p),
+        }
+    }
+    (small, large)
+}
+
+/// Writes one property of the open message `message` through a stream: RopOpenStream
+/// (Create), RopWriteStream a chunk per Execute, RopCommitStream (MS-OXCPRPT 3.1.4.2).
+pub(crate) async fn write_property(
+    session: &mut Session,
+    message: u32,
+    tag: PropertyTag,
+    bytes: Vec<u8>,
+) -> Result<(), Error> {
+    const STEP: &str = "write-property-stream";
+    let what = format!("writing {tag} ({} bytes) through a stream", bytes.len());
+    let w = || what.clone();
+    let mut b = Batch::new(vec![message, NEW_HANDLE]);
+    b.push(OpenStreamRequest {
+        logon_id: 0,
+        input_handle_index: 0,
+        output_handle_index: 1,
+        property_tag: tag,
+        open_mode_flags: STREAM_CREATE,
+    });
+    let mut r = b.send(session, STEP).await?;
+    r.next(&w, |x| match x {
+        RopResponse::OpenStream(o) => Ok(o),
+        other => Err(other),
+    })?;
+    let stream = r.handle(1)?;
+    let result = async {
+        for chunk in bytes.chunks(crate::compose::WRITE_CHUNK) {
+            crate::compose::write_chunk(session, stream, chunk.to_vec(), &what).await?;
+        }
+        let mut b = Batch::new(vec![stream]);
+        b.push(CommitStreamRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+        });
+        let mut r = b.send(session, STEP).await?;
+        r.next(&w, |x| match x {
+            RopResponse::CommitStream(c) => Ok(c),
+            other => Err(other),
+        })?;
+        Ok(())
+    }
+    .await;
+    crate::write::release(session, stream).await;
+    result
+}
+
 /// Copies property PidTagAttachDataBinary of the stored attachment `source` into the open
 /// stream `dest`, one RopReadStream and one RopWriteStream per chunk (constant memory).
 pub(crate) async fn copy_stream(
@@ -831,5 +910,25 @@ mod tests {
         assert!(q.contains("<p>Hi</p>"), "{q}");
         assert!(!q.contains("<title>"), "{q}");
         assert_eq!(html_body_content("no body tag"), "no body tag");
+    }
+
+    #[test]
+    fn large_values_go_to_streams() {
+        let big = "é".repeat(LARGE_VALUE);
+        let props = vec![
+            TaggedPropertyValue::new(tags::PidTagSubject, PropertyValue::Unicode("s".into())),
+            TaggedPropertyValue::new(tags::PidTagBody, PropertyValue::Unicode(big.clone())),
+            TaggedPropertyValue::new(tags::PidTagHtml, PropertyValue::Binary(vec![1; 100])),
+        ];
+        let (small, large) = split_large(props);
+        assert_eq!(small.len(), 2);
+        assert_eq!(large.len(), 1);
+        assert_eq!(large[0].0, tags::PidTagBody);
+        let units: Vec<u16> = large[0]
+            .1
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(String::from_utf16(&units).unwrap(), big);
     }
 }

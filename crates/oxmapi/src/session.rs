@@ -647,7 +647,7 @@ async fn logon_flow(
                     oxmapi_transport::RpcAuthLevel::Privacy,
                 )
                 .await
-                .map_err(|e| channel::rpc_error("nspi-bind", e))?;
+                .map_err(|e| proxy_error("nspi-bind", e))?;
             let mut n = oxmapi_transport::NspiRpc::new(ch);
             let guid = nspi::bind_rpc(&mut n).await?;
             Ok::<_, Error>((n, guid))
@@ -698,7 +698,7 @@ async fn logon_flow(
                     oxmapi_transport::RpcAuthLevel::Privacy,
                 )
                 .await
-                .map_err(|e| channel::rpc_error("emsmdb-connect", e))?;
+                .map_err(|e| proxy_error("emsmdb-connect", e))?;
             Mailbox::Rpc(Box::new(oxmapi_transport::EmsmdbRpc::new(ch)))
         }
     };
@@ -822,6 +822,24 @@ fn mapi_http_unavailable(e: &Error) -> bool {
         Some(oxmapi_transport::TransportError::ResponseCode { code: 16, .. }) => true,
         _ => false,
     }
+}
+
+/// Setting up an RPC/HTTP channel failed. The RPC proxy refuses a channel to a mailbox
+/// server the user may not open with `503 RPC Error: 5` (MS-RPCH 2.1.2.1.3; 5 is
+/// ERROR_ACCESS_DENIED): that is MAPI_E_NO_ACCESS, as Connect's refusal is over MAPI/HTTP.
+fn proxy_error(step: &'static str, e: oxmapi_transport::RpcError) -> Error {
+    if let oxmapi_transport::RpcError::Proxy { reason, .. } = &e {
+        let code = reason
+            .strip_prefix("RPC Error:")
+            .and_then(|c| u32::from_str_radix(c.trim(), 16).ok());
+        if code == Some(5) {
+            let what = format!("the RPC proxy refused access to the mailbox server: {e}");
+            return Error::mapi(step, ErrorCode::NO_ACCESS, what)
+                .with_hint("the server name in ProfileInfo must be the user's own mailbox server")
+                .with_source(e);
+        }
+    }
+    channel::rpc_error(step, e)
 }
 
 fn rpc_round_trips(ch: &oxmapi_transport::RpcChannel) -> u64 {

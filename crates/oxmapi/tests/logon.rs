@@ -298,9 +298,11 @@ async fn certificate_policies() {
 async fn expired_session_context_reconnects_for_a_read_only_call() {
     let lab = lab(false).await;
     let config = lab.config("basic", &lab.ca_policy(), true);
-    let mut session = Session::logon(&config, lab.dynamic(&lab.alice, PASSWORD))
-        .await
-        .unwrap();
+    // MAPI/HTTP only: `expire_all_sessions` expires MAPI/HTTP session contexts; the lab has no
+    // way to expire an RPC/HTTP (EcDoConnectEx) context handle.
+    let mut params = lab.dynamic(&lab.alice, PASSWORD);
+    params.overrides.transport = Some(oxmapi_profile::Transport::MapiHttp);
+    let mut session = Session::logon(&config, params).await.unwrap();
     lab.server.expire_all_sessions();
     let row = session
         .store_properties(&[tags::PidTagMailboxOwnerName])

@@ -346,14 +346,32 @@ async fn a_reply_can_be_saved_as_a_draft_in_any_folder() {
 }
 
 #[tokio::test]
-async fn tmp_large_body() {
+async fn replying_to_a_long_message_streams_the_bodies() {
     let lab = lab().await;
     let mut alice = lab.alice().await;
     let outbox = alice.default_folder_id(DefaultFolder::Outbox);
+    // 216 000 characters: far beyond one RopSetProperties (PropertyValueSize is a u16).
+    let long = "0123456789abcdef\r\n".repeat(12_000);
+    let html = format!("<html><body><pre>{long}</pre></body></html>");
     let mut m = alice.new_message(outbox);
-    let long = "0123456789abcdef\r\n".repeat(12000);
-    m.set_subject("Long").set_body_text(&long).to("bob");
-    let r = m.send(&mut alice).await;
-    println!("{r:?}");
-    r.unwrap();
+    m.set_subject("Long")
+        .set_body_text(&long)
+        .set_body_html(&html)
+        .to("bob");
+    assert!(m.send(&mut alice).await.unwrap().is_sent());
+
+    let mut bob = lab.bob().await;
+    let got = inbox(&mut bob).await;
+    assert_eq!(
+        got[0].text(&mut bob).await.unwrap().as_deref(),
+        Some(long.as_str())
+    );
+    let r = got[0].reply(&mut bob).await.unwrap();
+    assert!(r.send(&mut bob).await.unwrap().is_sent());
+
+    let got = inbox(&mut alice).await;
+    let text = got[0].text(&mut alice).await.unwrap().unwrap();
+    assert!(text.ends_with(&long), "the quoted original is whole");
+    let html = String::from_utf8(got[0].html(&mut alice).await.unwrap().unwrap()).unwrap();
+    assert!(html.contains(&format!("<pre>{long}</pre>")));
 }

@@ -107,6 +107,8 @@ pub(super) fn run(
         RopId::SET_RECEIVE_FOLDER => {
             set_receive_folder(ctx, handles, &SetReceiveFolderRequest::decode(r)?, room)
         }
+        // RopSetProperties, the last of `handles_rop`; any other RopId fails to decode as
+        // one (a malformed buffer), so the cursor never stays in place.
         _ => {
             let q = SetPropertiesRequest::decode(r)?;
             set_properties(ctx, handles, q.input_handle_index, &q.values, room)
@@ -571,5 +573,63 @@ fn outcome(result: Result<bool, ErrorCode>) -> (ErrorCode, u8) {
     match result {
         Ok(partial) => (ErrorCode::SUCCESS, u8::from(partial)),
         Err(ec) => (ec, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxmapi_wire::rop::{ResponseContext, RopResponse};
+
+    fn bytes(step: FoldStep) -> Vec<u8> {
+        match step {
+            FoldStep::Reply(b) => b,
+            FoldStep::NoRoom(n) => panic!("no room: {n}"),
+        }
+    }
+
+    /// The responses this module sends for failures decode with the wire crate as the
+    /// spec's single response buffers: PartialCompletion follows any ReturnValue
+    /// (MS-OXCROPS 2.2.4.3.2) and ecDstNullObject carries DestHandleIndex and
+    /// PartialCompletion (2.2.4.7.3).
+    #[test]
+    fn failure_responses_decode_with_the_wire_crate() {
+        let (return_value, partial_completion) = outcome(Err(ErrorCode::NOT_FOUND));
+        let resp = DeleteFolderResponse {
+            input_handle_index: 1,
+            return_value,
+            partial_completion,
+        };
+        let b = bytes(reply(RopId::DELETE_FOLDER, 1, &resp));
+        assert_eq!(b, [0x1D, 1, 0x0F, 0x01, 0x04, 0x80, 0]);
+        let mut r = ReadCursor::new(&b);
+        let ctx = ResponseContext::Plain(RopId::DELETE_FOLDER);
+        let got = RopResponse::decode(&mut r, &ctx).expect("decodes");
+        assert!(r.is_empty());
+        assert_eq!(got, RopResponse::DeleteFolder(resp));
+
+        let null = NullDestinationFailureResponse {
+            rop_id: RopId::MOVE_FOLDER,
+            source_handle_index: 1,
+            dest_handle_index: 3,
+            partial_completion: 0,
+        };
+        let b = bytes(reply(RopId::MOVE_FOLDER, 1, &null));
+        assert_eq!(b.len(), NULL_DESTINATION_SIZE);
+        let mut r = ReadCursor::new(&b);
+        let ctx = ResponseContext::Plain(RopId::MOVE_FOLDER);
+        let got = RopResponse::decode(&mut r, &ctx).expect("decodes");
+        assert!(r.is_empty());
+        assert_eq!(got, RopResponse::NullDestination(null));
+    }
+
+    #[test]
+    fn outcome_reports_partial_only_on_success() {
+        assert_eq!(outcome(Ok(true)), (ErrorCode::SUCCESS, 1));
+        assert_eq!(outcome(Ok(false)), (ErrorCode::SUCCESS, 0));
+        assert_eq!(
+            outcome(Err(ErrorCode::NO_ACCESS)),
+            (ErrorCode::NO_ACCESS, 0)
+        );
     }
 }

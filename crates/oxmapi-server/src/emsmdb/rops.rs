@@ -359,7 +359,8 @@ fn run_one(
                 None => get_receive_folder(ctx, handles, input, class),
             }
         }
-        // INVARIANT: `handled_here` lists exactly the arms above.
+        // INVARIANT: `handled_here` lists exactly the arms above; Stop ends the buffer, so the
+        // cursor staying in place is harmless.
         _ => Step::Stop(error_bytes(id, 0, ErrorCode::NO_SUPPORT)),
     })
 }
@@ -1023,5 +1024,61 @@ fn get_receive_folder(ctx: &MailboxContext, handles: &[u32], input: u8, class: &
             };
             reply(rop, input, &resp)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LogonTime fields (MS-OXCROPS 2.2.3.1.2) of known instants.
+    #[test]
+    fn logon_time_of_known_instants() {
+        let epoch = logon_time(0);
+        assert_eq!(
+            (epoch.year, epoch.month, epoch.day, epoch.day_of_week),
+            (1970, 1, 1, 4),
+            "1970-01-01 was a Thursday"
+        );
+        // 2024-02-29T12:34:56Z, a Thursday in a leap year.
+        let t = logon_time(1_709_210_096);
+        assert_eq!(
+            t,
+            LogonTime {
+                seconds: 56,
+                minutes: 34,
+                hour: 12,
+                day_of_week: 4,
+                day: 29,
+                month: 2,
+                year: 2024,
+            }
+        );
+        assert_eq!(unix_to_filetime(0), 116_444_736_000_000_000);
+    }
+
+    /// The failure form is the generic one; a success code cannot be sent as a failure.
+    #[test]
+    fn error_bytes_are_header_only() {
+        let b = error_bytes(RopId::OPEN_FOLDER, 3, ErrorCode::NOT_FOUND);
+        assert_eq!(b, [0x02, 3, 0x0F, 0x01, 0x04, 0x80]);
+        let b = error_bytes(RopId::OPEN_FOLDER, 3, ErrorCode::SUCCESS);
+        assert_eq!(b, [0x02, 3, 0x05, 0x40, 0x00, 0x80]);
+    }
+
+    /// RopBufferTooSmall (MS-OXCROPS 2.2.15.1): SizeNeeded, then the unprocessed requests
+    /// verbatim; ecBufferTooSmall when even that does not fit.
+    #[test]
+    fn buffer_too_small_layout() {
+        let mut out = vec![0xAA];
+        let rest = [0x15, 0, 1, 0, 0, 10, 0];
+        buffer_too_small(&mut out, 20, &rest, 10).expect("fits");
+        assert_eq!(out, [0xAA, 0xFF, 30, 0, 0x15, 0, 1, 0, 0, 10, 0]);
+        let mut out = Vec::new();
+        assert_eq!(
+            buffer_too_small(&mut out, 20, &rest, 9),
+            Err(ErrorCode::BUFFER_TOO_SMALL)
+        );
+        assert!(out.is_empty());
     }
 }
