@@ -32,6 +32,17 @@ pub(crate) enum ServerCommand {
     IssueToken(IssueTokenArgs),
     /// Revoke a bearer token (--token-file) or all tokens of a user (--alias).
     RevokeToken(RevokeTokenArgs),
+    /// Import `.eml` files (a file or a directory of them) into a user's Inbox.
+    Import {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The mailbox owner's alias.
+        #[arg(long)]
+        user: String,
+        /// An .eml file or a directory of .eml files.
+        path: PathBuf,
+    },
     /// List the outbound queue: messages submitted to recipients outside the organization.
     Queue {
         /// Data directory.
@@ -115,6 +126,23 @@ pub(crate) async fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
 
 pub(crate) fn server_cmd(cmd: ServerCommand) -> Result<ExitCode> {
     match cmd {
+        ServerCommand::Import { data, user, path } => {
+            let store = Store::open(&data)?;
+            let report = oxmapi_server::import::import_eml(&store, &user, &path)
+                .with_context(|| format!("importing {} into {user}'s Inbox", path.display()))?;
+            println!(
+                "imported {} message(s) into {user}'s Inbox",
+                report.imported.len()
+            );
+            for (p, why) in &report.skipped {
+                eprintln!("skipped {}: {why}", p.display());
+            }
+            Ok(if report.skipped.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         ServerCommand::Queue { data, json } => {
             let store = Store::open(&data)?;
             let queue = oxmapi_server::queue::list_queue(&store)?;
