@@ -21,6 +21,9 @@ pub(crate) struct ServeArgs {
     /// The organization has public folders.
     #[arg(long)]
     public_folders: bool,
+    /// Serve RPC over HTTP only, like Exchange 2013 before SP1 (no MAPI over HTTP).
+    #[arg(long)]
+    rpc_http_only: bool,
 }
 
 /// `oxmapi server ...`.
@@ -108,6 +111,7 @@ pub(crate) async fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
     let mut cfg = ServerConfig::new(&args.data);
     cfg.listen = args.listen;
     cfg.public_folders = args.public_folders;
+    cfg.mapi_http = !args.rpc_http_only;
     let server = serve(cfg).await.context("starting the server")?;
     println!("oxmapi server listening on https://{}", server.local_addr());
     println!("certificate sha256 {}", server.cert_fingerprint());

@@ -46,6 +46,10 @@ pub struct ServerConfig {
     pub public_folders: bool,
     /// `X-ServerApplication` response header.
     pub server_application: String,
+    /// Serve MAPI over HTTP. `false` behaves like Exchange 2013 before SP1: RPC over HTTP only
+    /// (the `/mapi/` endpoints answer 404), which is what a client's `auto` transport must
+    /// detect and fall back from.
+    pub mapi_http: bool,
 }
 
 impl ServerConfig {
@@ -61,6 +65,7 @@ impl ServerConfig {
             domain: org.domain,
             public_folders: org.public_folders,
             server_application: "Exchange/15.02.1544.004".to_owned(),
+            mapi_http: true,
         }
     }
 }
@@ -261,7 +266,7 @@ async fn handle(
     if crate::rpch::is_rpch_path(req.uri().path()) {
         return crate::rpch::handle(req, state, conn_auth).await;
     }
-    let Some(endpoint) = route(req.uri().path()) else {
+    let Some(endpoint) = route(req.uri().path()).filter(|_| state.config.mapi_http) else {
         return plain(StatusCode::NOT_FOUND, "not found");
     };
     let user = match auth::authenticate(state, conn_auth, req.headers()) {

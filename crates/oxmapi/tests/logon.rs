@@ -412,3 +412,48 @@ async fn auto_transport_uses_mapi_http_when_available() {
     assert_eq!(report.transport.used, "mapihttp");
     assert!(report.transport.reason.starts_with("auto"));
 }
+
+/// `auto` against a server without MAPI/HTTP (Exchange 2013 before SP1): falls back to RPC
+/// over HTTP as Outlook does, and the report says why.
+#[tokio::test]
+async fn auto_transport_falls_back_to_rpc_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ServerConfig::new(dir.path());
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.mapi_http = false;
+    let server = serve(cfg).await.unwrap();
+    let alice = server
+        .store()
+        .add_user("alice", "Alice Example", PASSWORD)
+        .unwrap();
+    let toml = format!(
+        "ignore_no_public_folders = true\n[proxy_map.\"example.test\"]\nurl = \"https://127.0.0.1:{}\"\nauth = \"ntlm\"\ncertificate = {{ ca_file = {:?} }}\n",
+        server.local_addr().port(),
+        server.ca_path().display().to_string()
+    );
+    let config = Config::from_toml(&toml, std::path::Path::new("t.toml")).unwrap();
+    let params = LogonParams {
+        profile_info: Some(format!("{}\nalice", alice.personalized_server_name)),
+        password: Some(Secret::new(PASSWORD)),
+        overrides: oxmapi_profile::Overrides {
+            transport: Some(oxmapi_profile::Transport::Auto),
+            ..Default::default()
+        },
+        ..LogonParams::default()
+    };
+    let (result, report) = Session::logon_with_report(&config, params.clone()).await;
+    let session = result.unwrap_or_else(|e| panic!("{e}\n{report:#?}"));
+    assert_eq!(report.transport.used, "rpchttp");
+    assert!(
+        report.transport.reason.contains("falling back"),
+        "{}",
+        report.transport.reason
+    );
+    assert!(!report.steps[0].ok, "the MAPI/HTTP attempt is reported");
+    session.logoff().await.unwrap();
+    // mapihttp alone fails with a 404 hint.
+    let mut only = params;
+    only.overrides.transport = Some(oxmapi_profile::Transport::MapiHttp);
+    let err = Session::logon(&config, only).await.unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+}
