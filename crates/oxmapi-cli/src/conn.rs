@@ -202,6 +202,9 @@ pub(crate) fn print_report(r: &LogonReport) {
             r.resolved.as_ref().map(|x| x.dn.as_str()).unwrap_or("")
         );
         println!("  mailbox guid    {}", m.mailbox_guid);
+        if let Some(v) = &m.server_version {
+            println!("  server version  {v}");
+        }
         for (name, id) in &m.special_folders {
             println!("    {name:<26} {id}");
         }

@@ -163,12 +163,13 @@ impl Mailbox {
         }
     }
 
-    /// EMSMDB Connect / EcDoConnectEx.
+    /// EMSMDB Connect / EcDoConnectEx; also returns the server's version (X-ServerApplication,
+    /// or EcDoConnectEx's rgwServerVersion).
     pub(crate) async fn connect(
         &mut self,
         user_dn: &str,
         flags: u32,
-    ) -> Result<ConnectSuccess, Error> {
+    ) -> Result<(ConnectSuccess, Option<String>), Error> {
         match self {
             Self::Http(h) => connect(h, user_dn, flags).await,
             Self::Rpc(r) => {
@@ -177,15 +178,19 @@ impl Mailbox {
                     .connect_ex(user_dn, flags)
                     .await
                     .map_err(|e| rpc_error(STEP, e))?;
-                Ok(ConnectSuccess {
-                    error_code: 0,
-                    polls_max: c.polls_max,
-                    retry_count: c.retry,
-                    retry_delay: c.retry_delay,
-                    dn_prefix: c.dn_prefix.unwrap_or_default(),
-                    display_name: c.display_name.unwrap_or_default(),
-                    aux: c.aux_out,
-                })
+                let version = server_version(c.server_version);
+                Ok((
+                    ConnectSuccess {
+                        error_code: 0,
+                        polls_max: c.polls_max,
+                        retry_count: c.retry,
+                        retry_delay: c.retry_delay,
+                        dn_prefix: c.dn_prefix.unwrap_or_default(),
+                        display_name: c.display_name.unwrap_or_default(),
+                        aux: c.aux_out,
+                    },
+                    Some(version),
+                ))
             }
         }
     }
@@ -236,6 +241,16 @@ fn auth_failed_hint(e: &TransportError) -> &'static str {
     }
 }
 
+/// rgwServerVersion (MS-OXCRPC 3.1.4.1.3): with the high bit of the second WORD set the
+/// triple is major<<8|minor, 0x8000|build, revision; otherwise major, build, revision.
+fn server_version(w: [u16; 3]) -> String {
+    if w[1] & 0x8000 != 0 {
+        format!("{}.{}.{}.{}", w[0] >> 8, w[0] & 0xFF, w[1] & 0x7FFF, w[2])
+    } else {
+        format!("{}.0.{}.{}", w[0], w[1], w[2])
+    }
+}
+
 /// Maps an RPC/HTTP error onto a session error for `step`.
 pub(crate) fn rpc_error(step: &'static str, e: oxmapi_transport::RpcError) -> Error {
     use oxmapi_transport::RpcError;
@@ -266,7 +281,7 @@ async fn connect(
     session: &mut MapiHttpSession,
     user_dn: &str,
     flags: u32,
-) -> Result<ConnectSuccess, Error> {
+) -> Result<(ConnectSuccess, Option<String>), Error> {
     const STEP: &str = "emsmdb-connect";
     let req = ConnectRequest {
         user_dn: user_dn.to_owned(),
@@ -276,8 +291,12 @@ async fn connect(
         lcid_string: 0x409,
         aux: Vec::new(),
     };
-    let body = post(session, STEP, "Connect", encode(STEP, &req)?).await?;
-    let ok = success(STEP, decode::<ConnectResponse>(STEP, &body)?)?;
+    let resp = session
+        .post("Connect", encode(STEP, &req)?)
+        .await
+        .map_err(|e| transport_error(STEP, e))?;
+    let version = resp.server_application.clone();
+    let ok = success(STEP, decode::<ConnectResponse>(STEP, &resp.body)?)?;
     if ok.error_code != 0 {
         return Err(Error::mapi(
             STEP,
@@ -285,7 +304,7 @@ async fn connect(
             format!("the server refused to connect {user_dn}"),
         ));
     }
-    Ok(ok)
+    Ok((ok, version))
 }
 
 /// EMSMDB Disconnect (MS-OXCMAPIHTTP 2.2.4.3); errors are ignored by callers that are

@@ -708,6 +708,8 @@ async fn logon_flow(
     let dn = resolved.dn.clone();
     let flags = profile.connect_flags();
     let connected = emsmdb.connect(&dn, flags).await;
+    let server_version = connected.as_ref().ok().and_then(|(_, v)| v.clone());
+    let connected = connected.map(|(c, _)| c);
     connect_timer.finish(
         report,
         "emsmdb-connect",
@@ -734,7 +736,7 @@ async fn logon_flow(
     report.mailbox = Some(MailboxReport {
         display_name: connected.display_name.clone(),
         dn_prefix: connected.dn_prefix.clone(),
-        server_version: None,
+        server_version,
         mailbox_guid: hex_guid(&logon.mailbox_guid),
         special_folders: SPECIAL_FOLDER_NAMES
             .iter()

@@ -178,7 +178,9 @@ impl Calls<'_> {
             icxr: 0,
             dn_prefix: None,
             display_name: None,
-            server_version: [15, 0x8002, 1544],
+            // 15.2.1544.4 in the "new" WORD-triple form (high bit of WORD 1 set: major<<8|minor,
+            // 0x8000|build, revision), the form MS-OXCRPC 3.1.4.1.3 clients decode.
+            server_version: [0x0F02, 0x8000 | 1544, 4],
             best_version: req.client_version,
             timestamp: req.timestamp,
             aux_out: Vec::new(),
