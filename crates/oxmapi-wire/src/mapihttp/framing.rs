@@ -266,12 +266,18 @@ impl ResponseFramer {
 
     /// Parses one header line; false when the line is not complete yet.
     fn step_header(&mut self) -> DecodeResult<bool> {
-        let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+        // Only the first MAX_HEADER_LINE bytes matter for this line, so the outcome is the
+        // same whether the bytes arrived at once or in pieces: a bare LF inside the line is
+        // reported first (at its offset), then an over-long line, else we wait for more.
+        let window = &self.buf[..self.buf.len().min(MAX_HEADER_LINE)];
+        let crlf = window.windows(2).position(|w| w == b"\r\n");
+        let line_end = crlf.unwrap_or(window.len());
+        if let Some(lf) = window[..line_end].iter().position(|&b| b == b'\n') {
+            return Err(self.garbage(lf, "bare LF in additional headers"));
+        }
+        let Some(end) = crlf else {
             if self.buf.len() >= MAX_HEADER_LINE {
                 return Err(self.garbage(0, "additional header line too long"));
-            }
-            if let Some(cr) = self.buf.iter().position(|&b| b == b'\n') {
-                return Err(self.garbage(cr, "bare LF in additional headers"));
             }
             return Ok(false);
         };
@@ -280,14 +286,6 @@ impl ResponseFramer {
             self.state = State::Body;
             self.response.body = std::mem::take(&mut self.buf);
             return Ok(true);
-        }
-        if end + 2 > MAX_HEADER_LINE {
-            return Err(self.garbage(0, "additional header line too long"));
-        }
-        // Checked before the line is parsed so that the error does not depend on whether
-        // the CRLF had arrived yet (the branch above reports it the same way).
-        if let Some(lf) = self.buf[..end].iter().position(|&b| b == b'\n') {
-            return Err(self.garbage(lf, "bare LF in additional headers"));
         }
         if self.response.additional_headers.len() >= MAX_HEADERS {
             return Err(self.garbage(0, "too many additional headers"));
