@@ -88,6 +88,7 @@ pub(crate) async fn export_folder(
     progress: &Progress,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    remove_stale_parts(dir)?;
     let mut m = folder
         .messages()
         .columns(&[tags::PidTagEntryId, tags::PidTagSubject])
@@ -211,6 +212,20 @@ pub(crate) async fn to_eml(s: &mut Session, msg: &Message) -> Result<Vec<u8>> {
         }
     }
     Ok(b.write_to_vec()?)
+}
+
+/// Removes temporary files an interrupted earlier export left behind (ours only: the
+/// `.oxmapi-export-*.part` names of [`write_atomically`]).
+fn remove_stale_parts(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with(".oxmapi-export-") && name.ends_with(".part") && path.is_file() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing the stale {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.

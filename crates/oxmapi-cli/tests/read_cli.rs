@@ -297,3 +297,96 @@ async fn export_round_trips_the_imported_samples() {
     );
     lab.server.shutdown().await;
 }
+
+/// An export killed half-way leaves only complete `.eml` files (each is written under a
+/// temporary `.part` name and renamed when whole), and the next run finishes the job without
+/// rewriting what is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_export_leaves_only_complete_files() {
+    let lab = lab().await;
+    // Enough messages that the export takes a while.
+    let mut many = Vec::new();
+    for i in 0..300 {
+        many.push(
+            MessageBuilder::new()
+                .from(("Bulk Sender", "bulk@example.test"))
+                .to(("Alice Example", "alice@example.test"))
+                .subject(format!("bulk {i}"))
+                .date(1_709_500_000u64 + i)
+                .message_id(format!("bulk.{i}@example.test"))
+                .text_body("x".repeat(20_000))
+                .write_to_vec()
+                .unwrap(),
+        );
+    }
+    let bulk_dir = lab.path("bulk");
+    std::fs::create_dir_all(&bulk_dir).unwrap();
+    for (i, m) in many.iter().enumerate() {
+        std::fs::write(bulk_dir.join(format!("{i}.eml")), m).unwrap();
+    }
+    oxmapi_server::import::import_eml(lab.server.store(), "alice", &bulk_dir).unwrap();
+    let total = 3 + many.len();
+    let out = lab.path("export");
+    let bin = assert_cmd::cargo::cargo_bin("oxmapi");
+    let mut child = std::process::Command::new(&bin)
+        .args(["export", "Inbox", "--eml"])
+        .arg(&out)
+        .arg("--profile-info")
+        .arg(&lab.profile_info)
+        .arg("--config")
+        .arg(&lab.config)
+        .env("OXMAPI_PASSWORD", PASSWORD)
+        .env_remove("OXMAPI_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as some files exist (or after a bound, whichever comes first).
+    let started = std::time::Instant::now();
+    loop {
+        let n = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+        if n >= 5 || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let complete = |dir: &std::path::Path| -> usize {
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "eml") {
+                let bytes = std::fs::read(&p).unwrap();
+                let m = MessageParser::default()
+                    .parse(&bytes)
+                    .unwrap_or_else(|| panic!("{} does not parse", p.display()));
+                assert!(m.subject().is_some(), "{} is incomplete", p.display());
+                if m.subject().unwrap_or("").starts_with("bulk") {
+                    assert_eq!(
+                        m.body_text(0).map(|b| b.trim_end().len()),
+                        Some(20_000),
+                        "{} is truncated",
+                        p.display()
+                    );
+                }
+                n += 1;
+            }
+        }
+        n
+    };
+    let after_kill = complete(&out);
+    assert!(after_kill < total || after_kill == total);
+    // The next run finishes; existing files are skipped, not rewritten.
+    let (ok, _, err) = lab
+        .run(&["export", "Inbox", "--eml", out.to_str().unwrap()])
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(complete(&out), total);
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none_or(|x| x != "eml"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
