@@ -142,9 +142,19 @@ impl RunningServer {
         &self.state.store
     }
 
-    /// Test hook: every session context expires now (later requests get Context Not Found).
+    /// Test hook: every session context expires now. MAPI/HTTP requests then get Context Not
+    /// Found; every RPC/HTTP EMSMDB virtual connection closes at its next PDU, destroying its
+    /// EcDoConnectEx context handles.
     pub fn expire_all_sessions(&self) {
         self.state.sessions.expire_all();
+        self.state.rpch.expire_mailboxes();
+    }
+
+    /// Test hook: live Server objects (logons, folders, tables, messages, ...) over all
+    /// mailbox session contexts, MAPI/HTTP and RPC/HTTP.
+    #[doc(hidden)]
+    pub fn open_object_count(&self) -> usize {
+        self.state.sessions.object_count() + self.state.rpch.object_count()
     }
 
     /// Number of live session contexts.

@@ -122,6 +122,20 @@ impl SessionTable {
         self.lock().clear();
     }
 
+    /// Live Server objects over all EMSMDB contexts (a test hook).
+    pub(crate) fn object_count(&self) -> usize {
+        let mut map = self.lock();
+        self.sweep(&mut map);
+        map.values()
+            .filter_map(|s| s.mailbox.as_ref())
+            .map(|m| {
+                m.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .object_count()
+            })
+            .sum()
+    }
+
     /// Number of live contexts.
     pub(crate) fn len(&self) -> usize {
         let mut map = self.lock();

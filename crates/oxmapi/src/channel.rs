@@ -122,12 +122,36 @@ pub(crate) enum Mailbox {
     /// MAPI over HTTP.
     Http(Box<MapiHttpSession>),
     /// RPC over HTTP v2.
-    Rpc(Box<oxmapi_transport::EmsmdbRpc>),
+    Rpc(Box<RpcMailbox>),
+}
+
+/// EMSMDB over RPC/HTTP, with what it takes to build the virtual connection again.
+pub(crate) struct RpcMailbox {
+    emsmdb: oxmapi_transport::EmsmdbRpc,
+    client: oxmapi_transport::RpcHttpClient,
+    server: String,
+    /// The virtual connection ended: the next reconnect builds a new one.
+    closed: bool,
 }
 
 impl Mailbox {
     pub(crate) fn mapi_http(http: MapiHttpSession) -> Self {
         Self::Http(Box::new(http))
+    }
+
+    /// EMSMDB on `channel`, a virtual connection `client` built to `server` (the RPC server
+    /// name, the personalized server name), which [`Mailbox::reopen`] builds again if needed.
+    pub(crate) fn rpc_http(
+        channel: oxmapi_transport::RpcChannel,
+        client: oxmapi_transport::RpcHttpClient,
+        server: String,
+    ) -> Self {
+        Self::Rpc(Box::new(RpcMailbox {
+            emsmdb: oxmapi_transport::EmsmdbRpc::new(channel),
+            client,
+            server,
+            closed: false,
+        }))
     }
 
     /// Requests so far: HTTP round trips (including authentication legs) for MAPI/HTTP, RPC
@@ -136,7 +160,7 @@ impl Mailbox {
         match self {
             Self::Http(h) => h.stats().http_round_trips,
             Self::Rpc(r) => {
-                let st = r.channel().stats();
+                let st = r.emsmdb.channel().stats();
                 st.calls + st.http.http_round_trips
             }
         }
@@ -145,22 +169,42 @@ impl Mailbox {
     pub(crate) fn stats(&self) -> oxmapi_transport::SessionStats {
         match self {
             Self::Http(h) => h.stats(),
-            Self::Rpc(r) => r.channel().stats().http,
+            Self::Rpc(r) => r.emsmdb.channel().stats().http,
         }
     }
 
     pub(crate) fn url(&self) -> String {
         match self {
             Self::Http(h) => h.url(),
-            Self::Rpc(r) => r.channel().url().to_owned(),
+            Self::Rpc(r) => r.emsmdb.channel().url().to_owned(),
         }
     }
 
-    /// Forgets the session context (after the server expired it).
-    pub(crate) fn reset(&mut self) {
-        if let Self::Http(h) = self {
-            h.reset();
+    /// Forgets the session context after the server expired it, before a new
+    /// [`Mailbox::connect`]. Over RPC/HTTP a virtual connection that ended is built again
+    /// (MS-RPCH 3.2.2.4.1: new IN and OUT channels, then the EMSMDB bind); one that is still
+    /// open (the server only dropped the context handle) is kept.
+    pub(crate) async fn reopen(&mut self) -> Result<(), Error> {
+        match self {
+            Self::Http(h) => h.reset(),
+            Self::Rpc(r) if r.closed => {
+                const STEP: &str = "emsmdb-connect";
+                let channel = r
+                    .client
+                    .connect(
+                        &r.server,
+                        oxmapi_transport::RpcPort::Emsmdb,
+                        oxmapi_transport::RpcAuthLevel::Privacy,
+                    )
+                    .await
+                    .map_err(|e| rpc_error(STEP, e))?;
+                // Dropping the old channel ends what is left of its virtual connection.
+                r.emsmdb = oxmapi_transport::EmsmdbRpc::new(channel);
+                r.closed = false;
+            }
+            Self::Rpc(_) => {}
         }
+        Ok(())
     }
 
     /// EMSMDB Connect / EcDoConnectEx; also returns the server's version (X-ServerApplication,
@@ -175,9 +219,10 @@ impl Mailbox {
             Self::Rpc(r) => {
                 const STEP: &str = "emsmdb-connect";
                 let c = r
+                    .emsmdb
                     .connect_ex(user_dn, flags)
                     .await
-                    .map_err(|e| rpc_error(STEP, e))?;
+                    .map_err(|e| r.call_error(STEP, e))?;
                 let version = server_version(c.server_version);
                 Ok((
                     ConnectSuccess {
@@ -200,9 +245,10 @@ impl Mailbox {
         match self {
             Self::Http(h) => disconnect(h).await,
             Self::Rpc(r) => r
+                .emsmdb
                 .disconnect()
                 .await
-                .map_err(|e| rpc_error("emsmdb-disconnect", e)),
+                .map_err(|e| r.call_error("emsmdb-disconnect", e)),
         }
     }
 
@@ -218,14 +264,56 @@ impl Mailbox {
         let rgb_out = match self {
             Self::Http(h) => execute_http(h, step, rgb_in).await?,
             Self::Rpc(r) => {
-                r.rpc_ext2(EXECUTE_FLAG_CHAIN, &rgb_in, MAX_ROP_OUT)
+                r.emsmdb
+                    .rpc_ext2(EXECUTE_FLAG_CHAIN, &rgb_in, MAX_ROP_OUT)
                     .await
-                    .map_err(|e| rpc_error(step, e))?
+                    .map_err(|e| r.call_error(step, e))?
                     .0
             }
         };
         decode_rop_out(step, &rgb_out, contexts)
     }
+}
+
+impl RpcMailbox {
+    /// Maps the error of a call on the established virtual connection, and notes whether
+    /// the connection ended (then the session context is gone with it).
+    fn call_error(&mut self, step: &'static str, e: oxmapi_transport::RpcError) -> Error {
+        let ended = connection_ended(&e);
+        self.closed |= ended;
+        if ended && let oxmapi_transport::RpcError::Transport(_) = &e {
+            return end_of_session(step, e);
+        }
+        rpc_error(step, e)
+    }
+}
+
+/// True when an error of a call means the virtual connection is gone: it closed, or an HTTP
+/// request under it failed (other than for credentials or TLS, which a new connection would
+/// hit again).
+fn connection_ended(e: &oxmapi_transport::RpcError) -> bool {
+    use oxmapi_transport::RpcError;
+    match e {
+        RpcError::Closed(_) => true,
+        RpcError::Transport(t) => {
+            !t.is_auth_failed()
+                && !matches!(
+                    t,
+                    TransportError::Tls { .. }
+                        | TransportError::CaFile { .. }
+                        | TransportError::AuthNotOffered { .. }
+                        | TransportError::AuthRequired { .. }
+                )
+        }
+        _ => false,
+    }
+}
+
+/// MAPI_E_END_OF_SESSION for an RPC/HTTP error that lost the session context.
+fn end_of_session(step: &'static str, e: oxmapi_transport::RpcError) -> Error {
+    Error::new(ErrorKind::Network, ErrorCode::END_OF_SESSION, e.to_string())
+        .at_step(step)
+        .with_source(e)
 }
 
 fn auth_failed_hint(e: &TransportError) -> &'static str {
@@ -270,6 +358,14 @@ pub(crate) fn rpc_error(step: &'static str, e: oxmapi_transport::RpcError) -> Er
     if let RpcError::Call { code, .. } = &e {
         let code = *code;
         return Error::mapi(step, code, e.to_string()).with_source(e);
+    }
+    // The virtual connection ended, or the server no longer knows the context handle
+    // (C706 nca_s_fault_context_mismatch, MS-RPCE 2.2.2.9 / 3.3.3.2.2): the session context
+    // is lost, as with MAPI/HTTP's X-ResponseCode 10 "Context Not Found".
+    if matches!(e, RpcError::Closed(_))
+        || e.fault() == Some(oxmapi_wire::dcerpc::FaultStatus::NCA_S_FAULT_CONTEXT_MISMATCH)
+    {
+        return end_of_session(step, e);
     }
     Error::new(ErrorKind::Network, ErrorCode::NETWORK_ERROR, e.to_string())
         .at_step(step)
@@ -379,4 +475,60 @@ fn decode_rop_out(
     let responses =
         RopResponseBuffer::decode(&first, contexts).map_err(|e| Error::protocol(step, e))?;
     Ok((responses, payloads))
+}
+
+#[cfg(test)]
+mod tests {
+    use oxmapi_transport::RpcError;
+    use oxmapi_wire::dcerpc::FaultStatus;
+
+    use super::*;
+
+    #[test]
+    fn lost_rpc_contexts_are_end_of_session() {
+        let closed = rpc_error("x", RpcError::Closed("the OUT channel ended".into()));
+        assert_eq!(closed.code(), ErrorCode::END_OF_SESSION);
+        let mismatch = rpc_error(
+            "x",
+            RpcError::Fault {
+                status: FaultStatus::NCA_S_FAULT_CONTEXT_MISMATCH,
+                opnum: 11,
+            },
+        );
+        assert_eq!(mismatch.code(), ErrorCode::END_OF_SESSION);
+        assert_eq!(mismatch.step(), Some("x"));
+    }
+
+    #[test]
+    fn other_rpc_errors_are_not_end_of_session() {
+        let fault = rpc_error(
+            "x",
+            RpcError::Fault {
+                status: FaultStatus::NCA_OP_RNG_ERROR,
+                opnum: 11,
+            },
+        );
+        assert_eq!(fault.code(), ErrorCode::NETWORK_ERROR);
+        let call = rpc_error(
+            "x",
+            RpcError::Call {
+                call: "EcDoRpcExt2",
+                code: ErrorCode::LOGON_FAILED,
+            },
+        );
+        assert_eq!(call.code(), ErrorCode::LOGON_FAILED);
+        let timeout = rpc_error(
+            "x",
+            RpcError::Timeout {
+                waiting_for: "the rpc response",
+                after_ms: 10,
+            },
+        );
+        assert_eq!(timeout.code(), ErrorCode::NETWORK_ERROR);
+        assert!(!connection_ended(&RpcError::Timeout {
+            waiting_for: "the rpc response",
+            after_ms: 10,
+        }));
+        assert!(connection_ended(&RpcError::Closed("gone".into())));
+    }
 }

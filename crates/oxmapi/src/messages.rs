@@ -22,7 +22,7 @@ use crate::entryid::EntryId;
 use crate::error::Error;
 use crate::filetime;
 use crate::ropkit::{Batch, NEW_HANDLE};
-use crate::session::Session;
+use crate::session::{DeferredRelease, Session};
 use crate::table::{StatCounters, TableCursor, TableOpen, TableSpec, TableStats};
 
 /// MSGFLAG_READ in PidTagMessageFlags (MS-OXCMSG 2.2.1.6).
@@ -191,8 +191,9 @@ impl Sort {
 
 /// CDO's `Messages` collection for one folder: a builder, then a reader.
 ///
-/// Dropping a `Messages` (or a stream) before the end leaves its server table open until
-/// the session ends; call [`Messages::close`] to release it early.
+/// Dropping a `Messages` (or a stream) before the end queues its server table (and the
+/// folder opened for it) with the session, whose next request releases them;
+/// [`Messages::close`] releases them at once.
 #[derive(Debug)]
 pub struct Messages {
     folder: FolderId,
@@ -205,8 +206,21 @@ pub struct Messages {
     associated: bool,
     stats: Arc<StatCounters>,
     cursor: Option<TableCursor>,
+    /// Where the open cursor's handles go if `self` is dropped first.
+    release: Option<DeferredRelease>,
     buffer: VecDeque<PropertyRow>,
     yielded: u64,
+}
+
+impl Drop for Messages {
+    fn drop(&mut self) {
+        if let (Some(mut cursor), Some(release)) = (self.cursor.take(), self.release.take()) {
+            // The table first, as `TableCursor::close` releases them.
+            let mut handles = cursor.take_owned();
+            handles.reverse();
+            release.queue(handles);
+        }
+    }
 }
 
 impl Messages {
@@ -222,6 +236,7 @@ impl Messages {
             associated: false,
             stats: Arc::default(),
             cursor: None,
+            release: None,
             buffer: VecDeque::new(),
             yielded: 0,
         }
@@ -327,6 +342,7 @@ impl Messages {
         if self.cursor.is_none() {
             let (cursor, rows) = self.open(session).await?;
             self.cursor = Some(cursor);
+            self.release = Some(session.deferred_release());
             self.buffer = rows.into();
         }
         loop {

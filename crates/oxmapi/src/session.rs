@@ -1,5 +1,6 @@
 //! `Session`: CDO's `MAPI.Session`, logged on over MAPI/HTTP.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use oxmapi_profile::{
@@ -12,8 +13,8 @@ use oxmapi_transport::{
 };
 use oxmapi_wire::data::{ErrorCode, FolderId, PropertyRow, PropertyTag};
 use oxmapi_wire::rop::{
-    GetPropertiesSpecificRequest, LogonRequest, ResponseContext, RopRequest, RopRequestBuffer,
-    RopResponse, logon_flags, open_flags,
+    GetPropertiesSpecificRequest, LogonRequest, ReleaseRequest, ResponseContext, RopRequest,
+    RopRequestBuffer, RopResponse, logon_flags, open_flags,
 };
 use oxmapi_wire::rpcext::{AuxBody, decode_aux_buffer};
 
@@ -98,7 +99,61 @@ pub struct Session {
     public_store: bool,
     reconnects: u32,
     report: LogonReport,
+    /// Server objects dropped by their owners, released by the next ROP request.
+    releases: ReleaseQueue,
 }
+
+/// Server object handles to release (RopRelease) with the session's next ROP request:
+/// owners that are dropped without a chance to send one (async drop does not exist) queue
+/// their handles here. Each entry carries the session generation (its reconnect count) it
+/// was opened in; handles of an earlier generation died with their session context and are
+/// never sent (a new context may reuse the value for another object).
+#[derive(Clone, Default)]
+pub(crate) struct ReleaseQueue(Arc<Mutex<Vec<(u32, u32)>>>);
+
+impl std::fmt::Debug for ReleaseQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ReleaseQueue")
+            .field(&self.lock().len())
+            .finish()
+    }
+}
+
+impl ReleaseQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u32, u32)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes up to `max` handles of `generation`, dropping those of earlier generations.
+    fn take(&self, generation: u32, max: usize) -> Vec<u32> {
+        let mut queue = self.lock();
+        queue.retain(|&(g, _)| g == generation);
+        let n = queue.len().min(max);
+        queue.drain(..n).map(|(_, h)| h).collect()
+    }
+}
+
+/// A place to queue handles opened in one session generation for release (see
+/// [`Session::deferred_release`]).
+#[derive(Debug, Clone)]
+pub(crate) struct DeferredRelease {
+    queue: ReleaseQueue,
+    generation: u32,
+}
+
+impl DeferredRelease {
+    /// Queues `handles`; they are released, in this order, by the session's next ROP request.
+    pub(crate) fn queue(&self, handles: impl IntoIterator<Item = u32>) {
+        let generation = self.generation;
+        self.queue
+            .lock()
+            .extend(handles.into_iter().map(|h| (generation, h)));
+    }
+}
+
+/// Most entries a ROP request's Server object handle table holds (its indexes are one byte,
+/// MS-OXCROPS 2.2.1).
+const MAX_HANDLE_SLOTS: usize = 255;
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,15 +256,42 @@ impl Session {
         &mut self.channels.abook
     }
 
+    /// Where an owner of Server objects opened now queues their handles when it is dropped
+    /// before it could release them; the next ROP request releases them.
+    pub(crate) fn deferred_release(&self) -> DeferredRelease {
+        DeferredRelease {
+            queue: self.releases.clone(),
+            generation: self.reconnects,
+        }
+    }
+
     /// Sends one ROP request buffer and decodes the responses (plus the raw payloads of any
     /// further chained RPC_HEADER_EXT segments). Handles in `request.handles` must be current.
+    ///
+    /// Handles queued by [`Session::deferred_release`] go first: one RopRelease each
+    /// (MS-OXCROPS 2.2.15.3) on slots appended to the handle table. RopRelease has no
+    /// response, so the responses, and the returned handle table (cut back to the request's
+    /// length), are those of `request` alone.
     pub(crate) async fn rops(
         &mut self,
         step: &'static str,
         request: &RopRequestBuffer,
         contexts: &[ResponseContext],
     ) -> Result<(oxmapi_wire::rop::RopResponseBuffer, Vec<Vec<u8>>), Error> {
-        self.channels.emsmdb.execute(step, request, contexts).await
+        let room = MAX_HANDLE_SLOTS.saturating_sub(request.handles.len());
+        let releases = self.releases.take(self.reconnects, room);
+        if releases.is_empty() {
+            return self.channels.emsmdb.execute(step, request, contexts).await;
+        }
+        let own = request.handles.len();
+        let request = with_releases(request, &releases);
+        let (mut resp, chained) = self
+            .channels
+            .emsmdb
+            .execute(step, &request, contexts)
+            .await?;
+        resp.handles.truncate(own);
+        Ok((resp, chained))
     }
 
     /// Runs `f` once; if the server expired the session context (MAPI_E_END_OF_SESSION),
@@ -270,7 +352,7 @@ impl Session {
 
     /// Re-creates the session context after the server expired it.
     pub(crate) async fn reconnect(&mut self) -> Result<(), Error> {
-        self.channels.emsmdb.reset();
+        self.channels.emsmdb.reopen().await?;
         self.channels
             .emsmdb
             .connect(&self.user_dn, self.profile.connect_flags())
@@ -298,6 +380,25 @@ impl Session {
         let b = gone(self.channels.abook.unbind().await);
         a.and(b)
     }
+}
+
+/// `request` with one RopRelease per handle in front, the handles on new slots at the end
+/// of its handle table (at most [`MAX_HANDLE_SLOTS`] in all: the caller bounds `releases`).
+fn with_releases(request: &RopRequestBuffer, releases: &[u32]) -> RopRequestBuffer {
+    let mut handles = request.handles.clone();
+    let mut rops = Vec::with_capacity(releases.len() + request.rops.len());
+    for &h in releases {
+        let Ok(slot) = u8::try_from(handles.len()) else {
+            break;
+        };
+        handles.push(h);
+        rops.push(RopRequest::Release(ReleaseRequest {
+            logon_id: 0,
+            input_handle_index: slot,
+        }));
+    }
+    rops.extend(request.rops.iter().cloned());
+    RopRequestBuffer { rops, handles }
 }
 
 /// A ROP response that is not the success the caller expected, as an error.
@@ -699,7 +800,7 @@ async fn logon_flow(
                 )
                 .await
                 .map_err(|e| proxy_error("emsmdb-connect", e))?;
-            Mailbox::Rpc(Box::new(oxmapi_transport::EmsmdbRpc::new(ch)))
+            Mailbox::rpc_http(ch, rc.clone(), server.clone())
         }
     };
     report.transport.emsmdb_url = emsmdb.url();
@@ -807,6 +908,7 @@ async fn logon_flow(
         public_store,
         reconnects: 0,
         report: LogonReport::default(),
+        releases: ReleaseQueue::default(),
     })
 }
 
@@ -870,4 +972,50 @@ pub fn hex_guid(g: &[u8; 16]) -> String {
         g[14],
         g[15]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use oxmapi_wire::rop::ReleaseRequest;
+
+    use super::*;
+
+    #[test]
+    fn releases_go_first_on_appended_slots() {
+        let request = RopRequestBuffer {
+            rops: vec![RopRequest::Release(ReleaseRequest {
+                logon_id: 0,
+                input_handle_index: 1,
+            })],
+            handles: vec![10, 11],
+        };
+        let out = with_releases(&request, &[20, 21]);
+        assert_eq!(out.handles, [10, 11, 20, 21]);
+        let slots: Vec<u8> = out
+            .rops
+            .iter()
+            .map(RopRequest::input_handle_index)
+            .collect();
+        assert_eq!(slots, [2, 3, 1]);
+        assert!(out.rops.iter().all(|r| matches!(r, RopRequest::Release(_))));
+    }
+
+    #[test]
+    fn queue_keeps_only_the_current_generation_and_respects_room() {
+        let queue = ReleaseQueue::default();
+        let old = DeferredRelease {
+            queue: queue.clone(),
+            generation: 0,
+        };
+        let new = DeferredRelease {
+            queue: queue.clone(),
+            generation: 1,
+        };
+        old.queue([1, 2]);
+        new.queue([3, 4, 5]);
+        assert_eq!(queue.take(1, 2), [3, 4]);
+        assert_eq!(queue.take(1, 10), [5]);
+        assert!(queue.take(1, 10).is_empty());
+        assert!(queue.take(0, 10).is_empty(), "old handles were dropped");
+    }
 }

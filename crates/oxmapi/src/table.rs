@@ -289,6 +289,13 @@ impl TableCursor {
         Ok(rows)
     }
 
+    /// Gives up the handles to release (the table's last) without sending anything: for an
+    /// owner that is dropped and queues them with the session instead.
+    pub(crate) fn take_owned(&mut self) -> Vec<u32> {
+        self.done = true;
+        std::mem::take(&mut self.owned)
+    }
+
     /// Releases the table and the objects opened on the way (best effort: a failure here
     /// only leaks server handles until the session ends).
     pub(crate) async fn close(&mut self, session: &mut Session) {

@@ -298,10 +298,10 @@ async fn certificate_policies() {
 async fn expired_session_context_reconnects_for_a_read_only_call() {
     let lab = lab(false).await;
     let config = lab.config("basic", &lab.ca_policy(), true);
-    // MAPI/HTTP only: `expire_all_sessions` expires MAPI/HTTP session contexts; the lab has no
-    // way to expire an RPC/HTTP (EcDoConnectEx) context handle.
-    let mut params = lab.dynamic(&lab.alice, PASSWORD);
-    params.overrides.transport = Some(oxmapi_profile::Transport::MapiHttp);
+    // Over the transport the suite runs on: `expire_all_sessions` expires MAPI/HTTP session
+    // contexts (X-ResponseCode 10) and closes RPC/HTTP EMSMDB virtual connections (the
+    // session then builds a new one: new channels, bind, EcDoConnectEx, RopLogon).
+    let params = lab.dynamic(&lab.alice, PASSWORD);
     let mut session = Session::logon(&config, params).await.unwrap();
     lab.server.expire_all_sessions();
     let row = session

@@ -210,3 +210,52 @@ async fn large_listings_loop_over_query_rows_and_chained_segments() {
     assert_eq!(unread, 400);
     session.logoff().await.unwrap();
 }
+
+/// A listing dropped before its end queues its table (and the folder opened for it) with the
+/// session; the next request releases them (RopRelease in front), so the server's object
+/// count goes back to where it was.
+#[tokio::test]
+async fn a_listing_dropped_early_is_released_by_the_next_request() {
+    let lab = lab().await;
+    let inbox = lab.inbox();
+    let bob = ("Bob Builder", "bob@example.test");
+    for i in 0..5u64 {
+        lab.put(inbox, &note(&format!("m{i}"), bob, T0 + i * DAY, false));
+    }
+    let mut session = lab.session().await;
+    let folder = session.inbox().await.unwrap();
+    let before = lab.server.open_object_count();
+    assert!(before >= 1, "the logon itself is an object");
+
+    let mut listing = folder.messages().sort(Sort::received()).batch_size(2);
+    let first = listing.get_next(&mut session).await.unwrap().unwrap();
+    assert_eq!(first.subject().as_deref(), Some("m0"));
+    assert_eq!(
+        lab.server.open_object_count(),
+        before + 2,
+        "the listing holds a folder and its contents table"
+    );
+    drop(listing);
+    assert_eq!(
+        lab.server.open_object_count(),
+        before + 2,
+        "dropping sends nothing by itself"
+    );
+
+    // Any later request carries the releases; its own results are unaffected.
+    let row = session
+        .store_properties(&[tags::PidTagMailboxOwnerName])
+        .await
+        .unwrap();
+    assert_eq!(
+        row.values[0],
+        oxmapi_wire::data::RowValue::Value(PropertyValue::Unicode("Alice Example".into()))
+    );
+    assert_eq!(lab.server.open_object_count(), before);
+
+    // A listing read to its end releases its table itself; nothing is left over either.
+    let all = folder.messages().collect(&mut session).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(lab.server.open_object_count(), before);
+    session.logoff().await.unwrap();
+}

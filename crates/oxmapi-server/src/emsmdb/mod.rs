@@ -54,6 +54,11 @@ pub(crate) struct MailboxContext {
 }
 
 impl MailboxContext {
+    /// Number of live Server objects (logons, folders, tables, ...): a test hook.
+    pub(crate) fn object_count(&self) -> usize {
+        self.handles.len()
+    }
+
     /// A context for `user` (the authenticated session user) over `store`.
     pub(crate) fn new(user: UserRecord, store: Store, org_public_folders: bool) -> Self {
         Self {

@@ -131,7 +131,6 @@ impl HandleTable {
     }
 
     /// Number of live objects.
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.objects.len()
     }

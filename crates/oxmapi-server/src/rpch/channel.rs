@@ -274,6 +274,7 @@ async fn run_in_channel(
     let assoc_group = u32::from_le_bytes([vc.0[0], vc.0[1], vc.0[2], vc.0[3]]);
     let mut conn = RpcConnection::new(state.store.clone(), user.clone(), target.port, assoc_group);
     let mut calls = Calls::new(state, user);
+    let epoch = state.rpch.epoch();
     let mut flow = InFlow {
         cookie: in_cookie,
         bytes_received: 0,
@@ -297,6 +298,10 @@ async fn run_in_channel(
         if header.ptype == PacketType::RTS {
             in_rts(&RtsPdu::from_bytes(&pdu)?)?;
             continue;
+        }
+        if target.port == super::PORT_EMSMDB && state.rpch.epoch() != epoch {
+            // `RunningServer::expire_all_sessions`: the connection and its contexts go away.
+            return Ok(());
         }
         if let Some(ack) = flow.received(pdu.len()) {
             out.send_rts(&ack).await?;

@@ -71,6 +71,14 @@ impl<'a> Calls<'a> {
     }
 }
 
+impl Drop for Calls<'_> {
+    fn drop(&mut self) {
+        for handle in self.mailboxes.keys() {
+            self.state.rpch.set_objects(*handle, None);
+        }
+    }
+}
+
 impl Dispatch for Calls<'_> {
     fn call(&mut self, iface: Interface, op: u16, stub: &[u8]) -> CallOutcome {
         match self.call_inner(iface, op, stub) {
@@ -195,6 +203,9 @@ impl Calls<'_> {
             self.state.store.clone(),
             org.public_folders,
         );
+        self.state
+            .rpch
+            .set_objects(handle, Some(mailbox.object_count()));
         self.mailboxes.insert(handle, mailbox);
         resp.handle = ContextHandle::new(handle);
         resp.icxr = u16::try_from(self.mailboxes.len()).unwrap_or(u16::MAX);
@@ -217,6 +228,9 @@ impl Calls<'_> {
             Ok(out) => (ErrorCode::SUCCESS, out),
             Err(e) => (e, Vec::new()),
         };
+        self.state
+            .rpch
+            .set_objects(req.handle.uuid, Some(mailbox.object_count()));
         Ok(EcDoRpcExt2Response {
             handle: req.handle,
             flags: 0,
@@ -233,6 +247,7 @@ impl Calls<'_> {
         req: EcDoDisconnectRequest,
     ) -> Result<EcDoDisconnectResponse, FaultStatus> {
         self.mailboxes.remove(&req.handle.uuid).ok_or(BAD_HANDLE)?;
+        self.state.rpch.set_objects(req.handle.uuid, None);
         Ok(EcDoDisconnectResponse {
             handle: ContextHandle::default(),
             result: ErrorCode::SUCCESS,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -36,6 +37,11 @@ struct Pending {
 pub(crate) struct VcRegistry {
     pending: Mutex<HashMap<Uuid, Pending>>,
     arrived: Notify,
+    /// Bumped by [`VcRegistry::expire_mailboxes`]: an EMSMDB virtual connection established
+    /// under an older value closes at its next PDU (test hook).
+    epoch: AtomicU64,
+    /// Live server objects of every RPC/HTTP mailbox context, by context handle (test hook).
+    objects: Mutex<HashMap<Uuid, usize>>,
 }
 
 /// Why an IN channel could not be paired.
@@ -88,6 +94,38 @@ impl VcRegistry {
                 return Err(PairError::Timeout);
             }
         }
+    }
+
+    /// The current mailbox epoch (see [`VcRegistry::expire_mailboxes`]).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Test hook: every EMSMDB virtual connection closes at its next PDU, which destroys its
+    /// session contexts (the client sees the connection end, as after a server restart).
+    pub(crate) fn expire_mailboxes(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Records the live object count of a mailbox context (`None`: the context is gone).
+    pub(crate) fn set_objects(&self, context: Uuid, count: Option<usize>) {
+        let mut map = self
+            .objects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match count {
+            Some(n) => map.insert(context, n),
+            None => map.remove(&context),
+        };
+    }
+
+    /// Live objects over all RPC/HTTP mailbox contexts.
+    pub(crate) fn object_count(&self) -> usize {
+        self.objects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .sum()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Pending>> {
