@@ -1,7 +1,10 @@
 //! HTTP authentication, per connection: `Basic` (user = alias, SMTP address or `DOMAIN\alias`),
 //! `NTLM` (MS-NLMP, server side through `sspi`) and `Bearer` (RFC 6750, tokens from
-//! [`crate::tokens`]). Once a connection authenticated, the identity sticks to it; a request
-//! carrying new credentials re-authenticates. Negotiate is not offered.
+//! [`crate::tokens`]) and `Negotiate` (RFC 4559, SPNEGO carrying NTLM, see [`negotiate`]). Once
+//! a connection authenticated, the identity sticks to it; a request carrying new credentials
+//! re-authenticates.
+
+mod negotiate;
 
 use std::sync::Mutex;
 
@@ -23,6 +26,7 @@ use crate::tokens::TokenCheck;
 pub(crate) struct ConnAuth {
     user: Option<UserRecord>,
     ntlm: Option<Ntlm>,
+    spnego: Option<negotiate::Spnego>,
 }
 
 /// The user of this request, or the 401 response to send.
@@ -49,6 +53,8 @@ pub(crate) fn authenticate(
         Ok(user)
     } else if scheme.eq_ignore_ascii_case("NTLM") {
         ntlm_step(state, &mut conn, token)
+    } else if scheme.eq_ignore_ascii_case("Negotiate") {
+        negotiate::negotiate_step(state, &mut conn, token)
     } else if scheme.eq_ignore_ascii_case("Bearer") {
         conn.user = None;
         let user = bearer(state, token)?;
@@ -59,7 +65,7 @@ pub(crate) fn authenticate(
     }
 }
 
-/// 401 offering NTLM, Basic and Bearer.
+/// 401 offering Negotiate, NTLM, Basic and Bearer.
 fn challenge() -> Box<Response<ChunkedBody>> {
     challenge_with(
         "authentication required",
@@ -70,6 +76,10 @@ fn challenge() -> Box<Response<ChunkedBody>> {
 fn challenge_with(body: &'static str, bearer: HeaderValue) -> Box<Response<ChunkedBody>> {
     let mut resp = plain(StatusCode::UNAUTHORIZED, body);
     let h = resp.headers_mut();
+    h.append(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Negotiate"),
+    );
     h.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("NTLM"));
     h.append(
         header::WWW_AUTHENTICATE,

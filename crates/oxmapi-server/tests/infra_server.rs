@@ -37,7 +37,12 @@ async fn unauthenticated_and_wrong_password_get_401() {
         .collect();
     assert_eq!(
         offers,
-        ["NTLM", "Basic realm=\"oxmapi\"", "Bearer realm=\"oxmapi\""]
+        [
+            "Negotiate",
+            "NTLM",
+            "Basic realm=\"oxmapi\"",
+            "Bearer realm=\"oxmapi\""
+        ]
     );
 
     m.auth = Some(basic("alice", "wrong"));
@@ -315,6 +320,108 @@ async fn ntlm_handshake_on_one_connection() {
     let r = m.post("Connect", connect_body(&ts.alice.legacy_dn)).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.response_code(), Some(0));
+    ts.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn negotiate_handshake_on_one_connection() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use sspi::ntlm::NtlmConfig;
+    use sspi::{
+        AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, Credentials,
+        DataRepresentation, Negotiate, NegotiateConfig, SecurityBuffer, Sspi, SspiImpl, Username,
+    };
+
+    let ts = start().await;
+    let mut m = Mapi::new(&ts, "emsmdb", &ts.alice, ALICE_PASSWORD).await;
+    // (password, flip a bit of the mechListMIC, expected to succeed)
+    for (password, tamper, ok) in [
+        ("wrong", false, false),
+        (ALICE_PASSWORD, true, false),
+        (ALICE_PASSWORD, false, true),
+    ] {
+        // SPNEGO with NTLM only, as the client transport does without a KDC.
+        let config = NegotiateConfig::new(
+            Box::new(NtlmConfig::new("WS".to_owned())),
+            Some("!kerberos,!pku2u,ntlm".to_owned()),
+            "WS".to_owned(),
+        );
+        let mut ctx = Negotiate::new_client(config).unwrap();
+        let identity = AuthIdentity {
+            username: Username::new("alice", Some("TESTDOM")).unwrap(),
+            password: password.to_owned().into(),
+        };
+        let mut creds = ctx
+            .acquire_credentials_handle()
+            .with_credential_use(CredentialUse::Outbound)
+            .with_auth_data(&Credentials::AuthIdentity(identity))
+            .execute(&mut ctx)
+            .unwrap()
+            .credentials_handle;
+        let mut step = |input: Option<Vec<u8>>| {
+            let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+            let mut inp = input
+                .map(|b| vec![SecurityBuffer::new(b, BufferType::Token)])
+                .unwrap_or_default();
+            let mut builder = ctx
+                .initialize_security_context()
+                .with_credentials_handle(&mut creds)
+                .with_context_requirements(
+                    ClientRequestFlags::ALLOCATE_MEMORY | ClientRequestFlags::INTEGRITY,
+                )
+                .with_target_data_representation(DataRepresentation::Native)
+                .with_target_name("HTTP/127.0.0.1")
+                .with_output(&mut out);
+            if !inp.is_empty() {
+                builder = builder.with_input(&mut inp);
+            }
+            ctx.initialize_security_context_impl(&mut builder)
+                .unwrap()
+                .resolve_to_result()
+                .unwrap();
+            out.remove(0).buffer
+        };
+        let init = step(None);
+        m.auth = Some(format!("Negotiate {}", B64.encode(init)));
+        let r = m.post("PING", Vec::new()).await;
+        assert_eq!(r.status, 401);
+        let offers = r.headers.get_all("www-authenticate").iter().count();
+        assert_eq!(offers, 1, "only the Negotiate continuation");
+        let resp = r
+            .header("www-authenticate")
+            .and_then(|v| v.strip_prefix("Negotiate "))
+            .map(|v| B64.decode(v).unwrap())
+            .unwrap();
+        // RFC 4178 4.2.2: [1] NegTokenResp, negState accept-incomplete first.
+        assert_eq!(resp[0], 0xa1);
+        assert!(resp.windows(5).any(|w| w == [0xa0, 0x03, 0x0a, 0x01, 0x01]));
+        let mut authenticate = step(Some(resp));
+        if tamper {
+            // sspi puts mechListMIC ([3] OCTET STRING, 16 octets) last.
+            let n = authenticate.len();
+            assert_eq!(authenticate[n - 18..n - 16], [0x04, 0x10]);
+            authenticate[n - 1] ^= 1;
+        }
+        m.auth = Some(format!("Negotiate {}", B64.encode(authenticate)));
+        let r = m.post("PING", Vec::new()).await;
+        assert_eq!(r.status == 200, ok, "{password} {tamper}: {}", r.status);
+        if !ok {
+            // A refused AUTHENTICATE offers every scheme again.
+            let offers = r.headers.get_all("www-authenticate").iter().count();
+            assert_eq!(offers, 4);
+        }
+    }
+    // The identity sticks to the connection: no Authorization header needed any more.
+    m.auth = None;
+    let r = m.post("Connect", connect_body(&ts.alice.legacy_dn)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.response_code(), Some(0));
+    // A continuation without a handshake in progress is refused.
+    let mut m = Mapi::new(&ts, "emsmdb", &ts.alice, ALICE_PASSWORD).await;
+    m.auth = Some("Negotiate oRswGaADCgEBohIEEE5UTE1TU1AAAwAAAAAAAAA=".to_owned());
+    let r = m.post("PING", Vec::new()).await;
+    assert_eq!(r.status, 401);
     ts.server.shutdown().await;
 }
 
