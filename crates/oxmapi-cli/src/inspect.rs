@@ -1,6 +1,6 @@
 //! `oxmapi inspect`: decode captured MAPI bytes and print them as a tree or JSON.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
@@ -70,14 +70,17 @@ impl From<DecodeError> for Failure {
 pub(crate) fn run(args: InspectArgs) -> ExitCode {
     match inspect(&args) {
         Ok(v) => {
-            if args.json {
-                println!(
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`oxmapi inspect ... | head`) is not an error worth a panic.
+            let _ = if args.json {
+                writeln!(
+                    out,
                     "{}",
                     serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
-                );
+                )
             } else {
-                print_tree(&v);
-            }
+                print_tree(&mut out, &v)
+            };
             ExitCode::SUCCESS
         }
         Err(Failure(msg)) => {
@@ -87,25 +90,81 @@ pub(crate) fn run(args: InspectArgs) -> ExitCode {
     }
 }
 
-fn print_tree(v: &Value) {
+fn print_tree(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
     if let Some(items) = v.get("items").and_then(Value::as_array) {
         for item in items {
             if let Some(title) = item.get("title").and_then(Value::as_str) {
-                println!("{title}");
+                writeln!(out, "{title}")?;
             }
             if let Some(Value::String(tree)) = item.get("tree") {
                 for line in tree.lines() {
-                    println!("  {line}");
+                    writeln!(out, "  {line}")?;
                 }
             }
         }
     }
+    Ok(())
 }
 
-/// One decoded structure: a title and its Debug tree (JSON derived from it).
+/// One decoded structure: a title, its Debug tree for the text output (byte vectors
+/// collapsed, see [`collapse_byte_lists`]) and the JSON derived from the full Debug tree.
 fn item(title: impl Into<String>, value: &impl std::fmt::Debug) -> Value {
     let tree = format!("{value:#?}");
-    json!({ "title": title.into(), "decoded": debugjson::to_json(&tree), "tree": tree })
+    json!({
+        "title": title.into(),
+        "decoded": debugjson::to_json(&tree),
+        "tree": collapse_byte_lists(&tree),
+    })
+}
+
+/// Byte lists longer than this print as one hex summary line in the text tree.
+const BYTES_INLINE_MAX: usize = 16;
+/// Bytes shown in such a summary line before `...`.
+const BYTES_SHOWN: usize = 32;
+
+/// Rewrites each pretty-Debug list of more than [`BYTES_INLINE_MAX`] integers that all fit
+/// in a byte (`Vec<u8>`, `[u8; N]`: one element per line) as `[bytes; N]: 00 01 ... ` on
+/// one line, keeping the list's indentation, label and trailing punctuation.
+fn collapse_byte_lists(tree: &str) -> String {
+    let lines: Vec<&str> = tree.lines().collect();
+    let mut out = String::with_capacity(tree.len());
+    let mut i = 0;
+    while let Some(line) = lines.get(i) {
+        if let Some(head) = line.strip_suffix('[') {
+            let bytes: Vec<u8> = lines
+                .get(i + 1..)
+                .unwrap_or_default()
+                .iter()
+                .map_while(|l| l.trim().strip_suffix(',')?.parse::<u8>().ok())
+                .collect();
+            let close = lines.get(i + 1 + bytes.len()).map(|l| l.trim_start());
+            if bytes.len() > BYTES_INLINE_MAX
+                && let Some(tail) = close.and_then(|l| l.strip_prefix(']'))
+            {
+                let shown: Vec<String> = bytes
+                    .iter()
+                    .take(BYTES_SHOWN)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let more = if bytes.len() > BYTES_SHOWN {
+                    " ..."
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "{head}[bytes; {}]: {}{more}{tail}\n",
+                    bytes.len(),
+                    shown.join(" ")
+                ));
+                i += bytes.len() + 2;
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        i += 1;
+    }
+    out
 }
 
 fn inspect(args: &InspectArgs) -> Result<Value, Failure> {
@@ -383,7 +442,45 @@ pub(crate) fn parse_hex(text: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_hex;
+    use super::{collapse_byte_lists, parse_hex};
+
+    #[test]
+    fn long_byte_lists_collapse_to_one_hex_line() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct S {
+            short: Vec<u8>,
+            long: Vec<u8>,
+            huge: [u8; 40],
+            wide: Vec<u16>,
+            nested: Option<Vec<u8>>,
+        }
+        let s = S {
+            short: vec![1, 2, 3],
+            long: (0..20).collect(),
+            huge: [0xAB; 40],
+            wide: (250..270).collect(),
+            nested: Some(vec![0xFF; 17]),
+        };
+        let tree = collapse_byte_lists(&format!("{s:#?}"));
+        let want_long = "    long: [bytes; 20]: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f \
+                         10 11 12 13,";
+        assert!(tree.contains(want_long), "{tree}");
+        assert!(tree.contains("    short: [\n        1,\n        2,\n        3,\n    ],"));
+        let ab = vec!["ab"; 32].join(" ");
+        assert!(
+            tree.contains(&format!("    huge: [bytes; 40]: {ab} ...,")),
+            "{tree}"
+        );
+        // 256..270 do not fit in a byte: the list stays as it was.
+        assert!(tree.contains("    wide: [\n        250,"), "{tree}");
+        let ff = vec!["ff"; 17].join(" ");
+        assert!(
+            tree.contains(&format!("        [bytes; 17]: {ff},\n    ),")),
+            "{tree}"
+        );
+        assert_eq!(collapse_byte_lists("x: [\n    1,\n"), "x: [\n    1,\n");
+    }
 
     #[test]
     fn hex_forms() {

@@ -137,6 +137,9 @@ fn mapihttp_execute_request_descends_into_the_logon() {
         .stdout(
             contains("MAPI/HTTP ExecuteRequest")
                 .and(contains("max_rop_out: 262144"))
+                .and(contains(
+                    "rop_buffer: [bytes; 64]: 00 00 04 00 38 00 38 00 34 00 fe 00",
+                ))
                 .and(contains("payload 56 bytes after unpacking"))
                 .and(contains("ROP input buffer in segment #0"))
                 .and(contains("LogonRequest"))
@@ -229,4 +232,25 @@ fn stdin_hex_and_raw_bytes() {
         .assert()
         .code(2)
         .stderr(contains("RopsList").and(contains("byte offset 2")));
+}
+
+#[test]
+fn json_keeps_byte_vectors_as_arrays() {
+    let out = inspect(&[
+        "mapihttp-request",
+        "--type",
+        "Execute",
+        EXECUTE_BODY,
+        "--json",
+    ])
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rop_buffer = &v["items"][0]["decoded"]["rop_buffer"];
+    let bytes = rop_buffer.as_array().unwrap();
+    assert_eq!(bytes.len(), 64);
+    assert_eq!(bytes[..4], [0, 0, 4, 0]);
+    assert!(v["items"][0].get("tree").is_none());
 }

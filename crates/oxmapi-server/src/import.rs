@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
 use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
 
 use crate::store::deliver::{MSGFLAG_READ, NewAttachment, NewMessage};
@@ -167,9 +167,9 @@ pub fn parse_eml(bytes: &[u8], read: Option<bool>) -> Option<NewMessage> {
     {
         props.push((tags::PidTagBody, unicode(&text)));
     }
-    if msg.html_body_count() > 0
-        && let Some(html) = msg.body_html(0)
-    {
+    // mail-parser lists a text/plain part as the HTML body of a text-only message and
+    // converts it on `body_html`; store PidTagHtml only for a real text/html part.
+    if let Some(PartType::Html(html)) = msg.html_part(0).map(|p| &p.body) {
         props.push((
             tags::PidTagHtml,
             PropertyValue::Binary(html.as_bytes().to_vec()),
@@ -314,4 +314,62 @@ fn demo_messages(me: &str) -> Vec<(String, bool)> {
             false,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prop(m: &NewMessage, tag: PropertyTag) -> Option<&PropertyValue> {
+        m.props
+            .iter()
+            .find(|(t, _)| t.id() == tag.id())
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn text_only_message_gets_no_invented_html() {
+        let eml = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: plain\r\n\
+                    Content-Type: text/plain; charset=utf-8\r\n\r\nJust <text> & words.\r\n";
+        let m = parse_eml(eml, None).expect("parse");
+        assert_eq!(
+            prop(&m, tags::PidTagBody),
+            Some(&PropertyValue::Unicode("Just <text> & words.\r\n".into()))
+        );
+        assert_eq!(prop(&m, tags::PidTagHtml), None);
+        // A message with no Content-Type at all is text/plain too (RFC 2045 5.2).
+        let bare = b"From: a@example.test\r\nSubject: bare\r\n\r\nhello\r\n";
+        let m = parse_eml(bare, None).expect("parse");
+        assert!(prop(&m, tags::PidTagBody).is_some());
+        assert_eq!(prop(&m, tags::PidTagHtml), None);
+    }
+
+    #[test]
+    fn html_message_keeps_its_html() {
+        let html = "<html><body><p>Hi <b>there</b></p></body></html>";
+        let alt = format!(
+            "From: a@example.test\r\nSubject: alt\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi there\r\n\
+             --b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--b--\r\n"
+        );
+        let m = parse_eml(alt.as_bytes(), None).expect("parse");
+        assert_eq!(
+            prop(&m, tags::PidTagHtml),
+            Some(&PropertyValue::Binary(html.as_bytes().to_vec()))
+        );
+        assert_eq!(
+            prop(&m, tags::PidTagBody),
+            Some(&PropertyValue::Unicode("Hi there".into()))
+        );
+        let only = format!(
+            "From: a@example.test\r\nSubject: html\r\n\
+             Content-Type: text/html; charset=utf-8\r\n\r\n{html}"
+        );
+        let m = parse_eml(only.as_bytes(), None).expect("parse");
+        assert_eq!(
+            prop(&m, tags::PidTagHtml),
+            Some(&PropertyValue::Binary(html.as_bytes().to_vec()))
+        );
+    }
 }

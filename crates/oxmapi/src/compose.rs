@@ -278,12 +278,18 @@ impl Session {
     /// CDO `Folder.Messages.Add`: a new message to be created in `folder` (the Outbox for
     /// messages to send, Drafts or any folder for drafts).
     pub fn new_message(&self, folder: FolderId) -> NewMessage {
-        let domain = self
-            .profile()
-            .mailbox
-            .rsplit_once('@')
-            .map_or("oxmapi.invalid", |(_, d)| d)
-            .to_owned();
+        let smtp = self
+            .report()
+            .resolved
+            .as_ref()
+            .and_then(|r| r.smtp_address.as_deref());
+        let profile = self.profile();
+        let domain = message_id_domain(&[
+            smtp,
+            Some(profile.mailbox.as_str()),
+            Some(profile.server_name.as_str()),
+        ])
+        .to_owned();
         NewMessage {
             folder,
             props: vec![TaggedPropertyValue::new(
@@ -1040,6 +1046,22 @@ fn mime_for(name: &str) -> Option<&'static str> {
 
 /// `<random.time@domain>`: unique per message. The randomness comes from the standard
 /// library's per-process random SipHash keys, plus the time and a counter.
+/// The domain of generated Internet message IDs: that of the first candidate address
+/// (`local@domain`: the logged-on user's SMTP address, an SMTP-style profile mailbox, the
+/// personalized server name `guid@domain`) with a plausible domain, else `oxmapi.invalid`.
+fn message_id_domain<'a>(candidates: &[Option<&'a str>]) -> &'a str {
+    candidates
+        .iter()
+        .flatten()
+        .filter_map(|a| a.rsplit_once('@').map(|(_, d)| d))
+        .find(|d| {
+            !d.is_empty()
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        })
+        .unwrap_or("oxmapi.invalid")
+}
+
 fn unique_message_id(domain: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -1068,6 +1090,28 @@ mod tests {
         let b = unique_message_id("example.test");
         assert_ne!(a, b);
         assert!(a.starts_with('<') && a.ends_with("@example.test>"));
+    }
+
+    #[test]
+    fn message_id_domain_prefers_smtp_then_mailbox_then_server_name() {
+        let server = Some("6c0e919b-0000-4000-8000-000000000001@example.test");
+        assert_eq!(
+            message_id_domain(&[Some("alice@mail.example"), Some("alice"), server]),
+            "mail.example"
+        );
+        assert_eq!(
+            message_id_domain(&[None, Some("alice@other.example"), server]),
+            "other.example"
+        );
+        assert_eq!(
+            message_id_domain(&[None, Some("alice"), server]),
+            "example.test"
+        );
+        assert_eq!(
+            message_id_domain(&[Some("bad@"), Some("x@sp ace>"), Some("host.example")]),
+            "oxmapi.invalid"
+        );
+        assert_eq!(message_id_domain(&[]), "oxmapi.invalid");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod write_support;
 
 use oxmapi::{DefaultFolder, ErrorKind, RecipientType, SendOutcome, Session};
-use oxmapi_wire::data::{FolderId, tags};
+use oxmapi_wire::data::{FolderId, PropertyValue, tags};
 use write_support::lab;
 
 const COLS: [oxmapi_wire::data::PropertyTag; 8] = [
@@ -149,10 +149,7 @@ async fn a_draft_is_saved_with_its_properties() {
         .set_body_html("<p>hi</p>")
         .to("bob")
         .attach_file(&file);
-    m.set(
-        tags::PidTagImportance,
-        oxmapi_wire::data::PropertyValue::Int32(2),
-    );
+    m.set(tags::PidTagImportance, PropertyValue::Int32(2));
     let mid = m.save(&mut alice).await.unwrap();
     let f = alice.get_folder(drafts).await.unwrap();
     let rows = f
@@ -172,4 +169,37 @@ async fn a_draft_is_saved_with_its_properties() {
         "{:?}",
         rows[0].size()
     );
+}
+
+#[tokio::test]
+async fn message_ids_take_the_users_smtp_domain() {
+    // The profile's mailbox is the bare alias "alice": the domain comes from the SMTP
+    // address the logon resolved in the address book.
+    let lab = lab().await;
+    let mut alice = lab.alice().await;
+    assert!(!alice.profile().mailbox.contains('@'));
+    let outbox = alice.default_folder_id(DefaultFolder::Outbox);
+    let mut m = alice.new_message(outbox);
+    m.set_subject("ids").to("Bob Builder");
+    let id = m.internet_message_id().to_owned();
+    assert!(
+        id.starts_with('<') && id.ends_with("@example.test>"),
+        "{id}"
+    );
+    m.send(&mut alice).await.unwrap();
+    let sent = alice.default_folder_id(DefaultFolder::SentItems);
+    let f = alice.get_folder(sent).await.unwrap();
+    let rows = f
+        .messages()
+        .columns(&[tags::PidTagSubject, tags::PidTagInternetMessageId])
+        .collect(&mut alice)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let Some(PropertyValue::Unicode(stored)) = rows[0].get(tags::PidTagInternetMessageId) else {
+        panic!("PidTagInternetMessageId of the sent message: {:?}", rows[0])
+    };
+    assert_eq!(stored, &id);
+    assert!(stored.ends_with("@example.test>"), "{stored}");
+    alice.logoff().await.unwrap();
 }

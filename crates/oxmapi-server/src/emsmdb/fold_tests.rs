@@ -682,3 +682,52 @@ fn store_move_and_purge_reach_side_tables() {
     assert_eq!(left, vec!["y".to_owned()]);
     assert_eq!(f.messages_in(inbox), vec![m2]);
 }
+
+/// MS-OXOSFLD 2.2.3: the Inbox and the mailbox Root carry the entry IDs of Calendar,
+/// Contacts, Journal, Notes, Tasks and Drafts; RopGetPropertiesSpecific (MS-OXCROPS
+/// 2.2.8.3) returns them as a standard row of PtypBinary values (2-byte count + bytes).
+#[test]
+fn inbox_and_root_carry_special_folder_entry_ids() {
+    let mut f = fx();
+    let inbox = f.special(INBOX);
+    let calendar = f.special(20);
+    let ipm = [
+        (tags::PidTagIpmAppointmentEntryId, 20),
+        (tags::PidTagIpmContactEntryId, 21),
+        (tags::PidTagIpmJournalEntryId, 22),
+        (tags::PidTagIpmNoteEntryId, 23),
+        (tags::PidTagIpmTaskEntryId, 24),
+        (tags::PidTagIpmDraftsEntryId, 25),
+    ];
+    let tag_ids: Vec<u32> = ipm.iter().map(|(t, _)| t.0).collect();
+    for folder in [inbox, f.special(1)] {
+        let mut rops = get_props_rop(1, &tag_ids);
+        rops.extend(get_props_rop(2, &[tags::PidTagEntryId.0]));
+        let r = f.with_open(folder, calendar, &rops);
+        assert_eq!(&r[..7], &[0x07, 1, 0, 0, 0, 0, 0], "standard row");
+        let mut at = 7;
+        let mut first = Vec::new();
+        for (_, special) in ipm {
+            let len = u16::from_le_bytes([r[at], r[at + 1]]) as usize;
+            assert_eq!(len, 46, "folder entry id of special {special}");
+            let e = &r[at + 2..at + 2 + len];
+            // MS-OXCDATA 2.2.4.1: eitLTPrivateFolder, GLOBCNT = bytes 2..8 of the FID.
+            assert_eq!(&e[20..22], &[1, 0]);
+            assert_eq!(&e[38..44], &f.special(special).to_le_bytes()[2..8]);
+            if first.is_empty() {
+                first = e.to_vec();
+            }
+            at += 2 + len;
+        }
+        // The Calendar's own PidTagEntryId is the value the Inbox/Root advertise.
+        assert_eq!(&r[at..at + 7], &[0x07, 2, 0, 0, 0, 0, 0]);
+        assert_eq!(&r[at + 7..at + 9], &46u16.to_le_bytes());
+        assert_eq!(&r[at + 9..], &first[..]);
+    }
+    // Any other folder (here Sent Items) does not carry them: a flagged row with errors.
+    let sent = f.special(7);
+    let r = f.with_open(sent, calendar, &get_props_rop(1, &tag_ids[..1]));
+    assert_eq!(&r[..7], &[0x07, 1, 0, 0, 0, 0, 1], "flagged row");
+    assert_eq!(r[7], 0x0A, "PropertyFlag error");
+    assert_eq!(&r[8..12], &ErrorCode::NOT_FOUND.0.to_le_bytes());
+}

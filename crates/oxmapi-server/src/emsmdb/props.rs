@@ -6,6 +6,7 @@ use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, Row
 use rusqlite::Connection;
 
 use super::storeops::{self, FolderRow, KIND_FOLDER, KIND_MESSAGE};
+use crate::store::{SPECIAL_INBOX, SPECIAL_ROOT};
 
 /// Identity of a logged-on store, fixed at RopLogon.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,17 @@ pub(super) struct StoreInfo {
 
 /// A property list: (tag, value), at most one entry per property ID.
 pub(super) type PropList = Vec<(PropertyTag, PropertyValue)>;
+
+/// MS-OXOSFLD 2.2.3 binary identification properties and the `folders.special` index of
+/// the folder each one identifies (Calendar, Contacts, Journal, Notes, Tasks, Drafts).
+const IPM_DEFAULT_FOLDERS: [(PropertyTag, i64); 6] = [
+    (tags::PidTagIpmAppointmentEntryId, 20),
+    (tags::PidTagIpmContactEntryId, 21),
+    (tags::PidTagIpmJournalEntryId, 22),
+    (tags::PidTagIpmNoteEntryId, 23),
+    (tags::PidTagIpmTaskEntryId, 24),
+    (tags::PidTagIpmDraftsEntryId, 25),
+];
 
 /// MS-OXCDATA 2.2.4.1: ProviderUID of public folder EntryIDs.
 const PUBLIC_PROVIDER_UID: [u8; 16] = [
@@ -128,20 +140,32 @@ impl StoreInfo {
                 (tags::PidTagIpmOutboxEntryId, 6),
                 (tags::PidTagIpmSentMailEntryId, 7),
                 (tags::PidTagIpmWastebasketEntryId, 8),
-                (tags::PidTagIpmAppointmentEntryId, 20),
-                (tags::PidTagIpmContactEntryId, 21),
-                (tags::PidTagIpmJournalEntryId, 22),
-                (tags::PidTagIpmNoteEntryId, 23),
-                (tags::PidTagIpmTaskEntryId, 24),
-                (tags::PidTagIpmDraftsEntryId, 25),
             ];
-            for (tag, special) in ipm {
+            for (tag, special) in ipm.into_iter().chain(IPM_DEFAULT_FOLDERS) {
                 if let Some(fid) = self.special_fid(special) {
                     v.push((tag, PropertyValue::Binary(self.folder_entry_id(fid))));
                 }
             }
         }
         v
+    }
+
+    /// MS-OXOSFLD 2.2.3: the binary identification properties of the Inbox and of the
+    /// mailbox Root folder (private stores only); empty for every other folder.
+    fn special_folder_entry_ids(&self, fid: i64) -> PropList {
+        let on_inbox_or_root = [SPECIAL_ROOT, SPECIAL_INBOX]
+            .into_iter()
+            .any(|s| self.special_fid(s) == Some(fid));
+        if !self.private || !on_inbox_or_root {
+            return Vec::new();
+        }
+        IPM_DEFAULT_FOLDERS
+            .into_iter()
+            .filter_map(|(tag, special)| {
+                let target = self.special_fid(special)?;
+                Some((tag, PropertyValue::Binary(self.folder_entry_id(target))))
+            })
+            .collect()
     }
 
     /// A folder's properties: stored ones, overridden by the computed ones.
@@ -205,6 +229,7 @@ impl StoreInfo {
         if let Some(d) = depth {
             c.push((tags::PidTagDepth, PropertyValue::Int32(clamp(i64::from(d)))));
         }
+        c.extend(self.special_folder_entry_ids(f.fid));
         let stored = storeops::stored_props(conn, self.mailbox_id, KIND_FOLDER, f.fid)?;
         Ok(merge(stored, c))
     }
