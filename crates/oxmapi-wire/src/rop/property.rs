@@ -245,6 +245,31 @@ impl Encode for SetPropertiesRequest {
     }
 }
 
+/// PropertyProblemCount (u16) + PropertyProblems, the tail of the RopSetProperties and
+/// RopDeleteProperties responses (MS-OXCROPS 2.2.8.6.2, 2.2.8.8.2).
+pub(crate) fn decode_problems(r: &mut ReadCursor<'_>) -> DecodeResult<Vec<PropertyProblem>> {
+    let n = usize::from(r.u16("PropertyProblemCount")?);
+    r.ensure(n * 10, "PropertyProblems")?;
+    (0..n).map(|_| PropertyProblem::decode(r)).collect()
+}
+
+/// Writes what [`decode_problems`] reads.
+pub(crate) fn encode_problems(
+    w: &mut WriteCursor,
+    problems: &[PropertyProblem],
+    structure: &'static str,
+) -> EncodeResult {
+    w.u16(count_u16(
+        problems.len(),
+        structure,
+        "PropertyProblemCount",
+    )?);
+    for p in problems {
+        p.encode(w);
+    }
+    Ok(())
+}
+
 /// MS-OXCROPS 2.2.8.6.2 RopSetProperties success response.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetPropertiesResponse {
@@ -262,14 +287,9 @@ impl SetPropertiesResponse {
         r: &mut ReadCursor<'_>,
         input_handle_index: u8,
     ) -> DecodeResult<Self> {
-        let n = usize::from(r.u16("PropertyProblemCount")?);
-        r.ensure(n * 10, "PropertyProblems")?;
-        let problems = (0..n)
-            .map(|_| PropertyProblem::decode(r))
-            .collect::<DecodeResult<_>>()?;
         Ok(Self {
             input_handle_index,
-            problems,
+            problems: decode_problems(r)?,
         })
     }
 }
@@ -277,15 +297,7 @@ impl SetPropertiesResponse {
 impl Encode for SetPropertiesResponse {
     fn encode(&self, w: &mut WriteCursor) -> EncodeResult {
         write_response_header(w, Self::ROP_ID, self.input_handle_index, ErrorCode::SUCCESS);
-        w.u16(count_u16(
-            self.problems.len(),
-            "RopSetProperties response",
-            "PropertyProblemCount",
-        )?);
-        for p in &self.problems {
-            p.encode(w);
-        }
-        Ok(())
+        encode_problems(w, &self.problems, "RopSetProperties response")
     }
 }
 

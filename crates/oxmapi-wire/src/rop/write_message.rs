@@ -639,14 +639,9 @@ impl DeletePropertiesResponse {
         r: &mut ReadCursor<'_>,
         input_handle_index: u8,
     ) -> DecodeResult<Self> {
-        let n = usize::from(r.u16("PropertyProblemCount")?);
-        r.ensure(n * 10, "PropertyProblems")?;
-        let problems = (0..n)
-            .map(|_| PropertyProblem::decode(r))
-            .collect::<DecodeResult<_>>()?;
         Ok(Self {
             input_handle_index,
-            problems,
+            problems: crate::rop::property::decode_problems(r)?,
         })
     }
 }
@@ -654,14 +649,6 @@ impl DeletePropertiesResponse {
 impl Encode for DeletePropertiesResponse {
     fn encode(&self, w: &mut WriteCursor) -> EncodeResult {
         write_response_header(w, Self::ROP_ID, self.input_handle_index, ErrorCode::SUCCESS);
-        w.u16(count_u16(
-            self.problems.len(),
-            "RopDeleteProperties response",
-            "PropertyProblemCount",
-        )?);
-        for p in &self.problems {
-            p.encode(w);
-        }
-        Ok(())
+        crate::rop::property::encode_problems(w, &self.problems, "RopDeleteProperties response")
     }
 }
