@@ -9,7 +9,13 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain"
 rustc --version
 cargo --version
-command -v python3 >/dev/null && python3 --version || echo "python3 not found: the probe interop test will be skipped"
+# python3 runs the independent MAPI/HTTP probe (a cargo test), impacket and the gromox checks.
+if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "installing python3 (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
+fi
+python3 --version
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -26,13 +32,14 @@ OXMAPI_TEST_TRANSPORT=rpchttp cargo test -p oxmapi --locked --no-fail-fast 2>&1 
 if grep -q "test result: FAILED" target/test-output.txt; then exit 1; fi
 
 step "real peer: impacket (PyPI, pinned) over RPC/HTTP against oxmapi serve"
-if command -v python3 >/dev/null; then
-  scripts/interop-impacket.sh 2>&1 | tee target/interop-impacket.txt
-  if ! grep -q "all impacket NSPI checks passed" target/interop-impacket.txt; then exit 1; fi
-  printf 'test result: ok. %s passed; 0 failed\n' "$(grep -c '^ok ' target/interop-impacket.txt)" >> target/test-output.txt
-else
-  echo "python3 not found: impacket interop skipped"
-fi
+scripts/interop-impacket.sh 2>&1 | tee target/interop-impacket.txt
+if ! grep -q "all impacket NSPI checks passed" target/interop-impacket.txt; then exit 1; fi
+printf 'test result: ok. %s passed; 0 failed\n' "$(grep -c '^ok ' target/interop-impacket.txt)" >> target/test-output.txt
+
+step "real server: gromox 3.10 (../shared/peers/gromox), our CLI over MAPI/HTTP and RPC/HTTP"
+scripts/interop-gromox.sh 2>&1 | tee target/interop-gromox.txt
+grep -E "^gromox: [0-9]+ passed, 0 failed" target/interop-gromox.txt >/dev/null
+printf 'test result: ok. %s passed; 0 failed\n' "$(grep -c '^ok ' target/interop-gromox.txt)" >> target/test-output.txt
 
 step "real dissector: tshark decodes our RPC/HTTP (RTS, DCE/RPC) and MAPI/HTTP captures"
 if [ "$(id -u)" = 0 ] || command -v tshark >/dev/null; then

@@ -1,31 +1,46 @@
-//! Runs the independent Python MAPI/HTTP probe (`/work/shared/tools/mapihttp-probe.py`)
-//! against the server: NSPI Bind/Unbind and name resolution (ResolveNames → DNToMId →
-//! GetProps). Skipped with a note when python3 or the probe is absent.
+//! Runs the independent Python MAPI/HTTP probe (`shared/tools/mapihttp-probe.py`, found
+//! beside the repository as CI lays it out, or at `$OXMAPI_SHARED_DIR`) against the server:
+//! NSPI Bind/Unbind and name resolution (ResolveNames → DNToMId → GetProps), and the folder
+//! listing. CI installs python3 and lays out shared/, so a missing probe or interpreter is a
+//! failure, not a skip.
 
 #[path = "infra_support.rs"]
 mod support;
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 use support::*;
 
-const PROBE: &str = "/work/shared/tools/mapihttp-probe.py";
-
-fn python() -> Option<&'static str> {
-    if !Path::new(PROBE).exists() {
-        return None;
+/// `shared/` beside the repository root (`<root>/../shared`), or `$OXMAPI_SHARED_DIR`.
+fn shared_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("OXMAPI_SHARED_DIR") {
+        return PathBuf::from(dir);
     }
+    // CARGO_MANIFEST_DIR is <root>/crates/oxmapi-server.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+/// The probe's path; panics (fails the test) when it or python3 is missing.
+fn probe_path() -> String {
+    let probe = shared_dir().join("tools/mapihttp-probe.py");
+    assert!(
+        probe.is_file(),
+        "the independent probe is missing at {} (CI lays shared/ beside the clone; set \
+         OXMAPI_SHARED_DIR to point elsewhere)",
+        probe.display()
+    );
     let ok = Command::new("python3")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    ok.then_some("python3")
+    assert!(ok, "python3 is required for the probe interop test (scripts/check.sh installs it)");
+    probe.display().to_string()
 }
 
 async fn probe(ts: &TestServer, extra: &[&str]) -> (i32, String) {
     let mut args = vec![
-        PROBE.to_owned(),
+        probe_path(),
         "--url".to_owned(),
         format!("https://127.0.0.1:{}", ts.server.local_addr().port()),
         "--mailbox-id".to_owned(),
@@ -58,10 +73,6 @@ async fn probe(ts: &TestServer, extra: &[&str]) -> (i32, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_probe_nspi_bind_and_resolve() {
-    if python().is_none() {
-        eprintln!("note: python3 or {PROBE} not available; probe test skipped");
-        return;
-    }
     let ts = start().await;
     let (code, out) = probe(&ts, &["--nspi-bind"]).await;
     assert_eq!(code, 0, "probe --nspi-bind failed:\n{out}");
