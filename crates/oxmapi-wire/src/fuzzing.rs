@@ -19,7 +19,9 @@ use crate::data::{PropertyRow, PropertyTag, PropertyType, Restriction, ValueCont
 use crate::dcerpc::ndr::NdrCodec;
 use crate::dcerpc::{FrameStatus, Pdu, PduFramer, RtsPdu};
 use crate::error::{DecodeResult, EncodeResult};
-use crate::rop::{ResponseContext, RopId, RopRequestBuffer, RopResponseBuffer};
+use crate::rop::{
+    NotifyResponse, PendingResponse, ResponseContext, RopId, RopRequestBuffer, RopResponseBuffer,
+};
 
 const TYPES: [PropertyType; 20] = [
     PropertyType::UNSPECIFIED,
@@ -176,6 +178,17 @@ pub fn rop_response_buffer(data: &[u8]) {
         |p| RopResponseBuffer::decode(p, &ctx),
         RopResponseBuffer::to_bytes,
     );
+}
+
+/// A RopNotify response with its NotificationData (MS-OXCROPS 2.2.14.2, MS-OXCNOTIF
+/// 2.2.1.4.1.2), or a RopPending response when byte 0 is its RopId (0x6E); both re-encode
+/// byte for byte (8-bit MessageClass text decodes as Latin-1 and encodes back the same).
+pub fn rop_notify(data: &[u8]) {
+    if data.first() == Some(&PendingResponse::ROP_ID.0) {
+        whole::<PendingResponse>(data, Exact::Bytes);
+    } else {
+        whole::<NotifyResponse>(data, Exact::Bytes);
+    }
 }
 
 /// Writes the [`rop_response_buffer`] prefix for `ctx` (`None` when a context does not fit

@@ -14,6 +14,7 @@ use crate::cursor::{Decode, Encode, ReadCursor, WriteCursor};
 use crate::data::PropertyTag;
 use crate::error::{DecodeContext, DecodeError, DecodeResult, EncodeResult};
 use crate::rop::context::{MissingColumns, ResponseContext};
+use crate::rop::notify::UndecodedNotifications;
 use crate::rop::request::RopRequest;
 use crate::rop::response::RopResponse;
 
@@ -104,27 +105,33 @@ impl RopResponseBuffer {
     /// Decodes a ROP output buffer (client side) against one context per request sent.
     ///
     /// Release contexts are skipped (RopRelease has no response). The server may stop early
-    /// (RopBufferTooSmall, which ends the list, or simply fewer responses); RopBackoff
-    /// responses may appear anywhere and answer no request. A response whose RopId does not
-    /// match its request's is an error, and so is a response with no request left to answer.
+    /// (RopBufferTooSmall, which ends the list, or simply fewer responses); RopBackoff,
+    /// RopNotify and RopPending responses may appear anywhere and answer no request
+    /// (MS-OXCROPS 2.2.14). A response whose RopId does not match its request's is an error,
+    /// and so is a response with no request left to answer.
+    ///
+    /// Once every expected answer is decoded, whatever fails to decode from a RopNotify or
+    /// RopPending on (including what follows a notification whose layout misled us) is kept
+    /// as [`RopResponse::UndecodedNotifications`], the last entry: RopSize frames the list,
+    /// so the handle table is still read. Before that point it is an error, since the
+    /// answers after it could not be found.
     pub fn decode(payload: &[u8], ctx: &[ResponseContext]) -> DecodeResult<Self> {
         decode_frame(payload, "ROP output buffer", |list| {
-            let mut pending = ctx.iter().filter(|c| c.expects_response());
-            let mut rops = Vec::new();
+            let mut pending = ctx.iter().filter(|c| c.expects_response()).peekable();
+            let mut rops: Vec<RopResponse> = Vec::new();
             while !list.is_empty() {
                 let at = list.offset();
-                let special = matches!(list.rest().first(), Some(0xF9 | 0xFF));
-                let rop = if special {
-                    // The context is not consulted for special responses.
+                let unsolicited = matches!(list.rest().first(), Some(0x2A | 0x6E));
+                let after_notification = rops.last().is_some_and(RopResponse::is_unsolicited);
+                if pending.peek().is_none() && (unsolicited || after_notification) {
+                    rops.push(decode_or_keep(list)?);
+                    continue;
+                }
+                let rop = if is_special(list) {
+                    // The context is not consulted for special or unsolicited responses.
                     RopResponse::decode(list, &ResponseContext::Release)?
                 } else {
-                    let c = pending.next().ok_or_else(|| {
-                        DecodeError::invalid(
-                            "RopId",
-                            at,
-                            "a response with no request left to answer",
-                        )
-                    })?;
+                    let c = pending.next().ok_or_else(|| no_request_left(at))?;
                     RopResponse::decode(list, c)?
                 };
                 rops.push(rop);
@@ -145,6 +152,45 @@ impl RopResponseBuffer {
         let mut w = WriteCursor::new();
         self.encode(&mut w)?;
         Ok(w.into_inner())
+    }
+}
+
+fn no_request_left(at: usize) -> DecodeError {
+    DecodeError::invalid("RopId", at, "a response with no request left to answer")
+}
+
+/// RopBufferTooSmall, RopBackoff, RopNotify, RopPending: decoded without a context, answering
+/// no request.
+fn is_special(list: &ReadCursor<'_>) -> bool {
+    matches!(list.rest().first(), Some(0xFF | 0xF9 | 0x2A | 0x6E))
+}
+
+/// Decodes one response that answers no request, or keeps the rest of the list when it does
+/// not decode (only called once every answer is in).
+fn decode_or_keep(list: &mut ReadCursor<'_>) -> DecodeResult<RopResponse> {
+    let offset = list.offset();
+    let mut probe = list.clone();
+    let decoded = if is_special(list) {
+        RopResponse::decode(&mut probe, &ResponseContext::Release)
+    } else {
+        Err(no_request_left(offset))
+    };
+    match decoded {
+        Ok(rop) => {
+            *list = probe;
+            Ok(rop)
+        }
+        Err(reason) => {
+            // Consumes the rest: nothing after it can be told apart.
+            let bytes = list.bytes(list.remaining(), "RopsList")?.to_vec();
+            Ok(RopResponse::UndecodedNotifications(
+                UndecodedNotifications {
+                    offset,
+                    bytes,
+                    reason,
+                },
+            ))
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 //!   (MS-OXCROPS 2.2.1): `RopSize`, the ROP list, then the server object handle table.
 //! * [`RopRequest`]: one variant per supported ROP request. Requests decode without context.
 //! * [`RopResponse`]: success responses, the generic failure form ([`RopErrorResponse`]),
-//!   the RopLogon redirect, and the special RopBufferTooSmall / RopBackoff responses.
+//!   the RopLogon redirect, the special RopBufferTooSmall / RopBackoff responses, and the
+//!   RopNotify / RopPending responses a server adds on its own ([`NotifyResponse`],
+//!   [`PendingResponse`], MS-OXCROPS 2.2.14).
 //!
 //! # Responses need the request
 //!
@@ -27,6 +29,7 @@ mod context;
 mod folder;
 mod logon;
 mod message;
+mod notify;
 mod property;
 mod request;
 mod response;
@@ -56,6 +59,10 @@ pub use message::{
     OpenAttachmentResponse, OpenMessageRequest, OpenMessageResponse, OpenRecipientRow,
     ReadRecipientRow, ReadRecipientsRequest, ReadRecipientsResponse, RecipientRow, TypedString,
     X500Info, recipient_flags,
+};
+pub use notify::{
+    NewMailData, NotificationData, NotificationTags, NotificationType, NotifyResponse,
+    PendingResponse, TableEventType, UndecodedNotifications, notification_flags,
 };
 pub use property::{
     GetNamesFromPropertyIdsRequest, GetNamesFromPropertyIdsResponse, GetPropertiesAllRequest,

@@ -11,6 +11,7 @@ use crate::rop::logon::{
 use crate::rop::message::{
     GetAttachmentTableResponse, OpenAttachmentResponse, OpenMessageResponse, ReadRecipientsResponse,
 };
+use crate::rop::notify::{NotifyResponse, PendingResponse, UndecodedNotifications};
 use crate::rop::property::{
     GetNamesFromPropertyIdsResponse, GetPropertiesAllResponse, GetPropertiesListResponse,
     GetPropertiesSpecificResponse, GetPropertyIdsFromNamesResponse, SetPropertiesResponse,
@@ -65,6 +66,15 @@ macro_rules! responses {
             BufferTooSmall(BufferTooSmallResponse),
             /// RopBackoff (0xF9): the server asks the client to wait.
             Backoff(BackoffResponse),
+            /// RopNotify (0x2A, MS-OXCROPS 2.2.14.2): an event the server pushes; answers no
+            /// request.
+            Notify(NotifyResponse),
+            /// RopPending (0x6E, MS-OXCROPS 2.2.14.3): more notifications are queued; answers
+            /// no request.
+            Pending(PendingResponse),
+            /// The rest of the list from a RopNotify/RopPending that did not decode, after
+            /// every answer (see [`RopResponseBuffer::decode`](crate::rop::RopResponseBuffer::decode)).
+            UndecodedNotifications(UndecodedNotifications),
         }
 
         impl RopResponse {
@@ -76,6 +86,9 @@ macro_rules! responses {
                     Self::NullDestination(e) => e.rop_id,
                     Self::BufferTooSmall(_) => RopId::BUFFER_TOO_SMALL,
                     Self::Backoff(_) => RopId::BACKOFF,
+                    Self::Notify(_) => RopId::NOTIFY,
+                    Self::Pending(_) => RopId::PENDING,
+                    Self::UndecodedNotifications(u) => u.rop_id(),
                 }
             }
         }
@@ -88,6 +101,9 @@ macro_rules! responses {
                     Self::NullDestination(x) => x.encode(w),
                     Self::BufferTooSmall(x) => x.encode(w),
                     Self::Backoff(x) => x.encode(w),
+                    Self::Notify(x) => x.encode(w),
+                    Self::Pending(x) => x.encode(w),
+                    Self::UndecodedNotifications(x) => x.encode(w),
                 }
             }
         }
@@ -162,7 +178,8 @@ responses! {
 }
 
 impl RopResponse {
-    /// The ReturnValue (0 for success responses; none for the special responses).
+    /// The ReturnValue (0 for success responses; none for the special and unsolicited
+    /// responses).
     pub fn return_value(&self) -> Option<ErrorCode> {
         match self {
             Self::Error(e) => Some(e.return_value),
@@ -177,21 +194,34 @@ impl RopResponse {
             Self::MoveCopyMessages(x) => Some(x.return_value),
             Self::MoveFolder(x) => Some(x.return_value),
             Self::CopyFolder(x) => Some(x.return_value),
-            Self::BufferTooSmall(_) | Self::Backoff(_) => None,
+            Self::BufferTooSmall(_)
+            | Self::Backoff(_)
+            | Self::Notify(_)
+            | Self::Pending(_)
+            | Self::UndecodedNotifications(_) => None,
             _ => Some(ErrorCode::SUCCESS),
         }
     }
 
-    /// True when this is a RopBufferTooSmall or RopBackoff response, which answer no request
-    /// of their own.
+    /// True for the responses that answer no request of their own: RopBufferTooSmall,
+    /// RopBackoff and the unsolicited ones ([`Self::is_unsolicited`]).
     pub fn is_special(&self) -> bool {
-        matches!(self, Self::BufferTooSmall(_) | Self::Backoff(_))
+        matches!(self, Self::BufferTooSmall(_) | Self::Backoff(_)) || self.is_unsolicited()
+    }
+
+    /// True for what the server sends on its own initiative (MS-OXCROPS 2.2.14): RopNotify,
+    /// RopPending and [`Self::UndecodedNotifications`].
+    pub fn is_unsolicited(&self) -> bool {
+        matches!(
+            self,
+            Self::Notify(_) | Self::Pending(_) | Self::UndecodedNotifications(_)
+        )
     }
 
     /// Decodes one response to the request described by `ctx`.
     ///
-    /// A RopBufferTooSmall or RopBackoff response is returned whatever `ctx` says; any other
-    /// RopId must match the request's.
+    /// A RopBufferTooSmall, RopBackoff, RopNotify or RopPending response is returned whatever
+    /// `ctx` says; any other RopId must match the request's.
     pub fn decode(r: &mut ReadCursor<'_>, ctx: &ResponseContext) -> DecodeResult<Self> {
         let at = r.offset();
         match r.rest().first().map(|&b| RopId(b)) {
@@ -199,6 +229,8 @@ impl RopResponse {
                 return BufferTooSmallResponse::decode(r).map(Self::BufferTooSmall);
             }
             Some(RopId::BACKOFF) => return BackoffResponse::decode(r).map(Self::Backoff),
+            Some(RopId::NOTIFY) => return NotifyResponse::decode(r).map(Self::Notify),
+            Some(RopId::PENDING) => return PendingResponse::decode(r).map(Self::Pending),
             _ => {}
         }
         let id = RopId(r.u8("RopId")?);
