@@ -148,7 +148,7 @@ fn emsmdb(state: &AppState, user: &UserRecord, info: &RequestInfo<'_>, body: &[u
     } else if rt.eq_ignore_ascii_case("Disconnect") {
         disconnect(state, info, body)
     } else {
-        notification_wait(body)
+        notification_wait(mailbox.as_deref(), body)
     };
     Outcome {
         result,
@@ -318,9 +318,13 @@ fn disconnect(
     Ok(status_ok_body())
 }
 
-/// NotificationWait (MS-OXCMAPIHTTP 2.2.4.4): no notifications are queued, so it returns at
-/// once with EventPending 0.
-fn notification_wait(body: &[u8]) -> Result<Vec<u8>, ResponseCode> {
+/// NotificationWait (MS-OXCMAPIHTTP 2.2.4.4): returns at once (a real server waits up to five
+/// minutes for an event) with EventPending 0x00000001 when the session has notifications
+/// queued (MS-OXCMAPIHTTP 2.2.4.4.2), to be collected with Execute (MS-OXCNOTIF 3.2.5.7).
+fn notification_wait(
+    mailbox: Option<&std::sync::Mutex<MailboxContext>>,
+    body: &[u8],
+) -> Result<Vec<u8>, ResponseCode> {
     let mut r = ReadCursor::new(body);
     (|| -> DecodeResult<()> {
         r.u32("Flags")?;
@@ -328,10 +332,15 @@ fn notification_wait(body: &[u8]) -> Result<Vec<u8>, ResponseCode> {
         r.finish("AuxiliaryBuffer")
     })()
     .map_err(|_| ResponseCode::InvalidRequestBody)?;
+    let pending = mailbox.is_some_and(|m| {
+        m.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .poll_notifications()
+    });
     let mut w = WriteCursor::new();
     w.u32(0); // StatusCode
     w.u32(0); // ErrorCode
-    w.u32(0); // EventPending
+    w.u32(u32::from(pending)); // EventPending
     w.u32(0); // AuxiliaryBufferSize
     Ok(w.into_inner())
 }

@@ -127,6 +127,8 @@ fn get_table(
             sort: Vec::new(),
             rows,
             position: 0,
+            logon_id: q.logon_id,
+            subscription: super::notify::Subscription::Never,
         })
     })();
     match result {

@@ -4,7 +4,8 @@
 //! EcDoRpcExt2 call: unpack rgbIn (one RPC_HEADER_EXT), run each ROP in order against the
 //! session's Server object handle table, and pack the responses into rgbOut within
 //! MaxRopOut, continuing a trailing RopQueryRows into further segments when the client set
-//! the Chain flag (MS-OXCRPC 3.1.4.2.1.1).
+//! the Chain flag (MS-OXCRPC 3.1.4.2.1.1). The session's queued table notifications
+//! (RopNotify, RopPending: `notify`) follow the answers of the first segment.
 
 mod attach_rops;
 #[cfg(test)]
@@ -14,6 +15,9 @@ mod message_rops;
 #[cfg(test)]
 mod msg_tests;
 mod msgobj;
+mod notify;
+#[cfg(test)]
+mod notify_tests;
 mod objects;
 mod props;
 mod recipients;
@@ -51,6 +55,8 @@ pub(crate) struct MailboxContext {
     handles: HandleTable,
     /// Stores logged on to, by `folders.mailbox_id`.
     stores: Vec<StoreInfo>,
+    /// Table notifications waiting to be sent.
+    notify: notify::NotifyQueue,
 }
 
 impl MailboxContext {
@@ -67,6 +73,7 @@ impl MailboxContext {
             org_public_folders,
             handles: HandleTable::default(),
             stores: Vec::new(),
+            notify: notify::NotifyQueue::default(),
         }
     }
 
@@ -92,7 +99,14 @@ impl MailboxContext {
             .checked_sub(fixed)
             .ok_or(ErrorCode::BUFFER_TOO_SMALL)?;
 
-        let outcome = rops::run_buffer(self, rops, &mut handles, budget)?;
+        let mut outcome = rops::run_buffer(self, rops, &mut handles, budget)?;
+        // MS-OXCNOTIF 3.1.5.6, 3.1.5.7: queued RopNotify (then RopPending) responses follow
+        // the answers of the first segment; never a RopBufferTooSmall (its RequestBuffers run
+        // to the end of the list), never the chained RopQueryRows segments.
+        self.poll_notifications();
+        if !outcome.too_small {
+            self.append_notifications(&mut outcome.responses, budget);
+        }
         let mut payloads = vec![rop_output(&outcome.responses, &handles)?];
 
         if flags & FLAG_CHAIN != 0

@@ -71,6 +71,10 @@ pub(super) struct Table {
     pub(super) rows: Vec<(i64, u32)>,
     /// Cursor: index of the next row a forward read returns.
     pub(super) position: usize,
+    /// The LogonId of the ROP that opened the table (the LogonId of its notifications).
+    pub(super) logon_id: u8,
+    /// Whether its changes are notified (MS-OXCNOTIF 3.1.4.3).
+    pub(super) subscription: super::notify::Subscription,
 }
 
 /// One Server object.
@@ -128,6 +132,14 @@ impl HandleTable {
     /// RopRelease: drops the object (unknown handles are ignored: RopRelease has no response).
     pub(super) fn release(&mut self, handle: u32) -> Option<Object> {
         self.objects.remove(&handle)
+    }
+
+    /// Every table object, with its handle.
+    pub(super) fn tables(&self) -> impl Iterator<Item = (u32, &Table)> {
+        self.objects.iter().filter_map(|(h, o)| match o {
+            Object::Table(t) => Some((*h, t.as_ref())),
+            _ => None,
+        })
     }
 
     /// Number of live objects.

@@ -19,6 +19,7 @@ use oxmapi_wire::rop::{
 use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor, WriteCursor};
 
 use super::MailboxContext;
+use super::notify::Subscription;
 use super::objects::{Folder, Logon, Object, SortKey, Table, TableKind};
 use super::props::{self, PropList, StoreInfo};
 use super::restrict::Evaluate as _;
@@ -31,6 +32,8 @@ pub(super) struct Outcome {
     /// Set when the last ROP was a forward, advancing RopQueryRows that may continue
     /// into chained segments.
     pub(super) chain: Option<Continuation>,
+    /// The responses end with a RopBufferTooSmall: nothing may follow it.
+    pub(super) too_small: bool,
 }
 
 /// A RopQueryRows that can continue into further segments (MS-OXCRPC 3.1.4.2.1.1).
@@ -86,6 +89,7 @@ pub(super) fn run_buffer(
     let mut r = ReadCursor::new(rops);
     let mut out = Vec::new();
     let mut chain = None;
+    let mut too_small = false;
     while !r.is_empty() {
         let rest = r.rest();
         let room = budget.saturating_sub(out.len());
@@ -103,11 +107,13 @@ pub(super) fn run_buffer(
                 // their room before creating anything).
                 buffer_too_small(&mut out, resp.len(), rest, room)?;
                 chain = None;
+                too_small = true;
                 break;
             }
             Step::NoRoom(needed) => {
                 buffer_too_small(&mut out, needed, rest, room)?;
                 chain = None;
+                too_small = true;
                 break;
             }
         }
@@ -119,6 +125,7 @@ pub(super) fn run_buffer(
     Ok(Outcome {
         responses: out,
         chain,
+        too_small,
     })
 }
 
@@ -228,24 +235,30 @@ fn run_one(
             let q = GetHierarchyTableRequest::decode(r)?;
             let req = OpenTable {
                 rop: id,
+                logon_id: q.logon_id,
                 input: q.input_handle_index,
                 out: q.output_handle_index,
                 kind: TableKind::Hierarchy {
                     depth: q.table_flags & table_flags::DEPTH != 0,
                 },
                 fill: true,
+                notify: q.table_flags & table_flags::NO_NOTIFICATIONS == 0,
             };
             open_table(ctx, handles, &req, room)
         }
         RopId::GET_CONTENTS_TABLE => {
             let q = GetContentsTableRequest::decode(r)?;
+            let fill = q.table_flags & table_flags::ASSOCIATED == 0;
             let req = OpenTable {
                 rop: id,
+                logon_id: q.logon_id,
                 input: q.input_handle_index,
                 out: q.output_handle_index,
                 kind: TableKind::Contents,
-                // Associated (FAI) contents: the store keeps none, so the table stays empty.
-                fill: q.table_flags & table_flags::ASSOCIATED == 0,
+                // Associated (FAI) contents: the store keeps none, so the table stays empty
+                // and never changes.
+                fill,
+                notify: fill && q.table_flags & table_flags::NO_NOTIFICATIONS == 0,
             };
             open_table(ctx, handles, &req, room)
         }
@@ -338,6 +351,9 @@ fn run_one(
         }
         RopId::QUERY_POSITION => {
             let input = QueryPositionRequest::decode(r)?.input_handle_index;
+            if let Ok(h) = slot(handles, input) {
+                ctx.start_view(h);
+            }
             match slot(handles, input).and_then(|h| ctx.handles.table_mut(h)) {
                 Ok(t) => {
                     let resp = QueryPositionResponse {
@@ -607,21 +623,26 @@ fn open_folder(
 /// What RopGetHierarchyTable / RopGetContentsTable ask for.
 struct OpenTable {
     rop: RopId,
+    logon_id: u8,
     input: u8,
     out: u8,
     kind: TableKind,
     /// False for an associated contents table, which stays empty.
     fill: bool,
+    /// False when TableFlags has NoNotifications (MS-OXCFOLD 2.2.1.13.1, 2.2.1.14.1).
+    notify: bool,
 }
 
 /// RopGetHierarchyTable / RopGetContentsTable (MS-OXCFOLD 3.2.5.13, 3.2.5.14).
 fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, room: usize) -> Step {
     let OpenTable {
         rop,
+        logon_id,
         input,
         out,
         kind,
         fill,
+        notify,
     } = *req;
     let result = (|| {
         let (obj, info) = object_store(ctx, handles, input)?;
@@ -640,6 +661,12 @@ fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, ro
             sort: Vec::new(),
             rows: Vec::new(),
             position: 0,
+            logon_id,
+            subscription: if notify {
+                Subscription::NoView
+            } else {
+                Subscription::Never
+            },
         };
         if fill {
             rebuild_rows(ctx, &info, &mut table)?;
@@ -847,6 +874,7 @@ fn query_rows(
         Ok(h) => h,
         Err(ec) => return (failure(rop, q.input, ec), None),
     };
+    ctx.start_view(h);
     match read_rows(ctx, h, q, room - QUERY_ROWS_HEADER) {
         Err(ec) => (failure(rop, q.input, ec), None),
         Ok(None) if q.first => (failure(rop, q.input, ErrorCode::BUFFER_TOO_SMALL), None),
@@ -969,6 +997,9 @@ fn read_rows(
 /// RopSeekRow (MS-OXCTABL 3.2.5.7): Origin BOOKMARK_BEGINNING/CURRENT/END plus RowCount.
 fn seek_row(ctx: &mut MailboxContext, handles: &[u32], q: &SeekRowRequest) -> Step {
     let (rop, input) = (RopId::SEEK_ROW, q.input_handle_index);
+    if let Ok(h) = slot(handles, input) {
+        ctx.start_view(h);
+    }
     let result = (|| {
         let t = ctx.handles.table_mut(slot(handles, input)?)?;
         let len = t.rows.len() as i64;

@@ -5,6 +5,7 @@
 //! Calls are short (indexed lookups, a few inserts), so async handlers call them directly
 //! instead of going through `spawn_blocking`; a long query belongs in `spawn_blocking`.
 
+pub mod changes;
 pub mod deliver;
 mod folders;
 pub(crate) mod folders_write;
@@ -113,6 +114,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(schema::SCHEMA)?;
         messages::migrate(&conn)?;
+        changes::install(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             dir,
