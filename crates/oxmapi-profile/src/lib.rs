@@ -55,8 +55,8 @@ pub use error::{
 };
 pub use info::{ProfileInfo, ServerKind, ServerName};
 pub use proxy::{
-    AuthMethod, CertPolicy, FrontEndUrl, ProxyEntry, ProxyEntryOptions, ProxyMap, ProxyMatch,
-    Scheme,
+    AuthMethod, CertFingerprint, CertPolicy, FrontEndUrl, ProxyEntry, ProxyEntryOptions, ProxyMap,
+    ProxyMatch, Scheme,
 };
 pub use reg::{
     IGNORE_NO_PF_VALUE, RPC_HTTP_PROXY_MAP_VALUE, RegImport, RegValueRef, import_reg_file,

@@ -85,51 +85,182 @@ impl FromStr for AuthMethod {
 
 /// What to do with the front end's TLS certificate.
 ///
-/// TOML: `certificate = "verify"` (the default), `certificate = "ignore"`, or
-/// `certificate = { ca_file = "/path/ca.pem" }`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(try_from = "RawCertPolicy", into = "RawCertPolicy")]
+/// TOML: `certificate = "verify"` (the default), `certificate = "ignore"`,
+/// `certificate = { ca_file = "/path/ca.pem" }` or
+/// `certificate = { sha256 = "<fingerprint>" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum CertPolicy {
     /// Verify against the platform/web roots and the host name (or expected principal).
     #[default]
     Verify,
-    /// Verify against the CA certificates in this PEM file instead.
+    /// Verify against the certificates in this PEM file instead. A file may hold CA
+    /// certificates or the server's own (self-signed) certificate.
     CaFile(PathBuf),
+    /// Accept exactly the certificate with this SHA-256 fingerprint, whatever its chain,
+    /// names or dates (the pin is the identity); handshake signatures are still checked.
+    PinnedSha256(CertFingerprint),
     /// Accept any certificate (lab use; CDO's "ignore certificate errors").
     Ignore,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum RawCertPolicy {
-    Name(String),
-    CaFile { ca_file: PathBuf },
+/// The SHA-256 fingerprint of a certificate: the digest of its DER encoding, as
+/// `openssl x509 -noout -fingerprint -sha256` prints it and the logon report shows it.
+///
+/// Parses 64 hex digits in either case, bare (`3f9a…`) or as 32 `:`-separated pairs
+/// (`3F:9A:…`), optionally after openssl's `sha256 Fingerprint=`; displays 64 lower-case
+/// hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CertFingerprint([u8; 32]);
+
+impl CertFingerprint {
+    /// Wraps a SHA-256 digest.
+    pub fn from_bytes(digest: [u8; 32]) -> Self {
+        Self(digest)
+    }
+
+    /// The digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
-impl TryFrom<RawCertPolicy> for CertPolicy {
-    type Error = String;
+impl fmt::Display for CertFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
 
-    fn try_from(raw: RawCertPolicy) -> Result<Self, Self::Error> {
-        match raw {
-            RawCertPolicy::Name(name) => match name.to_ascii_lowercase().as_str() {
-                "verify" => Ok(Self::Verify),
-                "ignore" => Ok(Self::Ignore),
-                _ => Err(format!(
-                    "unknown certificate policy {name:?}; expected \"verify\", \"ignore\" or {{ ca_file = \"PATH\" }}"
-                )),
-            },
-            RawCertPolicy::CaFile { ca_file } => Ok(Self::CaFile(ca_file)),
+impl fmt::Debug for CertFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertFingerprint({self})")
+    }
+}
+
+impl FromStr for CertFingerprint {
+    type Err = String;
+
+    /// `3f9a…` (64 hex digits) or `3F:9A:…` (32 pairs); the error says what is wrong.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        let text = match text.split_once('=') {
+            Some((label, rest)) if label.trim().eq_ignore_ascii_case("sha256 fingerprint") => {
+                rest.trim()
+            }
+            _ => text,
+        };
+        if let Some(bad) = text.chars().find(|c| !c.is_ascii_hexdigit() && *c != ':') {
+            return Err(format!("{bad:?} is not a hex digit"));
+        }
+        if text.contains(':') && text.split(':').any(|pair| pair.len() != 2) {
+            return Err("the `:`-separated form needs 32 pairs of two hex digits".to_owned());
+        }
+        let digits: Vec<u8> = text.bytes().filter(|&b| b != b':').collect();
+        if digits.len() != 64 {
+            return Err(format!(
+                "a sha-256 fingerprint has 64 hex digits, this one has {}",
+                digits.len()
+            ));
+        }
+        let mut digest = [0u8; 32];
+        for (byte, pair) in digest.iter_mut().zip(digits.chunks_exact(2)) {
+            *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+        }
+        Ok(Self(digest))
+    }
+}
+
+/// INVARIANT: `digit` is an ASCII hex digit (the caller checked); anything else gives 0.
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        b'A'..=b'F' => digit - b'A' + 10,
+        _ => 0,
+    }
+}
+
+const CERT_POLICY_EXPECTED: &str =
+    "\"verify\", \"ignore\", { ca_file = \"PATH\" } or { sha256 = \"FINGERPRINT\" }";
+
+impl Serialize for CertPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::Verify => serializer.serialize_str("verify"),
+            Self::Ignore => serializer.serialize_str("ignore"),
+            Self::CaFile(path) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("ca_file", path)?;
+                map.end()
+            }
+            Self::PinnedSha256(pin) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("sha256", &pin.to_string())?;
+                map.end()
+            }
         }
     }
 }
 
-impl From<CertPolicy> for RawCertPolicy {
-    fn from(policy: CertPolicy) -> Self {
-        match policy {
-            CertPolicy::Verify => Self::Name("verify".into()),
-            CertPolicy::Ignore => Self::Name("ignore".into()),
-            CertPolicy::CaFile(ca_file) => Self::CaFile { ca_file },
+impl<'de> Deserialize<'de> for CertPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CertPolicyVisitor)
+    }
+}
+
+/// Reads the string and table forms by hand, so each mistake gets its own message
+/// (an untagged enum would only say "did not match any variant").
+struct CertPolicyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CertPolicyVisitor {
+    type Value = CertPolicy;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a certificate policy: {CERT_POLICY_EXPECTED}")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<CertPolicy, E> {
+        match name.to_ascii_lowercase().as_str() {
+            "verify" => Ok(CertPolicy::Verify),
+            "ignore" => Ok(CertPolicy::Ignore),
+            _ => Err(E::custom(format!(
+                "unknown certificate policy {name:?}; expected {CERT_POLICY_EXPECTED}"
+            ))),
         }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CertPolicy, A::Error> {
+        use serde::de::Error as _;
+        let mut policy = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value = match key.as_str() {
+                "ca_file" => CertPolicy::CaFile(map.next_value()?),
+                "sha256" => {
+                    let text: String = map.next_value()?;
+                    let pin = text.parse().map_err(|why| {
+                        A::Error::custom(format!(
+                            "invalid `certificate = {{ sha256 = ... }}` value {text:?}: {why}"
+                        ))
+                    })?;
+                    CertPolicy::PinnedSha256(pin)
+                }
+                _ => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key `{key}` in `certificate = {{ ... }}`; expected `ca_file` or `sha256`"
+                    )));
+                }
+            };
+            if policy.replace(value).is_some() {
+                return Err(A::Error::custom(
+                    "give `certificate` one of `ca_file` or `sha256`, not both",
+                ));
+            }
+        }
+        policy.ok_or_else(|| {
+            A::Error::custom(format!(
+                "empty `certificate = {{}}`; expected {CERT_POLICY_EXPECTED}"
+            ))
+        })
     }
 }
 
@@ -650,6 +781,159 @@ mod tests {
         );
         let again: Doc = toml::from_str(&toml::to_string(&doc).unwrap()).unwrap();
         assert_eq!(again.proxy_map, doc.proxy_map);
+    }
+
+    const PIN: &str = "3f9a0b1c2d3e4f5061728394a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8";
+
+    fn policy_of(certificate: &str) -> Result<CertPolicy, String> {
+        #[derive(Deserialize)]
+        struct Doc {
+            certificate: CertPolicy,
+        }
+        toml::from_str::<Doc>(&format!("certificate = {certificate}"))
+            .map(|d| d.certificate)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn fingerprint_forms() {
+        let pin: CertFingerprint = PIN.parse().unwrap();
+        assert_eq!(pin.to_string(), PIN);
+        assert_eq!(pin.as_bytes()[..2], [0x3f, 0x9a]);
+        let upper = PIN.to_ascii_uppercase();
+        let pairs = upper
+            .as_bytes()
+            .chunks(2)
+            .map(|p| std::str::from_utf8(p).unwrap())
+            .collect::<Vec<_>>()
+            .join(":");
+        for text in [
+            upper.clone(),
+            pairs.clone(),
+            pairs.to_ascii_lowercase(),
+            format!("  {pairs}\n"),
+            format!("sha256 Fingerprint={pairs}"),
+            format!("SHA256 Fingerprint={PIN}"),
+        ] {
+            assert_eq!(text.parse::<CertFingerprint>(), Ok(pin), "{text:?}");
+        }
+        assert_eq!(CertFingerprint::from_bytes(*pin.as_bytes()), pin);
+        assert_eq!(format!("{pin:?}"), format!("CertFingerprint({PIN})"));
+    }
+
+    #[test]
+    fn malformed_fingerprints_say_why() {
+        let cases = [
+            ("", "has 0"),
+            (&PIN[..62], "has 62"),
+            (&format!("{PIN}00"), "has 66"),
+            (&PIN.replace('f', "g"), "'g' is not a hex digit"),
+            (&format!("{}:{}", &PIN[..2], &PIN[2..]), "32 pairs"),
+            ("3f:9a:", "32 pairs"),
+            ("sha1 Fingerprint=3f", "'s' is not a hex digit"),
+            ("3fé", "'é' is not a hex digit"),
+        ];
+        for (text, needle) in cases {
+            let err = text.parse::<CertFingerprint>().unwrap_err();
+            assert!(err.contains(needle), "{text:?} => {err}");
+        }
+    }
+
+    #[test]
+    fn toml_sha256_pin() {
+        let pin = PIN.parse().unwrap();
+        assert_eq!(
+            policy_of(&format!("{{ sha256 = \"{PIN}\" }}")),
+            Ok(CertPolicy::PinnedSha256(pin))
+        );
+        let openssl =
+            PIN.to_ascii_uppercase()
+                .as_bytes()
+                .chunks(2)
+                .fold(String::new(), |mut s, p| {
+                    if !s.is_empty() {
+                        s.push(':');
+                    }
+                    s.push_str(std::str::from_utf8(p).unwrap());
+                    s
+                });
+        assert_eq!(
+            policy_of(&format!("{{ sha256 = \"{openssl}\" }}")),
+            Ok(CertPolicy::PinnedSha256(pin))
+        );
+        assert_eq!(policy_of("\"Verify\""), Ok(CertPolicy::Verify));
+        assert_eq!(
+            policy_of("{ ca_file = \"/etc/ca.pem\" }"),
+            Ok(CertPolicy::CaFile("/etc/ca.pem".into()))
+        );
+    }
+
+    #[test]
+    fn toml_bad_certificate_tables_name_the_key() {
+        let cases = [
+            (
+                "{ sha256 = \"12ab\" }",
+                "invalid `certificate = { sha256 = ... }`",
+            ),
+            ("{ sha256 = \"12ab\" }", "has 4"),
+            ("{ sha256 = 12 }", "string"),
+            ("{ ca_flie = \"/x\" }", "unknown key `ca_flie`"),
+            (
+                &format!("{{ ca_file = \"/x\", sha256 = \"{PIN}\" }}"),
+                "not both",
+            ),
+            ("{}", "empty `certificate = {}`"),
+            ("3", "certificate policy"),
+        ];
+        for (text, needle) in cases {
+            let err = policy_of(text).unwrap_err();
+            assert!(err.contains(needle), "{text}\n=> {err}");
+        }
+    }
+
+    #[test]
+    fn malformed_pin_is_a_config_error_naming_the_key() {
+        let text = "[proxy_map.\"lab.test\"]\nurl = \"https://127.0.0.1:10443\"\nauth = \"basic\"\n\
+                    certificate = { sha256 = \"AB:CD:EF\" }\n";
+        let err = crate::Config::from_toml(text, std::path::Path::new("lab.toml")).unwrap_err();
+        let ProfileError::ConfigParse { path, message } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, std::path::Path::new("lab.toml"));
+        for needle in [
+            "line 4",
+            "certificate = { sha256 = ... }",
+            "\"AB:CD:EF\"",
+            "has 6",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+
+    #[test]
+    fn toml_pin_round_trips_in_a_proxy_map() {
+        #[derive(Debug, Deserialize, Serialize, PartialEq)]
+        struct Doc {
+            proxy_map: ProxyMap,
+        }
+        let text = format!(
+            "[proxy_map.\"lab.test\"]\nurl = \"https://127.0.0.1:10443\"\nauth = \"basic\"\n\
+             certificate = {{ sha256 = \"{}\" }}\n",
+            PIN.to_ascii_uppercase()
+        );
+        let doc: Doc = toml::from_str(&text).unwrap();
+        let lab = doc.proxy_map.get("lab.test").unwrap();
+        assert_eq!(
+            lab.certificate(),
+            &CertPolicy::PinnedSha256(PIN.parse().unwrap())
+        );
+        for written in [
+            toml::to_string(&doc).unwrap(),
+            toml::to_string_pretty(&doc).unwrap(),
+        ] {
+            assert!(written.contains(PIN), "{written}");
+            assert_eq!(toml::from_str::<Doc>(&written).unwrap(), doc);
+        }
     }
 
     #[test]

@@ -13,18 +13,24 @@ pub enum TlsPolicy {
     /// Mozilla's root store (webpki-roots) and the usual host-name check.
     #[default]
     Verify,
-    /// Trust only the roots in this PEM file (a private CA), with the usual host-name check.
+    /// Trust only the certificates in this PEM file, with the usual host-name check: a chain
+    /// to one of them (a private CA), or a leaf that is itself one of them (a self-signed
+    /// server certificate, even one marked `CA:TRUE`; its names and dates are still checked).
     CaFile(PathBuf),
+    /// Accept exactly the leaf certificate whose SHA-256 over the DER is this digest; no
+    /// chain, name or date check (the pin is the identity). Handshake signatures are verified.
+    PinnedSha256([u8; 32]),
     /// Accept any certificate. Handshake signatures are still verified; the caller must warn.
     Ignore,
 }
 
 impl TlsPolicy {
-    /// A short name for messages and reports: `verify`, `ca-file`, `ignore`.
+    /// A short name for messages and reports: `verify`, `ca-file`, `pinned-sha256`, `ignore`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Verify => "verify",
             Self::CaFile(_) => "ca-file",
+            Self::PinnedSha256(_) => "pinned-sha256",
             Self::Ignore => "ignore",
         }
     }

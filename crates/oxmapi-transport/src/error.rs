@@ -33,6 +33,68 @@ impl fmt::Display for TimeoutStep {
     }
 }
 
+/// Why a `ca_file` cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaFileProblem {
+    /// It cannot be read (missing, no permission).
+    Unreadable,
+    /// It is empty.
+    Empty,
+    /// It holds no PEM `CERTIFICATE` block (a DER file, only a key, random text).
+    NoCertificates,
+    /// A PEM block is malformed (no end line, bad base64).
+    BadPem,
+    /// A certificate in it cannot be used as a trust anchor (RFC 5280 §4.1 syntax).
+    BadCertificate,
+}
+
+/// Why a TLS handshake failed. `presented_sha256` is the SHA-256 of the certificate the
+/// server presented (lower-case hex), when the handshake got that far; fingerprints are not
+/// secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The certificate does not chain to a trusted root (unknown issuer, bad signature,
+    /// a CA certificate used as the server's, ...).
+    Untrusted {
+        /// The presented certificate's SHA-256.
+        presented_sha256: Option<String>,
+    },
+    /// The certificate is not valid for the name checked (RFC 6125 §6).
+    NameMismatch {
+        /// The presented certificate's SHA-256.
+        presented_sha256: Option<String>,
+    },
+    /// The time is outside the certificate's validity period (RFC 5280 §4.1.2.5).
+    NotValidNow {
+        /// The presented certificate's SHA-256.
+        presented_sha256: Option<String>,
+    },
+    /// Policy `pinned-sha256`: the presented certificate is not the pinned one.
+    PinMismatch {
+        /// The configured pin, lower-case hex.
+        expected: String,
+        /// The presented certificate's SHA-256, lower-case hex.
+        presented: String,
+    },
+    /// Anything else: protocol version, handshake alert, local setup.
+    Other,
+}
+
+impl TlsFailure {
+    /// The SHA-256 of the certificate the server presented, if known.
+    pub fn presented_sha256(&self) -> Option<&str> {
+        match self {
+            Self::Untrusted { presented_sha256 }
+            | Self::NameMismatch { presented_sha256 }
+            | Self::NotValidNow { presented_sha256 } => presented_sha256.as_deref(),
+            Self::PinMismatch { presented, .. } => Some(presented),
+            Self::Other => None,
+        }
+    }
+}
+
 /// Everything that can go wrong below the MAPI layer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -61,16 +123,20 @@ pub enum TransportError {
     CaFile {
         /// The configured path.
         path: PathBuf,
-        /// Why (unreadable, no certificates, bad certificate).
+        /// What is wrong with it.
+        problem: CaFileProblem,
+        /// Details for people (the OS or PEM error, which certificate).
         reason: String,
     },
     /// The TLS handshake failed, usually an untrusted certificate.
-    #[error("tls handshake with {host} failed under policy `{policy}`: {reason}; {hint}")]
+    #[error("tls handshake with {host} failed under policy `{policy}`: {reason}")]
     Tls {
         /// The host connected to.
         host: String,
-        /// The policy in force (`verify`, `ca-file`, `ignore`).
+        /// The policy in force (`verify`, `ca-file`, `pinned-sha256`, `ignore`).
         policy: &'static str,
+        /// What went wrong, for programs (boxed: keeps `TransportError` small).
+        failure: Box<TlsFailure>,
         /// What rustls reported.
         reason: String,
         /// What the user can do about it.

@@ -7,7 +7,8 @@
 //! * One [`MapiHttpSession`] = one kept-alive HTTP/1.1 connection (hyper's connection API on
 //!   a stream we open, so the NTLM/Negotiate 401 legs stay on it) and one session context
 //!   (its cookies, `X-RequestId` GUID and counter).
-//! * [`TlsPolicy`] `Verify` (Mozilla roots), `CaFile` (a private CA) or `Ignore` (any
+//! * [`TlsPolicy`] `Verify` (Mozilla roots), `CaFile` (a private CA, or the server's own
+//!   self-signed certificate), `PinnedSha256` (exactly one certificate) or `Ignore` (any
 //!   certificate; handshake signatures still checked; reported in [`TlsInfo`] so the caller
 //!   can warn). `expected_principal` checks the certificate against another name.
 //! * Every wait is bounded by [`Timeouts`]; errors are [`TransportError`], never panics, and
@@ -45,7 +46,7 @@ mod tls;
 pub use config::{
     AuthScheme, Credentials, HttpAuth, Secret, Timeouts, TlsConfig, TlsPolicy, TransportConfig,
 };
-pub use error::{TimeoutStep, TransportError};
+pub use error::{CaFileProblem, TimeoutStep, TlsFailure, TransportError};
 pub use mapihttp::{
     CONTENT_TYPE_MAPI_HTTP, Endpoint, MapiHttpClient, MapiHttpResponse, MapiHttpSession,
 };
@@ -54,4 +55,4 @@ pub use rpch::{
     fault_name,
 };
 pub use stats::SessionStats;
-pub use tls::TlsInfo;
+pub use tls::{CA_FILE_LISTED_LEAF, TlsInfo};

@@ -58,7 +58,9 @@ async fn verify_policy_rejects_a_self_signed_certificate_helpfully() {
     let text = err.to_string();
     assert!(text.contains("not trusted"), "{text}");
     assert!(
-        text.contains("ca-file = ") && text.contains("cert = \"ignore\""),
+        text.contains("certificate = { ca_file = \"/path/to/ca.pem\" }")
+            && text.contains("certificate = \"ignore\"")
+            && text.contains("certificate = { sha256 = \""),
         "{text}"
     );
 }
