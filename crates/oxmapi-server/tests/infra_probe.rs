@@ -34,7 +34,10 @@ fn probe_path() -> String {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(ok, "python3 is required for the probe interop test (scripts/check.sh installs it)");
+    assert!(
+        ok,
+        "python3 is required for the probe interop test (scripts/check.sh installs it)"
+    );
     probe.display().to_string()
 }
 

@@ -733,7 +733,10 @@ fn delete_props(
 // ---------------------------------------------------------------------------------------
 
 /// RopModifyRecipients (MS-OXCMSG 3.2.5.5): adds, replaces (same RowId) or removes
-/// (RecipientRowSize 0) recipients of the working copy.
+/// (RecipientRowSize 0) recipients of the working copy. RecipientColumns naming a property
+/// the RecipientRow carries in its own fields (MS-OXCDATA 2.8.3.2) are refused with
+/// ecInvalidParam before anything else, as a real server does
+/// ([`recipients::ROW_FIELD_PROPERTIES`]).
 fn modify_recipients(
     ctx: &mut MailboxContext,
     handles: &[u32],
@@ -746,6 +749,9 @@ fn modify_recipients(
         return MsgStep::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
+        if recipients::row_field_column(&q.recipient_columns).is_some() {
+            return Err(ErrorCode::INVALID_PARAMETER);
+        }
         let h = slot(handles, idx)?;
         if !matches!(ctx.handles.get(h)?, Object::Message(_)) {
             return Err(ErrorCode::NO_SUPPORT);

@@ -459,6 +459,173 @@ fn create_is_uncommitted_until_saved_then_reads_back() {
     );
 }
 
+/// RecipientColumns naming a property the RecipientRow carries in its own fields
+/// (MS-OXCDATA 2.8.3.2) are refused with ecInvalidParam, as gromox 3.10 refuses them, and
+/// nothing is changed; any property type of those IDs is refused.
+#[test]
+fn modify_recipients_refuses_row_field_columns() {
+    let mut t = setup();
+    let (h, _) = t.create(DRAFTS);
+    let forbidden = [
+        tags::PidTagAddressType,
+        tags::PidTagDisplayName,
+        tags::PidTagEmailAddress,
+        tags::PidTagEntryId,
+        tags::PidTagInstanceKey,
+        tags::PidTagRecipientType,
+        PropertyTag(0x300B_0102), // PidTagSearchKey
+        PropertyTag(0x3A40_000B), // PidTagSendRichInfo
+        PropertyTag(0x3A20_001F), // PidTagTransmittableDisplayName
+        PropertyTag(0x3001_001E), // PidTagDisplayName as PtypString8
+    ];
+    for tag in forbidden {
+        let mut row = smtp_row(0, 1, "Bob Builder", "bob@example.test");
+        if let Some(r) = row.row.as_mut() {
+            r.column_count = 2;
+            r.properties = PropertyRow::from_values(vec![
+                RowValue::Value(s("bob@example.test")),
+                RowValue::NotFound(tag.ty()),
+            ]);
+        }
+        let (r, _) = t.on(
+            h,
+            ModifyRecipientsRequest {
+                logon_id: 0,
+                input_handle_index: 0,
+                recipient_columns: vec![tags::PidTagSmtpAddress, tag],
+                rows: vec![row],
+            }
+            .into(),
+        );
+        assert_eq!(
+            r.return_value(),
+            Some(ErrorCode::INVALID_PARAMETER),
+            "{tag:?}: {r:?}"
+        );
+    }
+    // Nothing was stored: RopReadRecipients finds no recipients (MS-OXCMSG 3.2.5.6).
+    let (r, _) = t.exec(
+        vec![
+            ReadRecipientsRequest {
+                logon_id: 0,
+                input_handle_index: 0,
+                row_id: 0,
+                reserved: 0,
+            }
+            .into(),
+        ],
+        vec![h],
+        Some(vec![tags::PidTagSmtpAddress]),
+    );
+    assert_eq!(r[0].return_value(), Some(ErrorCode::NOT_FOUND), "{r:?}");
+}
+
+/// The recipients a client sends the way MS-OXCDATA 2.8.3.2 lays them out (identity in the
+/// row fields, only other properties as columns) read back with their display name, address,
+/// type, and an EntryId and SearchKey the server derives from the row.
+#[test]
+fn modify_recipients_derives_entry_id_and_search_key_from_the_row() {
+    let mut t = setup();
+    let (h, mid) = t.create(DRAFTS);
+    let columns = vec![
+        tags::PidTagSmtpAddress,
+        PropertyTag(0x5FF6_001F), // PidTagRecipientDisplayName
+        tags::PidTagDisplayType,
+        tags::PidTagObjectType,
+    ];
+    let carol_dn = t.carol.legacy_dn.clone();
+    let mut carol = x500_row(0, "Carol Jones", &carol_dn);
+    let mut one_off = smtp_row(1, 2, "Dan Outside", "dan@outside.example");
+    for (row, smtp, name) in [
+        (&mut carol, "carol@example.test", "Carol Jones"),
+        (&mut one_off, "dan@outside.example", "Dan Outside"),
+    ] {
+        if let Some(r) = row.row.as_mut() {
+            r.flags |= rf::SAME;
+            r.column_count = 4;
+            r.properties = PropertyRow::from_values(vec![
+                RowValue::Value(s(smtp)),
+                RowValue::Value(s(name)),
+                RowValue::Value(PropertyValue::Int32(0)),
+                RowValue::Value(PropertyValue::Int32(6)),
+            ]);
+        }
+    }
+    if let Some(r) = one_off.row.as_mut() {
+        r.flags |= rf::NON_RICH;
+    }
+    let (r, _) = t.on(
+        h,
+        ModifyRecipientsRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            recipient_columns: columns,
+            rows: vec![carol, one_off],
+        }
+        .into(),
+    );
+    assert_eq!(r.return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    assert_eq!(t.save(h), mid);
+    t.release(h);
+
+    let (h, r) = t.open(DRAFTS, mid, 0x00);
+    let RopResponse::OpenMessage(o) = r else {
+        panic!("{r:?}")
+    };
+    let cols = o.recipient_columns.clone();
+    let cell = |row: &RecipientRow, tag: PropertyTag| -> Option<PropertyValue> {
+        let i = cols.iter().position(|c| c.id() == tag.id())?;
+        row.properties.values.get(i)?.value().cloned()
+    };
+    assert_eq!(o.recipient_rows.len(), 2);
+    let c = &o.recipient_rows[0];
+    assert_eq!(c.recipient_type, 1);
+    assert_eq!(c.row.display_name.as_deref(), Some("Carol Jones"));
+    assert_eq!(
+        c.row.x500.as_ref().map(|x| x.x500_dn.as_str()),
+        Some(carol_dn.as_str())
+    );
+    assert_eq!(c.row.flags & rf::SAME, rf::SAME);
+    assert_eq!(c.row.flags & rf::NON_RICH, 0);
+    assert_eq!(
+        cell(&c.row, tags::PidTagSmtpAddress),
+        Some(s("carol@example.test"))
+    );
+    let Some(PropertyValue::Binary(eid)) = cell(&c.row, tags::PidTagEntryId) else {
+        panic!("carol has no EntryId: {c:?}")
+    };
+    // MS-OXCDATA 2.2.5.2 Address Book EntryID: Flags, ProviderUID, Version 1, Type 0, DN.
+    assert_eq!(&eid[4..8], &[0xDC, 0xA7, 0x40, 0xC8]);
+    assert!(eid.ends_with(format!("{carol_dn}\0").as_bytes()));
+    let key = format!("EX:{}\0", carol_dn.to_uppercase());
+    assert_eq!(
+        cell(&c.row, PropertyTag(0x300B_0102)),
+        Some(PropertyValue::Binary(key.into_bytes()))
+    );
+
+    let d = &o.recipient_rows[1];
+    assert_eq!(d.recipient_type, 2);
+    assert_eq!(d.row.flags & rf::TYPE_MASK, rf::TYPE_SMTP);
+    assert_eq!(d.row.flags & rf::NON_RICH, rf::NON_RICH);
+    assert_eq!(d.row.email_address.as_deref(), Some("dan@outside.example"));
+    assert_eq!(d.row.display_name.as_deref(), Some("Dan Outside"));
+    let Some(PropertyValue::Binary(eid)) = cell(&d.row, tags::PidTagEntryId) else {
+        panic!("the one-off has no EntryId: {d:?}")
+    };
+    // MS-OXCDATA 2.2.5.1 One-Off EntryID: MAPI_ONE_OFF_UID.
+    assert_eq!(&eid[4..8], &[0x81, 0x2B, 0x1F, 0xA4]);
+    assert_eq!(
+        cell(&d.row, PropertyTag(0x300B_0102)),
+        Some(PropertyValue::Binary(
+            b"SMTP:DAN@OUTSIDE.EXAMPLE\0".to_vec()
+        ))
+    );
+    // The display lists come from the stored names.
+    let v = t.get(h, &[tags::PidTagDisplayTo, tags::PidTagDisplayCc], 0);
+    assert_eq!(value(&v[0]), &s("Carol Jones"));
+    assert_eq!(value(&v[1]), &s("Dan Outside"));
+}
+
 #[test]
 fn release_without_save_discards_and_delete_properties_commits_on_save() {
     let mut t = setup();

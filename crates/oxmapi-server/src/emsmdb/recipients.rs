@@ -26,6 +26,49 @@ const PID_TAG_ROWID: PropertyTag = PropertyTag(0x3000_0003);
 const PID_TAG_SEARCH_KEY: PropertyTag = PropertyTag(0x300B_0102);
 /// PidTagRecipientEntryId-less EntryId of a recipient: PidTagEntryId.
 const PID_TAG_ENTRY_ID: PropertyTag = tags::PidTagEntryId;
+/// PidTagSendRichInfo (MS-OXPROPS 2.1000): the recipient takes TNEF; the RecipientRow N flag
+/// (NonRichInfo) is its negation.
+const PID_TAG_SEND_RICH_INFO: PropertyTag = PropertyTag(0x3A40_000B);
+/// MAPI_MAILUSER and MAPI_DISTLIST (PidTagObjectType, MS-OXCPRPT 2.2.1.7).
+const MAPI_MAILUSER: i32 = 6;
+const MAPI_DISTLIST: i32 = 8;
+/// DT_DISTLIST (PidTagDisplayType, MS-OXOABK 2.2.3.11).
+const DT_DISTLIST: u8 = 1;
+/// MAPI_ONE_OFF_UID (MS-OXCDATA 2.2.5.1): the ProviderUID of a One-Off EntryID.
+const ONE_OFF_PROVIDER_UID: [u8; 16] = [
+    0x81, 0x2B, 0x1F, 0xA4, 0xBE, 0xA3, 0x10, 0x19, 0x9D, 0x6E, 0x00, 0xDD, 0x01, 0x0F, 0x54, 0x02,
+];
+/// One-Off EntryID flags (MS-OXCDATA 2.2.5.1): U (UTF-16 strings) and M (no rich info).
+const ONE_OFF_UNICODE: u16 = 0x8000;
+const ONE_OFF_NO_RICH_INFO: u16 = 0x0001;
+
+/// The properties a RecipientRow carries in its own fields (MS-OXCDATA 2.8.3.2: address type,
+/// e-mail address / X500 DN, display names, entry ID, search key, the N flag) plus the row's
+/// identity and type, which RopModifyRecipients carries outside the row (RowId, RecipientType).
+/// A RecipientColumns list naming any of them is refused with ecInvalidParam, as a real
+/// server (gromox 3.10) does; the reachable text of MS-OXCMSG 3.2.5.5 lists only ecNullObject,
+/// so this is interoperability, not a quoted MUST.
+pub(super) const ROW_FIELD_PROPERTIES: [PropertyTag; 9] = [
+    tags::PidTagAddressType,
+    tags::PidTagDisplayName,
+    tags::PidTagEmailAddress,
+    tags::PidTagEntryId,
+    tags::PidTagInstanceKey,
+    tags::PidTagRecipientType,
+    PID_TAG_SEARCH_KEY,
+    PID_TAG_SEND_RICH_INFO,
+    PID_TAG_TRANSMITTABLE_DISPLAY_NAME,
+];
+
+/// The first of `columns` that names a RecipientRow field property ([`ROW_FIELD_PROPERTIES`],
+/// compared by property ID, whatever the type).
+pub(super) fn row_field_column(columns: &[PropertyTag]) -> Option<PropertyTag> {
+    columns
+        .iter()
+        .copied()
+        .find(|c| ROW_FIELD_PROPERTIES.iter().any(|f| f.id() == c.id()))
+}
+
 /// CodePageId of the rows: CP_WINUNICODE (the strings are UTF-16LE, U flag set).
 const CODE_PAGE_UNICODE: u16 = 1200;
 
@@ -202,6 +245,11 @@ pub(super) fn to_row(props: &PropList) -> RecipientRow {
     }) {
         flags |= rf::RESPONSIBLE;
     }
+    if props.iter().any(|(t, v)| {
+        t.id() == PID_TAG_SEND_RICH_INFO.id() && matches!(v, PropertyValue::Boolean(false))
+    }) {
+        flags |= rf::NON_RICH;
+    }
     let values = COLUMNS
         .iter()
         .map(|col| {
@@ -308,6 +356,15 @@ pub(super) fn from_row(
         PropertyValue::Boolean(row.flags & rf::RESPONSIBLE != 0),
     );
     put(
+        PID_TAG_SEND_RICH_INFO,
+        PropertyValue::Boolean(row.flags & rf::NON_RICH == 0),
+    );
+    derive_identity(&mut props, row);
+    let mut put = |tag: PropertyTag, v: PropertyValue| {
+        props.retain(|(t, _)| t.id() != tag.id());
+        props.push((tag, v));
+    };
+    put(
         tags::PidTagRecipientType,
         PropertyValue::Int32(i32::from(recipient_type)),
     );
@@ -320,6 +377,61 @@ pub(super) fn from_row(
         recipient_type,
         props,
     }
+}
+
+/// Fills in what the row's fields imply and the client no longer sends as columns
+/// (MS-OXCDATA 2.8.3.2 carries no EntryId for X500DN or SMTP rows): PidTagEntryId (the
+/// Address Book EntryID of the DN, MS-OXCDATA 2.2.5.2, or a One-Off EntryID, 2.2.5.1),
+/// PidTagSearchKey (`ADDRTYPE:ADDRESS`, upper case, NUL-terminated, as MAPI forms it) and
+/// PidTagObjectType. Values already present (a personal distribution list row's EntryId and
+/// SearchKey, or a column) are kept.
+fn derive_identity(props: &mut PropList, row: &RecipientRow) {
+    let has = |props: &PropList, tag: PropertyTag| props.iter().any(|(t, _)| t.id() == tag.id());
+    let addr_type = text(props, tags::PidTagAddressType).unwrap_or_default();
+    let email = text(props, tags::PidTagEmailAddress).filter(|e| !e.is_empty());
+    let dl = row
+        .x500
+        .as_ref()
+        .is_some_and(|x| x.display_type == DT_DISTLIST);
+    if !has(props, PID_TAG_ENTRY_ID)
+        && let Some(e) = &email
+    {
+        let id = if row.x500.is_some() {
+            super::props::ab_entry_id(e)
+        } else {
+            let name = text(props, tags::PidTagDisplayName).unwrap_or_else(|| e.clone());
+            one_off_entry_id(&name, &addr_type, e)
+        };
+        props.push((PID_TAG_ENTRY_ID, PropertyValue::Binary(id)));
+    }
+    if !has(props, PID_TAG_SEARCH_KEY)
+        && !addr_type.is_empty()
+        && let Some(e) = &email
+    {
+        let mut key = format!("{addr_type}:{e}").to_uppercase().into_bytes();
+        key.push(0);
+        props.push((PID_TAG_SEARCH_KEY, PropertyValue::Binary(key)));
+    }
+    if !has(props, tags::PidTagObjectType) {
+        let ty = if dl { MAPI_DISTLIST } else { MAPI_MAILUSER };
+        props.push((tags::PidTagObjectType, PropertyValue::Int32(ty)));
+    }
+}
+
+/// A One-Off EntryID (MS-OXCDATA 2.2.5.1): Flags 0, MAPI_ONE_OFF_UID, Version 0, flags U|M,
+/// then display name, address type and address as NUL-terminated UTF-16LE strings.
+fn one_off_entry_id(name: &str, addr_type: &str, address: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(24 + 2 * (name.len() + addr_type.len() + address.len() + 3));
+    v.extend_from_slice(&[0; 4]);
+    v.extend_from_slice(&ONE_OFF_PROVIDER_UID);
+    v.extend_from_slice(&0u16.to_le_bytes());
+    v.extend_from_slice(&(ONE_OFF_UNICODE | ONE_OFF_NO_RICH_INFO).to_le_bytes());
+    for s in [name, addr_type, address] {
+        for u in s.encode_utf16().chain(std::iter::once(0)) {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+    }
+    v
 }
 
 /// Recomputes PidTagDisplayTo / Cc / Bcc (MS-OXOMSG 2.2.1.7-2.2.1.9) from the recipients.

@@ -12,8 +12,8 @@ pub(crate) const MID_BEGINNING_OF_TABLE: u32 = 0;
 pub(crate) const MID_END_OF_TABLE: u32 = 2;
 /// MID_UNRESOLVED (MS-OXNSPI 2.2.9 Ambiguous Name Resolution Minimal Entry IDs).
 pub(crate) const MID_UNRESOLVED: u32 = 0;
-/// MID_AMBIGUOUS (MS-OXNSPI 2.2.9; MID_RESOLVED, 2, is not returned: resolved names get
-/// their real MId).
+/// MID_AMBIGUOUS (MS-OXNSPI 2.2.9). MID_RESOLVED (2) is not returned: ResolveNames gives a
+/// resolved name its real MId, as Exchange does (gromox 3.10 returns the placeholder).
 pub(crate) const MID_AMBIGUOUS: u32 = 1;
 
 /// GUID_NSPI, the ProviderUID of address-book EntryIDs (MS-OXNSPI 2.2.1.1? / 2.2.9.3).
@@ -75,44 +75,48 @@ impl Gal {
             .find(|u| u.legacy_dn.eq_ignore_ascii_case(dn))
     }
 
-    /// ANR (MS-OXNSPI 3.1.4.7 ambiguous name resolution, as NspiResolveNamesW uses it): an exact
-    /// match of alias, SMTP address, DN or display name wins if it is unique; otherwise the
-    /// entries whose display name, a word of it, alias or SMTP address start with `name`.
+    /// ANR, ambiguous name resolution (MS-OXNSPI 3.1.4.7): the matching algorithm is left to
+    /// the server as local policy; the outcome is MID_UNRESOLVED when no entry matches,
+    /// MID_AMBIGUOUS when more than one does, else the one entry. The spec prefers no exact
+    /// match, and neither does this server: with `test` and `tester` in the GAL, `test` is
+    /// ambiguous and the client narrows the candidates it gets from GetMatches (MS-OXOABK
+    /// 3.1.4.4). ResolveNames (both transports) and the PidTagAnr restriction of GetMatches
+    /// use the same set, [`Gal::anr`].
     pub(crate) fn resolve(&self, name: &str) -> Result<&UserRecord, u32> {
-        match self.anr_candidates(name).as_slice() {
+        match self.anr(name).as_slice() {
             [one] => Ok(one),
             [] => Err(MID_UNRESOLVED),
             _ => Err(MID_AMBIGUOUS),
         }
     }
 
-    /// The entries ANR selects for `name`: the unique exact match if there is one, else
-    /// every prefix match.
-    pub(crate) fn anr_candidates(&self, name: &str) -> Vec<&UserRecord> {
-        let n = name.trim().to_lowercase();
-        let n = n.strip_prefix("smtp:").unwrap_or(&n);
-        if n.is_empty() {
-            return Vec::new();
+    /// NspiResolveNamesW / ResolveNames (MS-OXNSPI 3.1.4.1.17, MS-OXCMAPIHTTP 2.2.5.14): one
+    /// MId per name (the entry's own MId, MID_AMBIGUOUS or MID_UNRESOLVED) and the entries
+    /// of the resolved names, in order (one row each).
+    pub(crate) fn resolve_names<S: AsRef<str>>(
+        &self,
+        names: impl IntoIterator<Item = S>,
+    ) -> (Vec<u32>, Vec<&UserRecord>) {
+        let mut mids = Vec::new();
+        let mut resolved = Vec::new();
+        for name in names {
+            match self.resolve(name.as_ref()) {
+                Ok(u) => {
+                    mids.push(Self::mid(u));
+                    resolved.push(u);
+                }
+                Err(flag) => mids.push(flag),
+            }
         }
-        let exact: Vec<_> = self
-            .users
-            .iter()
-            .filter(|u| {
-                [&u.alias, &u.smtp, &u.legacy_dn, &u.display_name]
-                    .iter()
-                    .any(|s| s.to_lowercase() == n)
-            })
-            .collect();
-        if exact.len() == 1 {
-            return exact;
-        }
-        self.anr_prefix(n)
+        (mids, resolved)
     }
 
-    /// The entries an ANR restriction of GetMatches selects (MS-OXNSPI 3.1.4.7): every entry
-    /// whose display name, a word of it, alias or SMTP address starts with `name`
-    /// (case-insensitive; an `smtp:` prefix is ignored). Exact matches are among them.
-    pub(crate) fn anr_prefix(&self, name: &str) -> Vec<&UserRecord> {
+    /// The entries ANR selects for `name`, in GAL order. Like Exchange's ANR (a prefix match
+    /// on a set of directory attributes), case-insensitive: the display name or any word of
+    /// it, the alias or the SMTP address starts with `name` (an `smtp:` prefix is ignored),
+    /// or `name` is the entry's legacy DN. (gromox 3.10 matches substrings instead.) The
+    /// empty name matches nothing (MS-OXNSPI 3.1.4.7: it maps to MID_UNRESOLVED).
+    pub(crate) fn anr(&self, name: &str) -> Vec<&UserRecord> {
         let n = name.trim().to_lowercase();
         let n = n.strip_prefix("smtp:").unwrap_or(&n);
         if n.is_empty() {
@@ -126,6 +130,7 @@ impl Gal {
                     || dn.split_whitespace().any(|w| w.starts_with(n))
                     || u.alias.to_lowercase().starts_with(n)
                     || u.smtp.to_lowercase().starts_with(n)
+                    || u.legacy_dn.eq_ignore_ascii_case(n)
             })
             .collect()
     }
@@ -242,8 +247,12 @@ mod tests {
     #[test]
     fn anr_rules() {
         let g = gal();
-        // Exact alias wins over the prefix match on "tester".
-        assert_eq!(g.resolve("TEST").unwrap().id, 1);
+        // No exact-match precedence (MS-OXNSPI 3.1.4.7): "test" also starts "tester".
+        assert_eq!(g.resolve("TEST").unwrap_err(), MID_AMBIGUOUS);
+        let ids: Vec<i64> = g.anr("test").iter().map(|u| u.id).collect();
+        assert_eq!(ids, [2, 1], "GAL order: Another Tester, Test User");
+        assert_eq!(g.resolve("Test User").unwrap().id, 1);
+        assert_eq!(g.resolve("bob").unwrap().id, 3);
         assert_eq!(g.resolve("bob@example.test").unwrap().id, 3);
         assert_eq!(g.resolve("SMTP:bob@example.test").unwrap().id, 3);
         assert_eq!(g.resolve("/o=oxmapi/cn=bob").unwrap().id, 3);
@@ -251,6 +260,13 @@ mod tests {
         assert_eq!(g.resolve("tes").unwrap_err(), MID_AMBIGUOUS);
         assert_eq!(g.resolve("zzz").unwrap_err(), MID_UNRESOLVED);
         assert_eq!(g.resolve("").unwrap_err(), MID_UNRESOLVED);
+        assert_eq!(g.resolve("   ").unwrap_err(), MID_UNRESOLVED);
+        // A substring that starts no word matches nothing (prefix ANR, not substring).
+        assert_eq!(g.resolve("uilder").unwrap_err(), MID_UNRESOLVED);
+        let (mids, rows) = g.resolve_names(["bob", "tes", "zzz"]);
+        assert_eq!(mids, [Gal::mid(&g.users[1]), MID_AMBIGUOUS, MID_UNRESOLVED]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].id, 3);
     }
 
     #[test]

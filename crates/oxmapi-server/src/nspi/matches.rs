@@ -109,7 +109,7 @@ pub(crate) fn matches(gal: &Gal, user: &UserRecord, f: &Restriction) -> bool {
                 && value
                     .value
                     .as_str()
-                    .is_some_and(|name| gal.anr_prefix(&name).iter().any(|u| u.id == user.id))
+                    .is_some_and(|name| gal.anr(&name).iter().any(|u| u.id == user.id))
         }
         Restriction::Property { relop, tag, value } => {
             compare(gal.value(user, *tag).as_ref(), &value.value, *relop)

@@ -368,7 +368,8 @@ fn dn_to_mid(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
 }
 
 /// ResolveNames (2.2.5.14, MS-OXNSPI 3.1.4.1.17 NspiResolveNamesW): one MId per name (the
-/// entry's MId, MID_AMBIGUOUS or MID_UNRESOLVED) and one row per resolved name.
+/// entry's MId, MID_AMBIGUOUS or MID_UNRESOLVED) and one row per resolved name, by the ANR
+/// rules of [`Gal::resolve`] (shared with the RPC/HTTP NspiResolveNamesW).
 fn resolve_names(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
     let mut r = ReadCursor::new(body);
     r.u32("Reserved")?;
@@ -378,17 +379,8 @@ fn resolve_names(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
     skip_aux(&mut r)?;
     r.finish("AuxiliaryBuffer")?;
     let columns = tags.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
-    let mut mids = Vec::with_capacity(names.len());
-    let mut rows = Vec::new();
-    for name in &names {
-        match gal.resolve(name) {
-            Ok(u) => {
-                mids.push(Gal::mid(u));
-                rows.push(row(gal, u, &columns));
-            }
-            Err(flag) => mids.push(flag),
-        }
-    }
+    let (mids, resolved) = gal.resolve_names(&names);
+    let rows: Vec<_> = resolved.iter().map(|u| row(gal, u, &columns)).collect();
     let mut w = WriteCursor::new();
     head(&mut w, ErrorCode::SUCCESS);
     w.u32(if stat.code_page == 0 {
@@ -589,8 +581,9 @@ mod tests {
         assert_eq!(mids("builder"), vec![mid(3)]);
         assert_eq!(mids("SMTP:bob@exa"), vec![mid(3)]);
         assert_eq!(mids("someone@external.test"), Vec::<u32>::new());
-        // ResolveNames keeps the exact-match rule.
-        assert_eq!(g.resolve("test").unwrap().id, 1);
+        // ResolveNames uses the same set: "test" is ambiguous, "Test User" is not.
+        assert_eq!(g.resolve("test").unwrap_err(), gal::MID_AMBIGUOUS);
+        assert_eq!(g.resolve("test user").unwrap().id, 1);
         assert!(g.resolve("someone@external.test").is_err());
     }
 

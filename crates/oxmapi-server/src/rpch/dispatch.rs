@@ -398,24 +398,17 @@ impl Calls<'_> {
         })
     }
 
-    /// NspiResolveNamesW (3.1.4.1.17): one MId per name and one row per resolved name.
+    /// NspiResolveNamesW (3.1.4.1.17): one MId per name and one row per resolved name, by the
+    /// ANR rules the MAPI/HTTP ResolveNames uses ([`Gal::resolve_names`]).
     fn resolve_names(
         &mut self,
         req: NspiResolveNamesWRequest,
     ) -> Result<NspiResolveNamesWResponse, FaultStatus> {
         let gal = self.gal(&req.handle)?;
         let columns = req.prop_tags.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
-        let mut mids = Vec::with_capacity(req.names.len());
-        let mut rows = Vec::new();
-        for name in &req.names {
-            match gal.resolve(name.as_deref().unwrap_or("")) {
-                Ok(u) => {
-                    mids.push(Gal::mid(u));
-                    rows.push(row(&gal, u, &columns));
-                }
-                Err(flag) => mids.push(flag),
-            }
-        }
+        let names = req.names.iter().map(|n| n.as_deref().unwrap_or(""));
+        let (mids, resolved) = gal.resolve_names(names);
+        let rows: Vec<_> = resolved.iter().map(|u| row(&gal, u, &columns)).collect();
         Ok(NspiResolveNamesWResponse {
             mids: Some(mids),
             rows: Some(rows),
