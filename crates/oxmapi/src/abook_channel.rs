@@ -239,7 +239,6 @@ impl AddressBook {
     }
 
     /// NspiDNToMId (MS-OXNSPI 3.1.4.1.13): one MId per DN, 0 when unknown.
-    #[allow(dead_code)] // part of the channel's surface; no public API maps DNs yet
     pub(crate) async fn dn_to_mid(
         &mut self,
         step: &'static str,

@@ -12,7 +12,6 @@
 //!   [`Resolution::NotFound`]. An SMTP address no directory entry matches becomes a one-off
 //!   recipient (MS-OXCDATA 2.2.5.1).
 
-use oxmapi_wire::data::restriction::{RELOP_EQ, Restriction};
 use oxmapi_wire::data::{
     ErrorCode, PropertyTag, PropertyValue, RowValue, TaggedPropertyValue, tags,
 };
@@ -23,17 +22,11 @@ use oxmapi_wire::mapihttp::nspi::{
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::nspi::initial_stat;
+use crate::nspi::{self, MAX_CANDIDATES, initial_stat};
 use crate::session::Session;
-
-/// PidTagAnr (MS-OXPROPS 2.540): the ambiguous-name-resolution pseudo-property.
-const PID_TAG_ANR: PropertyTag = PropertyTag(0x360C_001F);
 
 /// Rows asked for per QueryRows call when listing the GAL.
 const GAL_PAGE: u32 = 100;
-
-/// Candidates asked for when a name is ambiguous.
-const MAX_CANDIDATES: u32 = 50;
 
 /// MAPI_ONE_OFF_UID (MS-OXCDATA 2.2.5.1): the ProviderUID of a One-Off EntryID.
 pub(crate) const ONE_OFF_PROVIDER_UID: [u8; 16] = [
@@ -125,22 +118,20 @@ impl AddressEntry {
         }
     }
 
-    /// True when `name` is this entry's alias, SMTP address, DN or display name (case-blind).
+    /// True when `name` is this entry's alias, SMTP address, DN or display name, or the local
+    /// part of its SMTP address or of an `alias@domain` account (case-blind; an `smtp:`
+    /// prefix is ignored).
     pub fn matches_exactly(&self, name: &str) -> bool {
-        let n = name.trim();
-        let n = n
-            .strip_prefix("smtp:")
-            .or_else(|| n.strip_prefix("SMTP:"))
-            .unwrap_or(n);
-        [
-            Some(self.name.as_str()),
-            Some(self.address.as_str()),
-            self.smtp_address.as_deref(),
-            self.alias.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|s| s.eq_ignore_ascii_case(n))
+        !nspi::exactly_named(std::slice::from_ref(self), name, Self::name_keys).is_empty()
+    }
+
+    fn name_keys(&self) -> nspi::NameKeys<'_> {
+        nspi::NameKeys {
+            display_name: &self.name,
+            dn: &self.address,
+            smtp_address: self.smtp_address.as_deref(),
+            account: self.alias.as_deref(),
+        }
     }
 }
 
@@ -260,44 +251,27 @@ impl Session {
     }
 
     /// The entries an ambiguous-name (ANR) search selects (NspiGetMatches with a
-    /// PidTagAnr restriction): what Outlook's "Check Names" offers.
+    /// PidTagAnr restriction): what Outlook's "Check Names" offers. A server that refuses
+    /// the search has its GAL listed and matched here instead (see `nspi::anr_matches`).
     pub async fn find_address_entries(&mut self, name: &str) -> Result<Vec<AddressEntry>, Error> {
         const STEP: &str = "nspi-get-matches";
-        let filter = Restriction::Property {
-            relop: RELOP_EQ,
-            tag: PID_TAG_ANR,
-            value: TaggedPropertyValue::new(PID_TAG_ANR, PropertyValue::Unicode(name.to_owned())),
-        };
-        let ok = self
-            .nspi_channel()
-            .get_matches(
-                STEP,
-                initial_stat(),
-                Some(filter),
-                MAX_CANDIDATES,
-                entry_columns(),
-            )
-            .await?;
-        if ok.error_code == ErrorCode::NOT_FOUND.0 {
-            return Ok(Vec::new());
-        }
-        check(STEP, ok.error_code, || {
-            format!("the address book could not search for {name:?}")
-        })?;
-        let mids = ok.minimal_ids.unwrap_or_default();
-        Ok(ok
-            .columns_and_rows
-            .map(|cr| {
-                (0..cr.rows.len())
-                    .filter_map(|i| entry_from_row(&cr, i, mids.get(i).copied()))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let found = nspi::anr_matches(
+            self.nspi_channel(),
+            STEP,
+            name,
+            entry_columns(),
+            MAX_CANDIDATES,
+        )
+        .await?;
+        Ok((0..found.rows.rows.len())
+            .filter_map(|i| entry_from_row(&found.rows, i, found.mids.get(i).copied()))
+            .collect())
     }
 
     /// Resolves one name with CDO's `Recipient.Resolve` semantics: NspiResolveNames; an
-    /// ambiguous answer is narrowed to the one candidate whose alias, SMTP address, DN or
-    /// display name equals the name exactly, else reported with the candidates; a name
+    /// ambiguous answer is narrowed to the one candidate the name names exactly (its alias,
+    /// SMTP address, DN or display name, else the local part of its SMTP address or account;
+    /// see [`AddressEntry::matches_exactly`]), else reported with the candidates; a name
     /// nobody matches that is an SMTP address (`a@b.c` or `Name <a@b.c>`) becomes a one-off
     /// recipient.
     pub async fn resolve_name(&mut self, name: &str) -> Result<Resolution, Error> {
@@ -368,12 +342,11 @@ fn not_found(display: &str, lookup: &str) -> Resolution {
     }
 }
 
-/// CDO keeps an ambiguous name only when no single candidate matches it exactly.
+/// CDO keeps an ambiguous name only when no single candidate matches it exactly (by the
+/// tiers of `nspi::exactly_named`: a full alias, SMTP address, DN or display name before a
+/// local part).
 fn narrow(candidates: Vec<AddressEntry>, display: &str, lookup: &str) -> Resolution {
-    let exact: Vec<&AddressEntry> = candidates
-        .iter()
-        .filter(|c| c.matches_exactly(lookup))
-        .collect();
+    let exact = nspi::exactly_named(&candidates, lookup, AddressEntry::name_keys);
     if let [one] = exact.as_slice() {
         return Resolution::Resolved((*one).clone());
     }

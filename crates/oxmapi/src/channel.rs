@@ -28,12 +28,22 @@ pub(crate) fn transport_error(step: &'static str, e: TransportError) -> Error {
         )
     } else {
         match &e {
-            TransportError::Tls { .. } | TransportError::CaFile { .. } => (
+            // The transport's own hint fits the failure (untrusted chain, name, dates, pin).
+            TransportError::Tls { hint, .. } => {
+                let hint = hint.clone();
+                let mut err = Error::new(ErrorKind::Tls, ErrorCode::NETWORK_ERROR, e.to_string())
+                    .at_step(step);
+                if !hint.is_empty() {
+                    err = err.with_hint(hint);
+                }
+                return err.with_source(e);
+            }
+            TransportError::CaFile { .. } => (
                 ErrorKind::Tls,
                 ErrorCode::NETWORK_ERROR,
                 Some(
-                    "trust the server's CA with `certificate = { ca_file = \"PATH\" }` in the proxy-map entry, \
-                     or (lab only) `certificate = \"ignore\"`",
+                    "point `certificate = { ca_file = \"PATH\" }` in the proxy-map entry at a PEM file \
+                     holding the server's CA (or its own certificate)",
                 ),
             ),
             TransportError::AuthNotOffered { .. } | TransportError::AuthRequired { .. } => (

@@ -904,17 +904,22 @@ async fn finish_attachment(
     Ok(())
 }
 
-/// RopModifyRecipients rows (MS-OXCROPS 2.2.6.5.1, RecipientRow MS-OXCDATA 2.8.3.2): a
-/// directory user as an X500 DN row, a one-off as an SMTP row, with the entry ID and SMTP
-/// address as recipient columns.
+/// The RecipientColumns of RopModifyRecipients: only properties the RecipientRow has no
+/// field of its own for. A server refuses (ecInvalidParam, seen from gromox 3.10) columns
+/// naming what the row's fields carry (MS-OXCDATA 2.8.3.2): PidTagAddressType,
+/// PidTagDisplayName, PidTagEmailAddress, PidTagEntryId, PidTagInstanceKey,
+/// PidTagRecipientType, PidTagSearchKey, PidTagSendRichInfo, PidTagTransmittableDisplayName.
+const RECIPIENT_COLUMNS: [PropertyTag; 4] = [
+    tags::PidTagSmtpAddress,
+    PID_TAG_RECIPIENT_DISPLAY_NAME,
+    tags::PidTagDisplayType,
+    tags::PidTagObjectType,
+];
+
+/// RopModifyRecipients (MS-OXCROPS 2.2.6.5.1) with one RecipientRow (MS-OXCDATA 2.8.3.2) per
+/// recipient, its identity in the row's own fields (see [`recipient_row`]) and the rest in
+/// [`RECIPIENT_COLUMNS`].
 fn modify_recipients(recipients: &Recipients) -> Result<ModifyRecipientsRequest, Error> {
-    let columns = vec![
-        tags::PidTagEntryId,
-        tags::PidTagSmtpAddress,
-        PID_TAG_RECIPIENT_DISPLAY_NAME,
-        tags::PidTagDisplayType,
-        tags::PidTagObjectType,
-    ];
     let mut rows = Vec::with_capacity(recipients.len());
     for (i, r) in recipients.iter().enumerate() {
         let Some(e) = &r.entry else {
@@ -927,22 +932,29 @@ fn modify_recipients(recipients: &Recipients) -> Result<ModifyRecipientsRequest,
         rows.push(ModifyRecipientRow {
             row_id: u32::try_from(i).unwrap_or(u32::MAX),
             recipient_type: r.kind.code(),
-            row: Some(recipient_row(e, columns.len())),
+            row: Some(recipient_row(e)),
         });
     }
     Ok(ModifyRecipientsRequest {
         logon_id: 0,
         input_handle_index: 1,
-        recipient_columns: columns,
+        recipient_columns: RECIPIENT_COLUMNS.to_vec(),
         rows,
     })
 }
 
-fn recipient_row(e: &AddressEntry, column_count: usize) -> RecipientRow {
+/// The RecipientRow of an entry (MS-OXCDATA 2.8.3.1 flags, 2.8.3.2 fields):
+/// * a directory user is Type X500DN with its DN (AddressType `EX` and EmailAddress are
+///   implied; the server derives the Address Book EntryID from the DN, MS-OXCDATA 2.2.5.2;
+///   the row's EntryId field exists only for personal distribution lists);
+/// * a one-off is Type SMTP with EmailAddress (E) and NonRichInfo (N: MIME, not TNEF, as
+///   the M bit of its One-Off EntryID says, MS-OXCDATA 2.2.5.1);
+/// * both carry DisplayName (D), SimpleDisplayName (I), TransmittableDisplayName as the
+///   same as DisplayName (S), in UTF-16 (U).
+fn recipient_row(e: &AddressEntry) -> RecipientRow {
     use recipient_flags as rf;
     let smtp = e.smtp_address.clone().unwrap_or_default();
     let values = vec![
-        RowValue::Value(PropertyValue::Binary(e.entry_id.clone())),
         RowValue::Value(PropertyValue::Unicode(smtp)),
         RowValue::Value(PropertyValue::Unicode(e.name.clone())),
         RowValue::Value(PropertyValue::Int32(0)), // DT_MAILUSER
@@ -952,7 +964,7 @@ fn recipient_row(e: &AddressEntry, column_count: usize) -> RecipientRow {
     let base = rf::DISPLAY | rf::SAME | rf::UNICODE | rf::SIMPLE;
     RecipientRow {
         flags: if one_off {
-            rf::TYPE_SMTP | rf::EMAIL | base
+            rf::TYPE_SMTP | rf::EMAIL | rf::NON_RICH | base
         } else {
             rf::TYPE_X500DN | base
         },
@@ -968,7 +980,7 @@ fn recipient_row(e: &AddressEntry, column_count: usize) -> RecipientRow {
         display_name: Some(e.name.clone()),
         simple_display_name: Some(e.name.clone()),
         transmittable_display_name: None,
-        column_count: u16::try_from(column_count).unwrap_or(u16::MAX),
+        column_count: u16::try_from(values.len()).unwrap_or(u16::MAX),
         properties: PropertyRow::from_values(values),
     }
 }
@@ -1124,24 +1136,64 @@ mod tests {
     #[test]
     fn recipient_rows_follow_the_entry_kind() {
         let one_off = AddressEntry::one_off("Carol", "carol@outside.example");
-        let row = recipient_row(&one_off, 5);
+        let row = recipient_row(&one_off);
         assert_eq!(
             row.flags & recipient_flags::TYPE_MASK,
             recipient_flags::TYPE_SMTP
         );
+        assert_ne!(row.flags & recipient_flags::NON_RICH, 0);
         assert_eq!(row.email_address.as_deref(), Some("carol@outside.example"));
         assert!(row.x500.is_none());
         let mut buf = oxmapi_wire::WriteCursor::new();
-        let cols = [
-            tags::PidTagEntryId,
-            tags::PidTagSmtpAddress,
-            PID_TAG_RECIPIENT_DISPLAY_NAME,
-            tags::PidTagDisplayType,
-            tags::PidTagObjectType,
-        ];
-        row.encode(&mut buf, &cols).unwrap();
+        row.encode(&mut buf, &RECIPIENT_COLUMNS).unwrap();
         let bytes = buf.into_inner();
-        let back = RecipientRow::decode(&mut oxmapi_wire::ReadCursor::new(&bytes), &cols).unwrap();
+        let back = RecipientRow::decode(
+            &mut oxmapi_wire::ReadCursor::new(&bytes),
+            &RECIPIENT_COLUMNS,
+        )
+        .unwrap();
         assert_eq!(back, row);
+
+        let user = AddressEntry {
+            name: "Bob Builder".into(),
+            address_type: "EX".into(),
+            address: "/o=Org/cn=bob".into(),
+            smtp_address: Some("bob@example.test".into()),
+            alias: Some("bob".into()),
+            entry_id: vec![0; 28],
+            mid: Some(0x1003),
+        };
+        let row = recipient_row(&user);
+        assert_eq!(
+            row.flags & recipient_flags::TYPE_MASK,
+            recipient_flags::TYPE_X500DN
+        );
+        assert_eq!(row.flags & recipient_flags::NON_RICH, 0);
+        assert_eq!(
+            row.x500.as_ref().map(|x| x.x500_dn.as_str()),
+            Some("/o=Org/cn=bob")
+        );
+        assert_eq!(row.display_name.as_deref(), Some("Bob Builder"));
+        assert!(row.entry_id.is_none() && row.email_address.is_none());
+    }
+
+    /// No RecipientColumn names a property a RecipientRow field carries (what gromox
+    /// refuses with ecInvalidParam).
+    #[test]
+    fn recipient_columns_name_no_row_field_property() {
+        const ROW_FIELDS: [u16; 9] = [
+            0x3002, // PidTagAddressType
+            0x3001, // PidTagDisplayName
+            0x3003, // PidTagEmailAddress
+            0x0FFF, // PidTagEntryId
+            0x0FF6, // PidTagInstanceKey
+            0x0C15, // PidTagRecipientType
+            0x300B, // PidTagSearchKey
+            0x3A40, // PidTagSendRichInfo
+            0x3A20, // PidTagTransmittableDisplayName
+        ];
+        for c in RECIPIENT_COLUMNS {
+            assert!(!ROW_FIELDS.contains(&c.id()), "{c:?}");
+        }
     }
 }

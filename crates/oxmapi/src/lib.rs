@@ -70,6 +70,9 @@ pub use reply::{
     conversation_index_header, is_conversation_index, response_subject,
 };
 pub use report::LogonReport;
-pub use session::{DefaultFolder, LogonParams, SPECIAL_FOLDER_NAMES, Session, hex_guid};
+pub use session::{
+    DefaultFolder, LogonParams, MAX_QUEUED_NOTIFICATIONS, Notification, NotificationContent,
+    NotificationStats, SPECIAL_FOLDER_NAMES, Session, hex_guid,
+};
 pub use table::TableStats;
 pub use write::DeleteMode;

@@ -2,8 +2,9 @@
 //! 2.2.2.4), a sort (RopSortTable, 2.2.2.3) and a column set (RopSetColumns, 2.2.2.2), read
 //! as an async stream of rows in large batches, or CDO-style with `get_first`/`get_next`.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use futures_util::Stream;
@@ -210,6 +211,9 @@ pub struct Messages {
     release: Option<DeferredRelease>,
     buffer: VecDeque<PropertyRow>,
     yielded: u64,
+    /// Entry IDs of the rows returned by this listing, so that a row the server sends again
+    /// (the table changed under the cursor) is returned once.
+    seen: HashSet<Vec<u8>>,
 }
 
 impl Drop for Messages {
@@ -239,6 +243,7 @@ impl Messages {
             release: None,
             buffer: VecDeque::new(),
             yielded: 0,
+            seen: HashSet::new(),
         }
     }
 
@@ -330,6 +335,7 @@ impl Messages {
     pub async fn get_first(&mut self, session: &mut Session) -> Result<Option<MessageRow>, Error> {
         self.close(session).await;
         self.yielded = 0;
+        self.seen.clear();
         self.get_next(session).await
     }
 
@@ -347,8 +353,15 @@ impl Messages {
         }
         loop {
             if let Some(row) = self.buffer.pop_front() {
+                let row = self.row(row);
+                if let Some(PropertyValue::Binary(id)) = row.get(tags::PidTagEntryId)
+                    && !self.seen.insert(id.clone())
+                {
+                    self.stats.repeated_rows.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 self.yielded += 1;
-                return Ok(Some(self.row(row)));
+                return Ok(Some(row));
             }
             let Some(cursor) = self.cursor.as_mut() else {
                 return Ok(None);

@@ -131,14 +131,16 @@ impl Message {
         }
         match kind {
             ResponseKind::Reply => {
+                // A reply goes to the sender, also when that is the user (a message sent to
+                // oneself): Outlook and CDO's Reply do the same.
                 let to = original.sender().into_iter().collect::<Vec<_>>();
-                add_recipients(session, &mut m, &to, &[]).await?;
+                add_recipients(session, &mut m, &to, &[], false).await?;
             }
             ResponseKind::ReplyAll => {
                 let mut to: Vec<Party> = original.sender().into_iter().collect();
                 to.extend(parties(self, RecipientType::To));
                 let cc = parties(self, RecipientType::Cc);
-                add_recipients(session, &mut m, &to, &cc).await?;
+                add_recipients(session, &mut m, &to, &cc, true).await?;
             }
             ResponseKind::Forward => self.copy_attachments(session, &mut m).await?,
         }
@@ -247,18 +249,21 @@ async fn add_recipients(
     m: &mut NewMessage,
     to: &[Party],
     cc: &[Party],
+    skip_me: bool,
 ) -> Result<(), Error> {
-    let me = session.user_dn().to_owned();
+    // Reply All leaves the user out; a plain Reply to one's own message keeps them.
+    let me = skip_me.then(|| session.user_dn().to_owned());
+    let is_me = |a: &str| me.as_deref().is_some_and(|me| a.eq_ignore_ascii_case(me));
     let mut seen: Vec<String> = Vec::new();
     let lists = [(RecipientType::To, to), (RecipientType::Cc, cc)];
     for (kind, list) in lists {
         for p in list {
-            if p.address.eq_ignore_ascii_case(&me) {
+            if is_me(&p.address) {
                 continue;
             }
             match session.resolve_name(&p.lookup()).await? {
                 Resolution::Resolved(e) => {
-                    if e.address.eq_ignore_ascii_case(&me) || is_seen(&mut seen, &e) {
+                    if is_me(&e.address) || is_seen(&mut seen, &e) {
                         continue;
                     }
                     m.recipients_mut().add_entry(e, kind);
@@ -775,10 +780,7 @@ async fn pump(
             maximum_byte_count: None,
         });
         let mut r = b.send(session, STEP).await?;
-        let data = r.next(&w, |x| match x {
-            RopResponse::ReadStream(d) => Ok(d.data),
-            other => Err(other),
-        })?;
+        let data = r.read_stream(session, &w)?;
         if data.is_empty() {
             break;
         }

@@ -1,5 +1,6 @@
 //! `Session`: CDO's `MAPI.Session`, logged on over MAPI/HTTP.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -13,8 +14,9 @@ use oxmapi_transport::{
 };
 use oxmapi_wire::data::{ErrorCode, FolderId, PropertyRow, PropertyTag};
 use oxmapi_wire::rop::{
-    GetPropertiesSpecificRequest, LogonRequest, ReleaseRequest, ResponseContext, RopRequest,
-    RopRequestBuffer, RopResponse, logon_flags, open_flags,
+    GetPropertiesSpecificRequest, LogonRequest, NotifyResponse, ReleaseRequest, ResponseContext,
+    RopRequest, RopRequestBuffer, RopResponse, RopResponseBuffer, UndecodedNotifications,
+    logon_flags, open_flags,
 };
 use oxmapi_wire::rpcext::{AuxBody, decode_aux_buffer};
 
@@ -101,6 +103,103 @@ pub struct Session {
     report: LogonReport,
     /// Server objects dropped by their owners, released by the next ROP request.
     releases: ReleaseQueue,
+    /// RopNotify responses that came with the answers, until taken.
+    notifications: NotificationQueue,
+}
+
+/// Most notifications a [`Session`] keeps until [`Session::take_notifications`]; beyond it the
+/// oldest are dropped (and counted in [`NotificationStats::dropped`]).
+pub const MAX_QUEUED_NOTIFICATIONS: usize = 1024;
+
+/// A notification the server sent along with the answers to one of the session's ROP
+/// requests: a RopNotify response (MS-OXCROPS 2.2.14.2, MS-OXCNOTIF 2.2.1.4.1) for a table or
+/// subscription the session has open.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Notification {
+    /// The step whose ROP response carried it.
+    pub step: &'static str,
+    /// What arrived.
+    pub content: NotificationContent,
+}
+
+/// The content of a [`Notification`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum NotificationContent {
+    /// A RopNotify response: NotificationHandle (the table or subscription, a handle of the
+    /// session context current then) and the NotificationData.
+    Notify(NotifyResponse),
+    /// What followed the last answer from a RopNotify the codec could not decode (an unknown
+    /// type, or truncated), kept as sent.
+    Undecoded(UndecodedNotifications),
+}
+
+/// The state of a session's notification queue (see [`Session::notification_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotificationStats {
+    /// Notifications waiting for [`Session::take_notifications`].
+    pub queued: usize,
+    /// Notifications dropped, oldest first, because [`MAX_QUEUED_NOTIFICATIONS`] were waiting.
+    pub dropped: u64,
+    /// RopPending responses received in all (MS-OXCROPS 2.2.14.3).
+    pub pending_signals: u64,
+    /// A RopPending arrived since the last [`Session::take_notifications`]: the server holds
+    /// more notifications than it could send (NotificationWait would fetch them).
+    pub more_pending: bool,
+}
+
+/// The notifications a session received and has not handed out yet, bounded by
+/// [`MAX_QUEUED_NOTIFICATIONS`].
+#[derive(Debug, Default)]
+pub(crate) struct NotificationQueue {
+    items: VecDeque<Notification>,
+    dropped: u64,
+    pending_signals: u64,
+    more_pending: bool,
+}
+
+impl NotificationQueue {
+    /// Moves the unsolicited responses (RopNotify, RopPending, undecoded notifications) out of
+    /// `rops` into the queue; the answers stay, in order.
+    pub(crate) fn absorb(&mut self, step: &'static str, rops: &mut Vec<RopResponse>) {
+        for r in std::mem::take(rops) {
+            match r {
+                RopResponse::Notify(n) => self.push(step, NotificationContent::Notify(n)),
+                RopResponse::UndecodedNotifications(u) => {
+                    self.push(step, NotificationContent::Undecoded(u));
+                }
+                RopResponse::Pending(_) => {
+                    self.pending_signals += 1;
+                    self.more_pending = true;
+                }
+                answer => rops.push(answer),
+            }
+        }
+    }
+
+    fn push(&mut self, step: &'static str, content: NotificationContent) {
+        if self.items.len() >= MAX_QUEUED_NOTIFICATIONS {
+            self.items.pop_front();
+            self.dropped += 1;
+        }
+        self.items.push_back(Notification { step, content });
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<Notification> {
+        self.more_pending = false;
+        self.items.drain(..).collect()
+    }
+
+    pub(crate) fn stats(&self) -> NotificationStats {
+        NotificationStats {
+            queued: self.items.len(),
+            dropped: self.dropped,
+            pending_signals: self.pending_signals,
+            more_pending: self.more_pending,
+        }
+    }
 }
 
 /// Server object handles to release (RopRelease) with the session's next ROP request:
@@ -272,26 +371,56 @@ impl Session {
     /// (MS-OXCROPS 2.2.15.3) on slots appended to the handle table. RopRelease has no
     /// response, so the responses, and the returned handle table (cut back to the request's
     /// length), are those of `request` alone.
+    ///
+    /// The RopNotify / RopPending responses the server adds (MS-OXCROPS 2.2.14) go to the
+    /// notification queue: the returned list holds the answers only.
     pub(crate) async fn rops(
         &mut self,
         step: &'static str,
         request: &RopRequestBuffer,
         contexts: &[ResponseContext],
-    ) -> Result<(oxmapi_wire::rop::RopResponseBuffer, Vec<Vec<u8>>), Error> {
+    ) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
         let room = MAX_HANDLE_SLOTS.saturating_sub(request.handles.len());
         let releases = self.releases.take(self.reconnects, room);
-        if releases.is_empty() {
-            return self.channels.emsmdb.execute(step, request, contexts).await;
-        }
-        let own = request.handles.len();
-        let request = with_releases(request, &releases);
-        let (mut resp, chained) = self
-            .channels
-            .emsmdb
-            .execute(step, &request, contexts)
-            .await?;
-        resp.handles.truncate(own);
+        let (mut resp, chained) = if releases.is_empty() {
+            self.channels
+                .emsmdb
+                .execute(step, request, contexts)
+                .await?
+        } else {
+            let own = request.handles.len();
+            let request = with_releases(request, &releases);
+            let (mut resp, chained) = self
+                .channels
+                .emsmdb
+                .execute(step, &request, contexts)
+                .await?;
+            resp.handles.truncate(own);
+            (resp, chained)
+        };
+        self.notifications.absorb(step, &mut resp.rops);
         Ok((resp, chained))
+    }
+
+    /// Queues the unsolicited responses found while decoding a chained segment of `step`.
+    pub(crate) fn queue_notifications(&mut self, step: &'static str, mut rops: Vec<RopResponse>) {
+        self.notifications.absorb(step, &mut rops);
+    }
+
+    /// Takes the notifications received so far, oldest first (RopNotify responses the server
+    /// sent along with the answers, MS-OXCNOTIF 3.2.5.7), and clears
+    /// [`NotificationStats::more_pending`]. At most [`MAX_QUEUED_NOTIFICATIONS`] are kept.
+    ///
+    /// A notification names the table or subscription by its server handle, valid in the
+    /// session context of its time: handles die with a reconnect ([`Session::reconnects`]).
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        self.notifications.take()
+    }
+
+    /// How many notifications are queued, were dropped, and whether the server said it holds
+    /// more (RopPending).
+    pub fn notification_stats(&self) -> NotificationStats {
+        self.notifications.stats()
     }
 
     /// Runs `f` once; if the server expired the session context (MAPI_E_END_OF_SESSION),
@@ -361,6 +490,7 @@ impl Session {
             &mut self.channels.emsmdb,
             &self.user_dn,
             open_flags_for(false),
+            &mut self.notifications,
         )
         .await?;
         self.logon_handle = logon.handle;
@@ -451,6 +581,7 @@ async fn private_logon(
     emsmdb: &mut Mailbox,
     user_dn: &str,
     open_flags: u32,
+    notifications: &mut NotificationQueue,
 ) -> Result<PrivateLogon, Error> {
     const STEP: &str = "rop-logon";
     let request = RopRequestBuffer {
@@ -465,7 +596,8 @@ async fn private_logon(
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: true }];
-    let (resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
+    let (mut resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
+    notifications.absorb(STEP, &mut resp.rops);
     let handle = resp.handles.first().copied().unwrap_or(u32::MAX);
     match resp.rops.into_iter().next() {
         Some(RopResponse::LogonPrivate(r)) => Ok(PrivateLogon {
@@ -486,7 +618,10 @@ async fn private_logon(
 }
 
 /// RopLogon for the public folder store. `Ok(None)` = the organization has none.
-async fn public_logon(emsmdb: &mut Mailbox) -> Result<Result<(), ErrorCode>, Error> {
+async fn public_logon(
+    emsmdb: &mut Mailbox,
+    notifications: &mut NotificationQueue,
+) -> Result<Result<(), ErrorCode>, Error> {
     const STEP: &str = "public-folders";
     let request = RopRequestBuffer {
         rops: vec![RopRequest::Logon(LogonRequest {
@@ -500,7 +635,8 @@ async fn public_logon(emsmdb: &mut Mailbox) -> Result<Result<(), ErrorCode>, Err
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: false }];
-    let (resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
+    let (mut resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
+    notifications.absorb(STEP, &mut resp.rops);
     match resp.rops.into_iter().next() {
         Some(RopResponse::LogonPublic(_)) => Ok(Ok(())),
         Some(RopResponse::Error(e)) => Ok(Err(e.return_value)),
@@ -521,6 +657,7 @@ fn transport_config(
         policy: match &p.cert_policy {
             CertPolicy::Verify => TlsPolicy::Verify,
             CertPolicy::CaFile(path) => TlsPolicy::CaFile(path.clone()),
+            CertPolicy::PinnedSha256(pin) => TlsPolicy::PinnedSha256(*pin.as_bytes()),
             CertPolicy::Ignore => TlsPolicy::Ignore,
         },
         expected_principal: p.expected_principal.clone(),
@@ -571,6 +708,7 @@ fn profile_report(p: &ResolvedProfile, name: Option<&str>) -> ProfileReport {
         certificate_policy: match &p.cert_policy {
             CertPolicy::Verify => "verify".into(),
             CertPolicy::CaFile(path) => format!("ca-file {}", path.display()),
+            CertPolicy::PinnedSha256(pin) => format!("pinned-sha256 {pin}"),
             CertPolicy::Ignore => "ignore".into(),
         },
         ignore_no_public_folders: p.ignore_no_public_folders,
@@ -829,7 +967,8 @@ async fn logon_flow(
     let dn = resolved.dn.clone();
     let open = open_flags_for(params.no_mail);
     let t = StepTimer::start(emsmdb.round_trips());
-    let logon = private_logon(&mut emsmdb, &dn, open).await;
+    let mut notifications = NotificationQueue::default();
+    let logon = private_logon(&mut emsmdb, &dn, open, &mut notifications).await;
     t.finish(report, "rop-logon", emsmdb.round_trips(), &logon, |l| {
         format!("private mailbox opened; Inbox {}", l.folder_ids[4])
     });
@@ -852,7 +991,7 @@ async fn logon_flow(
     // fails with MAPI_E_FAILONEPROVIDER unless Ignore No PF (CONNECT_IGNORE_NO_PF) is set.
     let ignore = profile.ignore_no_public_folders;
     let t = StepTimer::start(emsmdb.round_trips());
-    let public = public_logon(&mut emsmdb).await;
+    let public = public_logon(&mut emsmdb, &mut notifications).await;
     t.finish(
         report,
         "public-folders",
@@ -909,6 +1048,7 @@ async fn logon_flow(
         reconnects: 0,
         report: LogonReport::default(),
         releases: ReleaseQueue::default(),
+        notifications,
     })
 }
 
@@ -1017,5 +1157,88 @@ mod tests {
         assert_eq!(queue.take(1, 10), [5]);
         assert!(queue.take(1, 10).is_empty());
         assert!(queue.take(0, 10).is_empty(), "old handles were dropped");
+    }
+
+    fn notify(handle: u32) -> RopResponse {
+        use oxmapi_wire::rop::{NotificationData, NotificationType};
+        let mut data = NotificationData::new(NotificationType::SearchComplete);
+        data.folder_id = Some(FolderId(1));
+        RopResponse::Notify(NotifyResponse {
+            notification_handle: handle,
+            logon_id: 0,
+            data,
+        })
+    }
+
+    /// What `Session::rops` does with a decoded buffer: notifications before, between and
+    /// after the answers leave the list, the answers keep their order.
+    #[test]
+    fn rops_keeps_the_answers_and_queues_the_rest() {
+        use oxmapi_wire::rop::{
+            GetPropertiesSpecificResponse, LogonPrivateResponse, PendingResponse,
+        };
+        let tags = vec![PropertyTag(0x0E08_0003)];
+        let ctx = [
+            ResponseContext::Logon { private: true },
+            ResponseContext::GetPropertiesSpecific { tags: tags.clone() },
+        ];
+        let logon = RopResponse::LogonPrivate(LogonPrivateResponse::default());
+        let props = RopResponse::GetPropertiesSpecific(GetPropertiesSpecificResponse {
+            input_handle_index: 0,
+            tags,
+            row: PropertyRow::from_values(vec![oxmapi_wire::data::RowValue::Value(
+                oxmapi_wire::data::PropertyValue::Int32(5),
+            )]),
+        });
+        let sent = RopResponseBuffer {
+            rops: vec![
+                notify(1),
+                logon.clone(),
+                notify(2),
+                props.clone(),
+                RopResponse::Pending(PendingResponse { session_index: 3 }),
+                notify(3),
+            ],
+            handles: vec![1],
+        };
+        let mut resp = RopResponseBuffer::decode(&sent.to_bytes().unwrap(), &ctx).unwrap();
+        let mut queue = NotificationQueue::default();
+        queue.absorb("rop-logon", &mut resp.rops);
+        assert_eq!(resp.rops, [logon, props]);
+        assert_eq!(
+            queue.stats(),
+            NotificationStats {
+                queued: 3,
+                dropped: 0,
+                pending_signals: 1,
+                more_pending: true,
+            }
+        );
+        let got = queue.take();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].step, "rop-logon");
+        assert!(
+            matches!(&got[2].content, NotificationContent::Notify(n) if n.notification_handle == 3)
+        );
+        let after = queue.stats();
+        assert_eq!((after.queued, after.more_pending), (0, false));
+        assert_eq!(after.pending_signals, 1, "a running total");
+    }
+
+    #[test]
+    fn the_queue_keeps_the_latest_and_counts_the_dropped() {
+        let mut queue = NotificationQueue::default();
+        let mut rops: Vec<RopResponse> = (0..MAX_QUEUED_NOTIFICATIONS as u32 + 5)
+            .map(notify)
+            .collect();
+        queue.absorb("list", &mut rops);
+        assert!(rops.is_empty());
+        let stats = queue.stats();
+        assert_eq!((stats.queued, stats.dropped), (MAX_QUEUED_NOTIFICATIONS, 5));
+        let got = queue.take();
+        assert!(
+            matches!(&got[0].content, NotificationContent::Notify(n) if n.notification_handle == 5)
+        );
+        assert_eq!(queue.stats().dropped, 5, "the count survives a take");
     }
 }

@@ -265,11 +265,8 @@ impl Session {
                 RopResponse::OpenStream(o) => Ok(o.stream_size),
                 other => Err(other),
             })?;
-            let mut data = r.next(&w, |x| match x {
-                RopResponse::ReadStream(d) => Ok(d.data),
-                other => Err(other),
-            })?;
             let stream = r.handle(stream_slot)?;
+            let mut data = r.read_stream(self, &w)?;
             let mut total = 0u64;
             loop {
                 let n = data.len();
@@ -289,10 +286,7 @@ impl Session {
                 let mut b = Batch::new(vec![stream]);
                 b.push(read_stream(0));
                 let mut r = b.send(self, step).await?;
-                data = r.next(&w, |x| match x {
-                    RopResponse::ReadStream(d) => Ok(d.data),
-                    other => Err(other),
-                })?;
+                data = r.read_stream(self, &w)?;
             }
             if total != u64::from(size) {
                 return Err(bad_data(

@@ -31,6 +31,10 @@ pub struct TableStats {
     pub segments: u64,
     /// Rows decoded.
     pub rows: u64,
+    /// Rows the server returned a second time and the listing skipped: when rows are added
+    /// ahead of the cursor while a table is read (mail arriving in a newest-first listing),
+    /// a server may shift the cursor back over rows it already returned.
+    pub repeated_rows: u64,
 }
 
 impl Session {
@@ -47,6 +51,7 @@ pub(crate) struct StatCounters {
     query_requests: AtomicU64,
     segments: AtomicU64,
     rows: AtomicU64,
+    pub(crate) repeated_rows: AtomicU64,
 }
 
 impl StatCounters {
@@ -55,6 +60,7 @@ impl StatCounters {
             query_requests: self.query_requests.load(Ordering::Relaxed),
             segments: self.segments.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),
+            repeated_rows: self.repeated_rows.load(Ordering::Relaxed),
         }
     }
 }
@@ -182,7 +188,7 @@ impl TableCursor {
             what,
             stats,
         };
-        match cursor.first_rows(&mut replies, prefix, &spec, step) {
+        match cursor.first_rows(session, &mut replies, prefix, &spec, step) {
             Ok(rows) => Ok((cursor, rows)),
             Err(e) => {
                 cursor.close(session).await;
@@ -193,6 +199,7 @@ impl TableCursor {
 
     fn first_rows(
         &mut self,
+        session: &mut Session,
         replies: &mut Replies,
         prefix: usize,
         spec: &TableSpec,
@@ -233,7 +240,7 @@ impl TableCursor {
             other => Err(other),
         })?;
         let chained = std::mem::take(&mut replies.chained);
-        self.absorb(step, first, &chained)
+        self.absorb(session, step, first, &chained)
     }
 
     /// The column set of the rows.
@@ -266,20 +273,30 @@ impl TableCursor {
             other => Err(other),
         })?;
         let chained = std::mem::take(&mut replies.chained);
-        let rows = self.absorb(step, first, &chained)?;
+        let rows = self.absorb(session, step, first, &chained)?;
         Ok(Some(rows))
     }
 
     /// Collects the rows of the first RopQueryRows response and of every chained segment;
-    /// updates `done` from the last Origin (BOOKMARK_END) or an empty answer.
+    /// updates `done` from the last Origin (BOOKMARK_END) or an empty answer. Notifications
+    /// in the chained segments go to the session's queue.
     fn absorb(
         &mut self,
+        session: &mut Session,
         step: &'static str,
         first: QueryRowsResponse,
         chained: &[Vec<u8>],
     ) -> Result<Vec<PropertyRow>, Error> {
-        let rows = collect_rows(&self.columns, first, chained, &mut self.done)
-            .map_err(|e| Error::protocol(step, e))?;
+        let mut notifications = Vec::new();
+        let rows = collect_rows(
+            &self.columns,
+            first,
+            chained,
+            &mut self.done,
+            &mut notifications,
+        );
+        session.queue_notifications(step, notifications);
+        let rows = rows.map_err(|e| Error::protocol(step, e))?;
         self.stats
             .segments
             .fetch_add(1 + chained.len() as u64, Ordering::Relaxed);
@@ -326,11 +343,16 @@ fn query_rows(slot: u8, count: u16) -> QueryRowsRequest {
 /// 3.1.4.2.1.1), and appends their rows after `first`'s. Sets `done` when the last response
 /// says BOOKMARK_END or when no rows came back at all (MS-OXCTABL 3.2.5.5: zero rows only at
 /// the end of the table).
+///
+/// The RopNotify / RopPending responses a segment carries besides its answer (MS-OXCROPS
+/// 2.2.14) are moved to `notifications`, also those of segments decoded before an error; a
+/// segment may hold notifications only.
 pub(crate) fn collect_rows(
     columns: &[PropertyTag],
     first: QueryRowsResponse,
     chained: &[Vec<u8>],
     done: &mut bool,
+    notifications: &mut Vec<RopResponse>,
 ) -> Result<Vec<PropertyRow>, oxmapi_wire::DecodeError> {
     let mut origin = first.origin;
     let mut rows = first.rows;
@@ -340,11 +362,16 @@ pub(crate) fn collect_rows(
     for (i, payload) in chained.iter().enumerate() {
         let buf = RopResponseBuffer::decode(payload, &ctx)
             .map_err(|e| e.within("chained RPC_HEADER_EXT segment"))?;
-        match buf.rops.into_iter().next() {
+        let (unsolicited, answers): (Vec<_>, Vec<_>) =
+            buf.rops.into_iter().partition(RopResponse::is_unsolicited);
+        let only_notifications = answers.is_empty() && !unsolicited.is_empty();
+        notifications.extend(unsolicited);
+        match answers.into_iter().next() {
             Some(RopResponse::QueryRows(q)) => {
                 origin = q.origin;
                 rows.extend(q.rows);
             }
+            None if only_notifications => {}
             other => {
                 return Err(oxmapi_wire::DecodeError::invalid(
                     "RopsList",
@@ -409,7 +436,14 @@ mod tests {
             segment(response(2, rows(5, 1))),
         ];
         let mut done = false;
-        let got = collect_rows(&cols(), response(1, rows(0, 3)), &chained, &mut done).unwrap();
+        let got = collect_rows(
+            &cols(),
+            response(1, rows(0, 3)),
+            &chained,
+            &mut done,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(got, rows(0, 6));
         assert!(done, "the last segment said BOOKMARK_END");
     }
@@ -417,10 +451,24 @@ mod tests {
     #[test]
     fn not_done_until_the_table_says_so() {
         let mut done = true;
-        let got = collect_rows(&cols(), response(1, rows(0, 127)), &[], &mut done).unwrap();
+        let got = collect_rows(
+            &cols(),
+            response(1, rows(0, 127)),
+            &[],
+            &mut done,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(got.len(), 127);
         assert!(!done, "BOOKMARK_CURRENT with rows: more may follow");
-        let got = collect_rows(&cols(), response(1, Vec::new()), &[], &mut done).unwrap();
+        let got = collect_rows(
+            &cols(),
+            response(1, Vec::new()),
+            &[],
+            &mut done,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert!(got.is_empty());
         assert!(done, "zero rows only at the end (MS-OXCTABL 3.2.5.5)");
     }
@@ -438,6 +486,7 @@ mod tests {
                 response(1, rows(0, 1)),
                 &[seg[..n].to_vec()],
                 &mut done,
+                &mut Vec::new(),
             );
             if n == rop_size {
                 assert_eq!(r.unwrap().len(), 3);
@@ -460,7 +509,14 @@ mod tests {
         .to_bytes()
         .unwrap();
         let mut done = false;
-        let e = collect_rows(&cols(), response(1, rows(0, 1)), &[other], &mut done).unwrap_err();
+        let e = collect_rows(
+            &cols(),
+            response(1, rows(0, 1)),
+            &[other],
+            &mut done,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("RopId"), "{e}");
         // Rows laid out for other columns (an Int32 where a string is expected is cut short).
         let wrong = RopResponseBuffer {
@@ -476,11 +532,117 @@ mod tests {
         }
         .to_bytes()
         .unwrap();
-        assert!(collect_rows(&cols(), response(1, rows(0, 1)), &[wrong], &mut done).is_err());
+        assert!(
+            collect_rows(
+                &cols(),
+                response(1, rows(0, 1)),
+                &[wrong],
+                &mut done,
+                &mut Vec::new()
+            )
+            .is_err()
+        );
         // Trailing garbage after the response.
         let mut trailing = segment(response(2, rows(3, 1)));
         let n = trailing.len();
         trailing.insert(n - 4, 0xAA);
-        assert!(collect_rows(&cols(), response(1, rows(0, 1)), &[trailing], &mut done).is_err());
+        assert!(
+            collect_rows(
+                &cols(),
+                response(1, rows(0, 1)),
+                &[trailing],
+                &mut done,
+                &mut Vec::new()
+            )
+            .is_err()
+        );
+    }
+
+    fn notify(handle: u32) -> RopResponse {
+        use oxmapi_wire::rop::{NotificationData, NotificationType, NotifyResponse};
+        let mut data = NotificationData::new(NotificationType::TableModified);
+        data.table_event = Some(oxmapi_wire::rop::TableEventType::TableChanged);
+        RopResponse::Notify(NotifyResponse {
+            notification_handle: handle,
+            logon_id: 0,
+            data,
+        })
+    }
+
+    /// Chained segments the way a server fills them while mail arrives: notifications around
+    /// the RopQueryRows answer, a RopPending, and a segment of notifications only.
+    #[test]
+    fn notifications_in_chained_segments_are_handed_back() {
+        use oxmapi_wire::rop::PendingResponse;
+        let seg = |rops| {
+            RopResponseBuffer {
+                rops,
+                handles: vec![7],
+            }
+            .to_bytes()
+            .unwrap()
+        };
+        let chained = vec![
+            seg(vec![
+                notify(1),
+                RopResponse::QueryRows(response(1, rows(3, 2))),
+                notify(2),
+                RopResponse::Pending(PendingResponse { session_index: 0 }),
+            ]),
+            seg(vec![notify(3)]),
+            seg(vec![
+                RopResponse::QueryRows(response(2, rows(5, 1))),
+                notify(4),
+            ]),
+        ];
+        let mut done = false;
+        let mut notes = Vec::new();
+        let got = collect_rows(
+            &cols(),
+            response(1, rows(0, 3)),
+            &chained,
+            &mut done,
+            &mut notes,
+        )
+        .unwrap();
+        assert_eq!(got, rows(0, 6));
+        assert!(done);
+        let handles: Vec<_> = notes
+            .iter()
+            .map(|n| match n {
+                RopResponse::Notify(x) => x.notification_handle,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(
+            handles,
+            [1, 2, 0, 3, 4],
+            "every unsolicited entry, in order"
+        );
+        // The session's queue takes them as `Session::queue_notifications` hands them over.
+        let mut queue = crate::session::NotificationQueue::default();
+        queue.absorb("list", &mut notes);
+        assert!(notes.is_empty());
+        let stats = queue.stats();
+        assert_eq!((stats.queued, stats.pending_signals), (4, 1));
+    }
+
+    #[test]
+    fn an_empty_chained_segment_is_still_an_error() {
+        let empty = RopResponseBuffer {
+            rops: Vec::new(),
+            handles: vec![],
+        }
+        .to_bytes()
+        .unwrap();
+        let mut done = false;
+        let r = collect_rows(
+            &cols(),
+            response(1, rows(0, 1)),
+            &[empty],
+            &mut done,
+            &mut Vec::new(),
+        );
+        assert!(r.is_err());
     }
 }

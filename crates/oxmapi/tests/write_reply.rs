@@ -375,3 +375,38 @@ async fn replying_to_a_long_message_streams_the_bodies() {
     let html = String::from_utf8(got[0].html(&mut alice).await.unwrap().unwrap()).unwrap();
     assert!(html.contains(&format!("<pre>{long}</pre>")));
 }
+
+/// A reply to a message one sent to oneself goes back to oneself (found against a real
+/// server: the sender was dropped as "me" and the reply had no recipient at all).
+#[tokio::test]
+async fn a_reply_to_ones_own_message_goes_to_oneself() {
+    let lab = lab().await;
+    let mut alice = lab.alice().await;
+    let outbox = alice.default_folder_id(DefaultFolder::Outbox);
+    let mut m = alice.new_message(outbox);
+    m.set_subject("Note to self")
+        .set_body_text("remember")
+        .to("alice");
+    assert!(m.send(&mut alice).await.unwrap().is_sent());
+    let got = inbox(&mut alice).await;
+    assert_eq!(got.len(), 1);
+    let r = got[0]
+        .respond(&mut alice, ResponseKind::Reply, &ResponseOptions::default())
+        .await
+        .unwrap();
+    let names: Vec<(String, RecipientType)> = r
+        .recipients()
+        .iter()
+        .map(|x| (x.entry.as_ref().unwrap().name.clone(), x.kind))
+        .collect();
+    assert_eq!(names, [("Alice Example".to_owned(), RecipientType::To)]);
+    // Reply All still leaves the user out: nobody else is left to answer.
+    let all = got[0]
+        .respond(
+            &mut alice,
+            ResponseKind::ReplyAll,
+            &ResponseOptions::default(),
+        )
+        .await;
+    assert!(all.is_err(), "reply-all to a note to self has no recipient");
+}

@@ -203,3 +203,76 @@ async fn message_ids_take_the_users_smtp_domain() {
     assert!(stored.ends_with("@example.test>"), "{stored}");
     alice.logoff().await.unwrap();
 }
+
+/// The recipients go out as RecipientRows with their identity in the row fields (X500DN for
+/// directory users, SMTP for one-offs; no PidTagEntryId or PidTagDisplayName columns, which
+/// a real server refuses) and read back from the sent copy and the delivered one with name,
+/// address, address type and kind.
+#[tokio::test]
+async fn sent_recipients_read_back_with_name_address_and_type() {
+    let lab = lab().await;
+    let mut alice = lab.alice().await;
+    let outbox = alice.default_folder_id(DefaultFolder::Outbox);
+    let mut m = alice.new_message(outbox);
+    m.set_subject("Recipients")
+        .to("bob")
+        .cc("Carol Outside <carol@outside.example>")
+        .bcc("Jo Smith");
+    m.send(&mut alice).await.unwrap();
+
+    let sent = alice.default_folder_id(DefaultFolder::SentItems);
+    let f = alice.get_folder(sent).await.unwrap();
+    let rows = f
+        .messages()
+        .columns(&COLS)
+        .collect(&mut alice)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let mid = rows[0].message_id().unwrap();
+    let msg = alice.open_message(sent, mid).await.unwrap();
+    let r: Vec<_> = msg.recipients().into_iter().collect();
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert_eq!(r[0].kind(), Some(RecipientType::To));
+    assert_eq!(r[0].name(), Some("Bob Builder"));
+    assert_eq!(r[0].address(), Some(lab.bob.smtp.as_str()));
+    assert_eq!(r[0].address_type(), Some("EX"));
+    assert_eq!(r[1].kind(), Some(RecipientType::Cc));
+    assert_eq!(r[1].name(), Some("Carol Outside"));
+    assert_eq!(r[1].address(), Some("carol@outside.example"));
+    assert_eq!(r[1].address_type(), Some("SMTP"));
+    assert_eq!(r[2].kind(), Some(RecipientType::Bcc));
+    assert_eq!(r[2].name(), Some("Jo Smith"));
+    // The server derived an EntryId for each (MS-OXCDATA 2.2.5.2 / 2.2.5.1).
+    for x in &r {
+        assert!(
+            matches!(x.get(tags::PidTagEntryId), Some(PropertyValue::Binary(b)) if b.len() > 20),
+            "{x:?}"
+        );
+    }
+    alice.logoff().await.unwrap();
+
+    // Bob's delivered copy names him and Carol (To, Cc).
+    let mut bob = lab.bob().await;
+    let inbox = bob.default_folder_id(DefaultFolder::Inbox);
+    let f = bob.get_folder(inbox).await.unwrap();
+    let rows = f.messages().columns(&COLS).collect(&mut bob).await.unwrap();
+    let msg = bob
+        .open_message(inbox, rows[0].message_id().unwrap())
+        .await
+        .unwrap();
+    let names: Vec<_> = msg
+        .recipients()
+        .into_iter()
+        .filter(|x| x.kind() != Some(RecipientType::Bcc))
+        .map(|x| x.display())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("Bob Builder <{}>", lab.bob.smtp),
+            "Carol Outside <carol@outside.example>".to_owned()
+        ]
+    );
+    bob.logoff().await.unwrap();
+}
