@@ -86,6 +86,11 @@ if [ ! -e "$BULK_MARK" ]; then
     && touch "$BULK_MARK" || { echo "bulk import failed:"; tail "$WORK/import.log"; }
 fi
 
+# The same proxy map with the certificate pinned by its SHA-256 (right and wrong pin).
+PIN=$(openssl x509 -in "$GROMOX_PEER_CA" -noout -fingerprint -sha256 | sed 's/.*=//')
+sed "s|certificate = { ca_file = .* }|certificate = { sha256 = \"$PIN\" }|" "$CFG" >"$WORK/pinned.toml"
+sed "s|certificate = { ca_file = .* }|certificate = { sha256 = \"$(printf '%064d' 0)\" }|" "$CFG" >"$WORK/wrong-pin.toml"
+
 RUN="$(date +%s)$$"
 PASS=0
 FAILS=0
@@ -196,6 +201,11 @@ for T in $TRANSPORTS; do
   if ox logon --profile test "${A[@]}" --password-file "$WORK/wrong.pw"; then bad "$T logon refused with a wrong password" "accepted"
   elif has "MAPI_E_LOGON_FAILED" && ! has "$GROMOX_PEER_PASSWORD"; then ok "$T logon refused with a wrong password"
   else bad "$T logon refused with a wrong password" "not MAPI_E_LOGON_FAILED"; fi
+
+  if "$OX" logon --profile test "${A[@]}" --config "$WORK/pinned.toml" >"$OUT" 2>&1 && has "pinned-sha256"; then ok "$T logon with the certificate pinned (sha256)"; else bad "$T logon with the certificate pinned (sha256)" "refused"; fi
+  if "$OX" logon --profile test "${A[@]}" --config "$WORK/wrong-pin.toml" >"$OUT" 2>&1; then bad "$T wrong pin refused" "accepted"
+  elif has "$(printf '%064d' 0)" && has "certificate = { sha256 ="; then ok "$T wrong pin refused (both fingerprints shown)"
+  else bad "$T wrong pin refused" "message lacks the fingerprints or the key"; fi
 
   # --- folders and listings -------------------------------------------------------------------
   if ox folders --profile test "${A[@]}" && has "Inbox (" && has "Sent Items (" && has "Deleted Items ("; then ok "$T folders"; else bad "$T folders" "missing folders"; fi
