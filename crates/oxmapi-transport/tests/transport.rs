@@ -51,12 +51,17 @@ async fn verify_policy_rejects_a_self_signed_certificate_helpfully() {
     let err = post_once(config(server.url("localhost"), TlsPolicy::Verify))
         .await
         .unwrap_err();
-    let TransportError::Tls { host, policy, .. } = &err else {
+    let TransportError::Tls {
+        host, policy, hint, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!((host.as_str(), *policy), ("localhost", "verify"));
     let text = err.to_string();
     assert!(text.contains("not trusted"), "{text}");
+    // The hint travels beside the message (the session shows it on its own line).
+    let text = format!("{text}\nhint: {hint}");
     assert!(
         text.contains("certificate = { ca_file = \"/path/to/ca.pem\" }")
             && text.contains("certificate = \"ignore\"")
