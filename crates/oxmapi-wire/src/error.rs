@@ -17,6 +17,16 @@ pub enum DecodeErrorKind {
     InvalidValue(String),
     /// Bytes were left over after a structure that must fill its buffer exactly.
     TrailingBytes(usize),
+    /// The input asks for more than the decoder's budget allows (segment count, inflated
+    /// size): refused before anything is allocated for it.
+    LimitExceeded {
+        /// What was counted (`"segments"`, `"inflated bytes"`, ...).
+        what: &'static str,
+        /// The budget.
+        limit: usize,
+        /// What the input declared (at least; counting stops past the limit).
+        declared: usize,
+    },
 }
 
 /// A decode failure with its location.
@@ -66,6 +76,31 @@ impl DecodeError {
         }
     }
 
+    /// A budget error at `offset`: the input declares `declared` of `what`, above `limit`.
+    pub fn limit(
+        field: &'static str,
+        offset: usize,
+        what: &'static str,
+        limit: usize,
+        declared: usize,
+    ) -> Self {
+        Self {
+            path: Vec::new(),
+            field,
+            offset,
+            kind: DecodeErrorKind::LimitExceeded {
+                what,
+                limit,
+                declared,
+            },
+        }
+    }
+
+    /// True when the input was refused for exceeding a decoder budget.
+    pub fn is_limit(&self) -> bool {
+        matches!(self.kind, DecodeErrorKind::LimitExceeded { .. })
+    }
+
     /// Records that the error happened inside `structure` (call from the inside out).
     #[must_use]
     pub fn within(mut self, structure: &'static str) -> Self {
@@ -100,6 +135,15 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::InvalidValue(detail) => write!(
                 f,
                 "{path}: field {} at byte offset {} is invalid: {detail}",
+                self.field, self.offset
+            ),
+            DecodeErrorKind::LimitExceeded {
+                what,
+                limit,
+                declared,
+            } => write!(
+                f,
+                "{path}: field {} at byte offset {} exceeds the limit: {declared} {what} declared, at most {limit} allowed",
                 self.field, self.offset
             ),
             DecodeErrorKind::TrailingBytes(n) => write!(

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::header::{PackOptions, pack_segment, unpack_segments};
+use super::header::{PackOptions, UnpackLimits, pack_segment, unpack_segments_within};
 use crate::cursor::{Decode, Encode, ReadCursor, WriteCursor, count_u16};
 use crate::error::{DecodeContext, DecodeError, DecodeResult, EncodeError, EncodeResult};
 
@@ -186,7 +186,7 @@ pub fn decode_aux_buffer(buf: &[u8]) -> DecodeResult<Vec<AuxBlock>> {
     if buf.is_empty() {
         return Ok(Vec::new());
     }
-    let segments = unpack_segments(buf).within("auxiliary buffer")?;
+    let segments = unpack_segments_within(buf, UnpackLimits::AUX).within("auxiliary buffer")?;
     // unpack_segments stops at the first Last header and rejects trailing bytes.
     let [segment] = segments.as_slice() else {
         let offset = segments.get(1).map_or(0, |s| s.payload_offset - 8);

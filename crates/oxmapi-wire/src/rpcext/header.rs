@@ -182,14 +182,82 @@ pub struct Segment {
     pub payload: Vec<u8>,
 }
 
+/// How much an extended buffer may hold before anything in it is inflated.
+///
+/// A compressed payload of a few bytes can declare a `SizeActual` of 64 KiB, so a buffer
+/// of tiny segments inflates thousands of times its size. [`unpack_segments_within`]
+/// walks the headers first, checks the segment count, each `SizeActual` and their sum
+/// against these limits, and only then inflates. Every decoder of untrusted extended
+/// buffers (server requests, client responses, both transports) goes through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    /// Most RPC_HEADER_EXT segments.
+    pub max_segments: usize,
+    /// Largest `SizeActual` of one segment.
+    pub max_segment_size: usize,
+    /// Largest sum of `SizeActual` over all segments.
+    pub max_total: usize,
+}
+
+/// Budget for the inflated size of one response's extended buffer (our choice, not the
+/// specification's: 64 times the 256 KiB `MaxRopOut`/`pcbOut` clients ask for).
+pub const MAX_RESPONSE_INFLATED: usize = 64 * 0x4_0000;
+
+impl UnpackLimits {
+    /// A ROP request buffer (EcDoRpcExt2 `rgbIn`, MAPI/HTTP Execute `RopBuffer`) from a
+    /// client the server offered no packing capability: one segment (MS-OXCRPC 3.1.4.2.1.1.1:
+    /// more only with PACKED_FAST_TRANSFER_UPLOAD_BUFFERS / PACKED_WRITE_STREAM_UPLOAD_BUFFERS)
+    /// whose payload does not exceed 32 KB (MS-OXCRPC 3.1.4.2.1).
+    pub const REQUEST: Self = Self {
+        max_segments: 1,
+        max_segment_size: MAX_SEGMENT_PAYLOAD,
+        max_total: MAX_SEGMENT_PAYLOAD,
+    };
+
+    /// An auxiliary buffer (`rgbAuxIn`/`rgbAuxOut`, MAPI/HTTP `AuxiliaryBuffer`): one
+    /// segment, at most 0x1008 bytes (MS-OXCRPC 3.1.4.1.1.1.1 caps `cbAuxIn` at 0x1008).
+    pub const AUX: Self = Self {
+        max_segments: 1,
+        max_segment_size: 0x1008,
+        max_total: 0x1008,
+    };
+
+    /// A ROP response buffer (`rgbOut`, MAPI/HTTP Execute response `RopBuffer`), chained
+    /// segments allowed (MS-OXCRPC 3.1.4.2.1.1.2): at most [`MAX_RESPONSE_INFLATED`] bytes
+    /// once inflated. The segment count is bounded by the buffer itself (8 header bytes
+    /// each).
+    pub const RESPONSE: Self = Self {
+        max_segments: usize::MAX,
+        max_segment_size: u16::MAX as usize,
+        max_total: MAX_RESPONSE_INFLATED,
+    };
+
+    /// No limit beyond the wire format's own (a u16 `SizeActual` per segment): for
+    /// buffers this process built itself.
+    pub const TRUSTED: Self = Self {
+        max_segments: usize::MAX,
+        max_segment_size: u16::MAX as usize,
+        max_total: usize::MAX,
+    };
+}
+
 /// Walks an extended buffer: RPC_HEADER_EXT + payload, repeated until one has `Last`.
 ///
 /// Each header is validated, each payload de-obfuscated and decompressed to exactly
 /// `SizeActual` bytes. A buffer that ends before a `Last` header is truncated; bytes after
-/// the `Last` segment are an error.
+/// the `Last` segment are an error. Untrusted input belongs in [`unpack_segments_within`];
+/// this is [`UnpackLimits::RESPONSE`]'s budget.
 pub fn unpack_segments(buf: &[u8]) -> DecodeResult<Vec<Segment>> {
+    unpack_segments_within(buf, UnpackLimits::RESPONSE)
+}
+
+/// [`unpack_segments`] within `limits`: every header is read and checked (count, each
+/// `SizeActual`, their sum) before any payload is inflated, so a refused buffer costs no
+/// more memory than its own bytes.
+pub fn unpack_segments_within(buf: &[u8], limits: UnpackLimits) -> DecodeResult<Vec<Segment>> {
+    let count = check_budget(buf, limits).within("extended buffer")?;
     let mut r = ReadCursor::new(buf);
-    let mut segments = Vec::new();
+    let mut segments = Vec::with_capacity(count);
     loop {
         let segment = unpack_one(&mut r).within("extended buffer")?;
         let last = segment.header.is_last();
@@ -204,10 +272,61 @@ pub fn unpack_segments(buf: &[u8]) -> DecodeResult<Vec<Segment>> {
 
 /// Like [`unpack_segments`], keeping only the decoded payloads.
 pub fn unpack_chain(buf: &[u8]) -> DecodeResult<Vec<Vec<u8>>> {
-    Ok(unpack_segments(buf)?
+    unpack_chain_within(buf, UnpackLimits::RESPONSE)
+}
+
+/// Like [`unpack_segments_within`], keeping only the decoded payloads.
+pub fn unpack_chain_within(buf: &[u8], limits: UnpackLimits) -> DecodeResult<Vec<Vec<u8>>> {
+    Ok(unpack_segments_within(buf, limits)?
         .into_iter()
         .map(|s| s.payload)
         .collect())
+}
+
+/// First pass: headers only. Returns the segment count.
+fn check_budget(buf: &[u8], limits: UnpackLimits) -> DecodeResult<usize> {
+    let mut r = ReadCursor::new(buf);
+    let mut count = 0usize;
+    let mut total = 0usize;
+    loop {
+        let offset = r.offset();
+        let header = RpcHeaderExt::decode(&mut r)?;
+        header.validate(offset).within("RPC_HEADER_EXT")?;
+        count += 1;
+        if count > limits.max_segments {
+            return Err(DecodeError::limit(
+                "RPC_HEADER_EXT",
+                offset,
+                "segments",
+                limits.max_segments,
+                count,
+            ));
+        }
+        let actual = usize::from(header.size_actual);
+        if actual > limits.max_segment_size {
+            return Err(DecodeError::limit(
+                "SizeActual",
+                offset + 6,
+                "bytes in one segment",
+                limits.max_segment_size,
+                actual,
+            ));
+        }
+        total = total.saturating_add(actual);
+        if total > limits.max_total {
+            return Err(DecodeError::limit(
+                "SizeActual",
+                offset + 6,
+                "inflated bytes",
+                limits.max_total,
+                total,
+            ));
+        }
+        r.bytes(usize::from(header.size), "Payload")?;
+        if header.is_last() {
+            return Ok(count);
+        }
+    }
 }
 
 fn unpack_one(r: &mut ReadCursor<'_>) -> DecodeResult<Segment> {

@@ -27,6 +27,7 @@ pub use aux::{
     decode_aux_buffer, decode_blocks, encode_aux_buffer,
 };
 pub use header::{
-    MAX_SEGMENT_PAYLOAD, PackOptions, RpcHeaderExt, RpcHeaderFlags, Segment, XOR_MAGIC, pack_chain,
-    pack_segment, unpack_chain, unpack_segments, xor_magic,
+    MAX_RESPONSE_INFLATED, MAX_SEGMENT_PAYLOAD, PackOptions, RpcHeaderExt, RpcHeaderFlags, Segment,
+    UnpackLimits, XOR_MAGIC, pack_chain, pack_segment, unpack_chain, unpack_chain_within,
+    unpack_segments, unpack_segments_within, xor_magic,
 };
