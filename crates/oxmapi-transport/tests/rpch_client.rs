@@ -278,3 +278,28 @@ async fn connection_refused_is_a_transport_error() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_in_channel_sends_pings_within_the_connection_timeout() {
+    // MS-RPCH 3.2.2.6.1: the client pings the IN channel at least once per ConnectionTimeout
+    // (CONN/A3, CONN/C2); ours pings every half of it. A 2 s timeout: a ping each second.
+    let server = RpchServer::start_with_connection_timeout(Gate::None, Script::Normal, 2_000).await;
+    let mut channel = connect(&server, PASSWORD, RpcAuthLevel::Privacy)
+        .await
+        .unwrap();
+    let pings = || {
+        server
+            .rts_in()
+            .into_iter()
+            .filter(|k| *k == RtsKind::Ping)
+            .count()
+    };
+    assert_eq!(pings(), 0, "no ping right after the connection opened");
+    tokio::time::sleep(Duration::from_millis(2_600)).await;
+    assert!(pings() >= 2, "pings after 2.6 s idle: {}", pings());
+    // The channel still carries calls, pings interleaved or not.
+    assert_eq!(
+        channel.call(0, &stub(40)).await.unwrap(),
+        reversed(stub(40))
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use oxmapi_wire::dcerpc::{AuthLevel, SyntaxId};
+use oxmapi_wire::dcerpc::{AuthLevel, RtsPdu, SyntaxId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
@@ -513,7 +513,38 @@ async fn establish(proxy: &ProxyContext<'_>, dce: DceClient) -> Result<RpcChanne
         channel.fail(&e);
         return Err(e);
     }
+    if let Some(tx) = channel.in_tx.clone() {
+        let every = keepalive_interval(channel.vc.connection_timeout_ms());
+        channel
+            .tasks
+            .push(tokio::spawn(keep_alive(tx, every)).abort_handle());
+    }
     Ok(channel)
+}
+
+/// How often the IN channel sends a Ping: half the ConnectionTimeout the inbound proxy
+/// announced in CONN/A3 / CONN/C2 (MS-RPCH 3.2.2.6.1 asks for a Ping at least once per
+/// ConnectionTimeout and allows a shorter interval), never more than once a second.
+fn keepalive_interval(connection_timeout_ms: u32) -> Duration {
+    Duration::from_millis(u64::from(connection_timeout_ms / 2)).max(Duration::from_secs(1))
+}
+
+/// Sends a Ping RTS PDU (MS-RPCH 2.2.4.49) on the IN channel every `every`, so an inbound
+/// proxy that closes idle channels keeps this one while the session is idle. RTS PDUs are
+/// not flow controlled, so they are not counted in the IN channel's window. Ends when the
+/// IN channel closes (or the channel aborts the task).
+async fn keep_alive(tx: mpsc::Sender<Bytes>, every: Duration) {
+    let Ok(ping) = RtsPdu::ping().to_bytes() else {
+        return;
+    };
+    let ping = Bytes::from(ping);
+    loop {
+        tokio::time::sleep(every).await;
+        if tx.send(ping.clone()).await.is_err() {
+            return;
+        }
+        tracing::trace!("rpc/http: ping sent on the IN channel");
+    }
 }
 
 fn timeout(waiting_for: &'static str, limit: Duration) -> RpcError {

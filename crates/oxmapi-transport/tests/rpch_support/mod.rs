@@ -73,6 +73,8 @@ struct Shared {
     seen: Mutex<Vec<Seen>>,
     /// RTS PDUs received on IN channels after CONN/B1.
     rts_in: Mutex<Vec<RtsKind>>,
+    /// ConnectionTimeout announced in CONN/A3 and CONN/C2, milliseconds.
+    connection_timeout_ms: u32,
 }
 
 pub(crate) struct RpchServer {
@@ -82,6 +84,15 @@ pub(crate) struct RpchServer {
 
 impl RpchServer {
     pub(crate) async fn start(gate: Gate, script: Script) -> Self {
+        Self::start_with_connection_timeout(gate, script, 120_000).await
+    }
+
+    /// A server announcing `connection_timeout_ms` in CONN/A3 and CONN/C2.
+    pub(crate) async fn start_with_connection_timeout(
+        gate: Gate,
+        script: Script,
+        connection_timeout_ms: u32,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
@@ -90,6 +101,7 @@ impl RpchServer {
             outs: Mutex::default(),
             seen: Mutex::default(),
             rts_in: Mutex::default(),
+            connection_timeout_ms,
         });
         let s = shared.clone();
         tokio::spawn(async move {
@@ -201,7 +213,11 @@ async fn out_channel(
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     shared.outs.lock().unwrap().insert(a1.cookies()[0], tx);
     let mut head = b"HTTP/1.1 200 Success\r\nContent-Type: application/rpc\r\nContent-Length: 1073741824\r\n\r\n".to_vec();
-    head.extend(RtsPdu::conn_a3(120_000).to_bytes().unwrap());
+    head.extend(
+        RtsPdu::conn_a3(shared.connection_timeout_ms)
+            .to_bytes()
+            .unwrap(),
+    );
     if write.write_all(&head).await.is_err() {
         return;
     }
@@ -231,7 +247,8 @@ async fn in_channel(mut read: BufReader<OwnedReadHalf>, shared: &Shared) {
                 if rts.kind() == RtsKind::ConnB1 {
                     out = wait_out(shared, rts.cookies()[0]).await;
                     if let Some(tx) = &out {
-                        let _ = tx.send(RtsPdu::conn_c2(0x10000, 120_000).to_bytes().unwrap());
+                        let c2 = RtsPdu::conn_c2(0x10000, shared.connection_timeout_ms);
+                        let _ = tx.send(c2.to_bytes().unwrap());
                     }
                 } else {
                     shared.rts_in.lock().unwrap().push(rts.kind());
