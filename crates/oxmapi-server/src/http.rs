@@ -1,24 +1,32 @@
 //! The HTTPS listener: TLS accept, one hyper HTTP/1.1 connection per TCP connection with
 //! per-connection auth state, routing to the MAPI/HTTP endpoints, graceful shutdown.
+//!
+//! Connection limits ([`crate::Limits`], `docs/server-limits.md`): a semaphore permit is taken
+//! before `accept` (excess connections wait in the listen backlog), a per-address count
+//! closes connections over `max_connections_per_ip` right after accept, accept errors back
+//! off (10 ms doubling to 1 s), and each connection has a TLS handshake timeout, hyper's
+//! header read timeout, an idle timeout and body read timeouts ([`read_body`]).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
 
 use crate::auth::{self, ConnAuth};
 use crate::session::{Endpoint, SessionTable};
@@ -50,6 +58,9 @@ pub struct ServerConfig {
     /// (the `/mapi/` endpoints answer 404), which is what a client's `auto` transport must
     /// detect and fall back from.
     pub mapi_http: bool,
+    /// Resource limits (timeouts, connection caps, per-session and per-mailbox limits,
+    /// logon throttling); see [`crate::Limits`].
+    pub limits: crate::limits::Limits,
 }
 
 impl ServerConfig {
@@ -66,6 +77,7 @@ impl ServerConfig {
             public_folders: org.public_folders,
             server_application: "Exchange/15.02.1544.004".to_owned(),
             mapi_http: true,
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -97,6 +109,8 @@ pub(crate) struct AppState {
     pub(crate) config: ServerConfig,
     /// RPC/HTTP virtual connections waiting for their IN channel.
     pub(crate) rpch: crate::rpch::VcRegistry,
+    /// Failed-logon counters per account and client address (see `auth::throttle`).
+    pub(crate) throttle: auth::Throttle,
 }
 
 /// A server running in the background.
@@ -191,6 +205,7 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
         sessions: SessionTable::new(config.session_idle_timeout),
         config,
         rpch: crate::rpch::VcRegistry::default(),
+        throttle: auth::Throttle::default(),
     });
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, acceptor, state.clone(), rx));
@@ -204,23 +219,96 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// First delay after an accept error; it doubles up to [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// Longest delay after repeated accept errors.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one log line per this interval for a repeating condition (accept errors,
+/// connections refused over the per-address cap).
+const LOG_INTERVAL: Duration = Duration::from_secs(1);
+
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     state: Arc<AppState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let limits = state.config.limits.clone();
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_ip = Arc::new(PerIp::new(limits.max_connections_per_ip.max(1)));
+    let mut backoff = AcceptBackoff::default();
+    let mut accept_log = LogLimiter::new(LOG_INTERVAL);
+    let mut refused_log = LogLimiter::new(LOG_INTERVAL);
     let mut conns = JoinSet::new();
+    let mut permit: Option<OwnedSemaphorePermit> = None;
     loop {
+        // The permit is taken before accept: over `max_connections`, new connections wait in
+        // the kernel's listen backlog instead of costing a task and a descriptor.
+        let Some(held) = permit.take() else {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => permit = Some(p),
+                    Err(_) => break,
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+            continue;
+        };
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
-                    conns.spawn(connection(tcp, peer, acceptor.clone(), state.clone(), shutdown.clone()));
+                    backoff.reset();
+                    match per_ip.try_acquire(peer.ip()) {
+                        Some(slot) => {
+                            let span = tracing::info_span!("conn", %peer);
+                            let conn = connection(
+                                tcp,
+                                peer,
+                                acceptor.clone(),
+                                state.clone(),
+                                shutdown.clone(),
+                                (held, slot),
+                            );
+                            conns.spawn(conn.instrument(span));
+                        }
+                        None => {
+                            permit = Some(held);
+                            drop(tcp);
+                            if let Some(suppressed) = refused_log.check(Instant::now()) {
+                                tracing::debug!(
+                                    %peer,
+                                    limit = per_ip.limit,
+                                    suppressed,
+                                    "connection refused: too many connections from this address"
+                                );
+                            }
+                        }
+                    }
                 }
-                Err(e) => tracing::warn!("accept: {e}"),
+                Err(e) if is_per_connection(&e) => {
+                    permit = Some(held);
+                    tracing::debug!("accept: {e}");
+                }
+                Err(e) => {
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM...: the listener would fail again at once.
+                    permit = Some(held);
+                    let delay = backoff.failed();
+                    if let Some(suppressed) = accept_log.check(Instant::now()) {
+                        tracing::warn!(
+                            retry_in_ms = delay.as_millis(),
+                            suppressed,
+                            "accept: {e}"
+                        );
+                    }
+                    tokio::select! {
+                        _ = shutdown.changed() => break,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
             },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(_) = conns.join_next(), if !conns.is_empty() => permit = Some(held),
         }
     }
     drop(listener);
@@ -233,37 +321,260 @@ async fn accept_loop(
     }
 }
 
+/// Accept errors about one incoming connection only (the next accept may succeed at once).
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionRefused
+            | ErrorKind::Interrupted
+            | ErrorKind::WouldBlock
+    )
+}
+
+/// Exponential back-off after accept errors: [`ACCEPT_BACKOFF_MIN`] doubling up to
+/// [`ACCEPT_BACKOFF_MAX`], back to the minimum after a successful accept.
+#[derive(Debug)]
+struct AcceptBackoff {
+    next: Duration,
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> Self {
+        Self {
+            next: ACCEPT_BACKOFF_MIN,
+        }
+    }
+}
+
+impl AcceptBackoff {
+    /// The delay before the next accept after a failure.
+    fn failed(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (delay * 2).min(ACCEPT_BACKOFF_MAX);
+        delay
+    }
+
+    fn reset(&mut self) {
+        self.next = ACCEPT_BACKOFF_MIN;
+    }
+}
+
+/// Lets one log line through per interval and counts the ones it held back.
+#[derive(Debug)]
+struct LogLimiter {
+    interval: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogLimiter {
+    fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(lines suppressed since the last one)` if a line may be logged at `now`.
+    fn check(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < self.interval)
+        {
+            self.suppressed = self.suppressed.saturating_add(1);
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+/// Live connections per client address (`max_connections_per_ip`).
+#[derive(Debug)]
+struct PerIp {
+    limit: usize,
+    counts: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl PerIp {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A slot for one more connection from `ip`, `None` at the limit. IPv4-mapped IPv6
+    /// addresses count as their IPv4 address.
+    fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let ip = ip.to_canonical();
+        let mut counts = self.lock();
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One connection's place in [`PerIp`], given back on drop.
+#[derive(Debug)]
+struct IpSlot {
+    table: Arc<PerIp>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self.table.lock();
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Requests in flight on one connection and since when it has none (the idle timeout).
+#[derive(Debug)]
+struct Activity {
+    state: Mutex<ActivityState>,
+}
+
+#[derive(Debug)]
+struct ActivityState {
+    in_flight: usize,
+    idle_since: Instant,
+}
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(ActivityState {
+                in_flight: 0,
+                idle_since: Instant::now(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ActivityState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// When the connection becomes idle for `timeout`; `None` while a request is in flight.
+    fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
+        let s = self.lock();
+        (s.in_flight == 0).then(|| s.idle_since + timeout)
+    }
+}
+
+/// One request in flight, from the moment hyper hands it to the service until its response
+/// body was sent or dropped (so a streaming RPC/HTTP OUT channel counts as in flight).
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.lock().in_flight += 1;
+        Self(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if s.in_flight == 0 {
+            s.idle_since = Instant::now();
+        }
+    }
+}
+
 async fn connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     acceptor: TlsAcceptor,
     state: Arc<AppState>,
     mut shutdown: watch::Receiver<bool>,
+    _held: (OwnedSemaphorePermit, IpSlot),
 ) {
-    let tls = match acceptor.accept(tcp).await {
-        Ok(t) => t,
-        Err(e) => {
+    let limits = state.config.limits.clone();
+    // A client that connects and never starts (or never finishes) TLS holds a descriptor and a
+    // connection permit: bounded by the handshake timeout.
+    let tls = match tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
             tracing::debug!(%peer, "tls accept: {e}");
             return;
         }
+        Err(_) => {
+            tracing::debug!(%peer, timeout = ?limits.tls_handshake_timeout, "tls handshake timed out");
+            return;
+        }
     };
-    let conn_auth = Arc::new(Mutex::new(ConnAuth::default()));
-    let service = hyper::service::service_fn(move |req| {
-        let state = state.clone();
-        let conn_auth = conn_auth.clone();
-        async move { Ok::<_, Infallible>(handle(req, &state, &conn_auth).await) }
-    });
+    let conn_auth = Arc::new(Mutex::new(ConnAuth::new(peer)));
+    let activity = Activity::new();
+    let service = {
+        let activity = activity.clone();
+        hyper::service::service_fn(move |req| {
+            let state = state.clone();
+            let conn_auth = conn_auth.clone();
+            let in_flight = InFlight::start(&activity);
+            async move {
+                let mut resp = handle(req, &state, &conn_auth).await;
+                resp.body_mut().in_flight = Some(in_flight);
+                Ok::<_, Infallible>(resp)
+            }
+        })
+    };
+    // hyper's header read timer runs from the moment the connection waits for a request head:
+    // it bounds slow headers and also idle keep-alive connections.
     let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true)
         .serve_connection(TokioIo::new(tls), service);
     let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => {
-            if let Err(e) = res { tracing::debug!(%peer, "connection: {e}"); }
-        }
-        _ = shutdown.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+    loop {
+        let wake = activity
+            .idle_deadline(limits.idle_timeout)
+            .unwrap_or_else(|| Instant::now() + limits.idle_timeout);
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res { tracing::debug!(%peer, "connection: {e}"); }
+                return;
+            }
+            _ = shutdown.changed() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+                return;
+            }
+            () = tokio::time::sleep_until(wake) => {
+                if activity
+                    .idle_deadline(limits.idle_timeout)
+                    .is_some_and(|d| d <= Instant::now())
+                {
+                    tracing::debug!(%peer, timeout = ?limits.idle_timeout, "closing idle connection");
+                    return;
+                }
+            }
         }
     }
 }
@@ -279,16 +590,89 @@ async fn handle(
     let Some(endpoint) = route(req.uri().path()).filter(|_| state.config.mapi_http) else {
         return plain(StatusCode::NOT_FOUND, "not found");
     };
-    let user = match auth::authenticate(state, conn_auth, req.headers()) {
+    let user = match auth::authenticate(state, conn_auth, req.headers()).await {
         Ok(user) => user,
         Err(challenge) => return *challenge,
     };
     let (parts, body) = req.into_parts();
-    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return crate::mapihttp::too_large(&parts.headers),
+    let body = match read_body(body, MAX_BODY, state.config.limits.body_read_timeout).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!(user = %user.alias, "mapi/http request: {e}");
+            return match e {
+                BodyError::TooLarge { .. } => crate::mapihttp::too_large(&parts.headers),
+                BodyError::TimedOut(_) => timed_out(),
+                BodyError::Aborted(_) => gone(),
+            };
+        }
     };
-    crate::mapihttp::dispatch(state, endpoint, &user, &parts, &body)
+    crate::session::store_work(|| crate::mapihttp::dispatch(state, endpoint, &user, &parts, &body))
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    /// The body (or its Content-Length) is over the limit: answered (MAPI/HTTP: TooLarge).
+    #[error("request body over the {limit}-byte limit")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body did not arrive in time: answered `408` and the connection closed.
+    #[error("request body not complete within {0:?}")]
+    TimedOut(Duration),
+    /// The client closed the connection or broke the body's framing: nobody reads an answer.
+    #[error("client went away while sending the body: {0}")]
+    Aborted(#[source] hyper::Error),
+}
+
+/// Reads a whole request body of at most `limit` bytes that must arrive within `within`
+/// (the body read timeout) from now. A Content-Length over the limit fails at once.
+pub(crate) async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    within: Duration,
+) -> Result<Bytes, BodyError> {
+    if body.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let deadline = Instant::now() + within;
+    let mut buf = BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::TimedOut(within)),
+            Ok(None) => return Ok(buf.freeze()),
+            Ok(Some(Err(e))) => return Err(BodyError::Aborted(e)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len().saturating_add(data.len()) > limit {
+                return Err(BodyError::TooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+}
+
+/// Marks a response as the last one on its connection (the request body was not read to its
+/// end, so the connection cannot carry another request).
+pub(crate) fn closing(mut resp: Response<ChunkedBody>) -> Response<ChunkedBody> {
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
+/// `408 Request Timeout` (RFC 9110 15.5.9) after a body read timeout; the connection closes.
+pub(crate) fn timed_out() -> Response<ChunkedBody> {
+    closing(plain(StatusCode::REQUEST_TIMEOUT, "request body timeout"))
+}
+
+/// The answer to a request whose client went away mid-body: nobody reads it, hyper only needs
+/// a response to end the exchange; the connection closes.
+pub(crate) fn gone() -> Response<ChunkedBody> {
+    closing(plain(StatusCode::BAD_REQUEST, "incomplete request body"))
 }
 
 /// `/mapi/emsmdb/` or `/mapi/nspi/` (case-insensitive, trailing slash optional).
@@ -320,6 +704,9 @@ pub(crate) struct ChunkedBody {
     exact: Option<u64>,
     /// Frames after the fixed chunks, until the sender is dropped (the RPC/HTTP OUT channel).
     stream: Option<tokio::sync::mpsc::Receiver<Bytes>>,
+    /// Keeps the connection's request counted as in flight until the body is sent or dropped
+    /// (the idle timeout; set by the connection's service).
+    in_flight: Option<InFlight>,
 }
 
 impl ChunkedBody {
@@ -329,6 +716,7 @@ impl ChunkedBody {
             chunks: chunks.into_iter().collect(),
             exact: None,
             stream: None,
+            in_flight: None,
         }
     }
 
@@ -339,6 +727,7 @@ impl ChunkedBody {
             chunks: VecDeque::from([b]),
             exact,
             stream: None,
+            in_flight: None,
         }
     }
 
@@ -348,6 +737,7 @@ impl ChunkedBody {
             chunks: VecDeque::new(),
             exact,
             stream: Some(rx),
+            in_flight: None,
         }
     }
 }
@@ -382,5 +772,51 @@ impl Body for ChunkedBody {
             Some(n) => SizeHint::with_exact(n),
             None => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_to_one_second_and_resets() {
+        let mut b = AcceptBackoff::default();
+        let delays: Vec<u128> = (0..9).map(|_| b.failed().as_millis()).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        b.reset();
+        assert_eq!(b.failed(), ACCEPT_BACKOFF_MIN);
+    }
+
+    #[test]
+    fn log_limiter_lets_one_line_a_second_through_and_counts_the_rest() {
+        let mut l = LogLimiter::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert_eq!(l.check(t0), Some(0));
+        for ms in [1, 10, 500, 999] {
+            assert_eq!(l.check(t0 + Duration::from_millis(ms)), None);
+        }
+        assert_eq!(l.check(t0 + Duration::from_millis(1000)), Some(4));
+        assert_eq!(l.check(t0 + Duration::from_millis(1500)), None);
+        assert_eq!(l.check(t0 + Duration::from_secs(5)), Some(1));
+    }
+
+    #[test]
+    fn per_ip_slots_are_counted_per_address_and_given_back() {
+        let table = Arc::new(PerIp::new(2));
+        let a = IpAddr::from([127, 0, 0, 2]);
+        let mapped: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
+        let b = IpAddr::from([127, 0, 0, 1]);
+        let s1 = table.try_acquire(a).unwrap();
+        let s2 = table.try_acquire(mapped).unwrap();
+        assert!(table.try_acquire(a).is_none(), "IPv4-mapped counts as IPv4");
+        let s3 = table.try_acquire(b).unwrap();
+        drop(s1);
+        let s4 = table.try_acquire(a).unwrap();
+        drop((s2, s3, s4));
+        assert!(
+            table.lock().is_empty(),
+            "no entry left for closed connections"
+        );
     }
 }

@@ -24,6 +24,7 @@ mod auth;
 mod emsmdb;
 mod http;
 pub mod import;
+pub mod limits;
 mod mapihttp;
 mod nspi;
 pub mod queue;
@@ -34,6 +35,7 @@ pub mod tls;
 pub mod tokens;
 
 pub use http::{RunningServer, ServerConfig, ServerError, serve};
+pub use limits::Limits;
 
 /// The default mail domain.
 pub const DEFAULT_DOMAIN: &str = "example.test";

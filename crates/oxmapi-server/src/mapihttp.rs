@@ -86,9 +86,10 @@ pub(crate) fn dispatch(
     render(state, headers, outcome, started)
 }
 
-/// The response to a request body over the size limit.
+/// The response to a request body over the size limit (MS-OXCMAPIHTTP 2.2.3.3.3 X-ResponseCode
+/// 9, Request Too Large). The body was not read to its end, so the connection closes.
 pub(crate) fn too_large(headers: &HeaderMap) -> Response<ChunkedBody> {
-    failure(headers, ResponseCode::TooLarge)
+    crate::http::closing(failure(headers, ResponseCode::TooLarge))
 }
 
 fn check_request<'a>(parts: &'a Parts) -> Result<RequestInfo<'a>, ResponseCode> {
@@ -240,7 +241,8 @@ fn connect(state: &AppState, user: &UserRecord, info: &RequestInfo<'_>, body: &[
     let aux = exorginfo_aux(org.public_folders);
     w.u32(u32::try_from(aux.len()).unwrap_or(0));
     w.bytes(&aux);
-    let mailbox = MailboxContext::new(user.clone(), state.store.clone(), org.public_folders);
+    let mailbox = MailboxContext::new(user.clone(), state.store.clone(), org.public_folders)
+        .with_limits(&state.config.limits);
     let cookie = state
         .sessions
         .create(Endpoint::Emsmdb, user.id, &info.request_id, Some(mailbox));

@@ -58,6 +58,7 @@ impl ServerCert {
         if !cert_path.exists() {
             generate(&cert_path, &key_path)?;
         }
+        tighten_key_mode(&key_path);
         let pem = std::fs::read_to_string(&cert_path).map_err(|source| TlsError::Io {
             path: cert_path.clone(),
             source,
@@ -121,6 +122,34 @@ fn generate(cert_path: &Path, key_path: &Path) -> Result<(), TlsError> {
     })
 }
 
+/// An existing `key.pem` readable by others (written by an older version, copied in) is
+/// made owner-only, with a warning; failing that, the warning says so.
+fn tighten_key_mode(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => tracing::warn!(
+                path = %path.display(),
+                "the TLS private key was mode {mode:o}; made it 0600"
+            ),
+            Err(e) => tracing::warn!(
+                path = %path.display(),
+                "the TLS private key is mode {mode:o} (readable by others) and cannot be made 0600: {e}"
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// Writes `bytes` to a new file readable by its owner only.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     use std::io::Write;
@@ -157,6 +186,12 @@ mod tests {
                 .unwrap()
                 .permissions()
                 .mode();
+            assert_eq!(mode & 0o777, 0o600);
+            // An existing key readable by others is tightened on the next start.
+            let key = dir.path().join("key.pem");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+            ServerCert::load_or_generate(dir.path()).unwrap();
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         a.server_config().unwrap();

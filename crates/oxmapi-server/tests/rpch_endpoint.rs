@@ -282,7 +282,8 @@ async fn in_channel_without_out_channel_gives_up() {
         Uuid([1; 16]),
     );
     input.write_all(&b1.to_bytes().unwrap()).await.unwrap();
-    // The IN channel is answered and closed (pairing refused), bob's OUT channel is not fed.
+    // Pairing refused: the IN channel gets 503 access denied (MS-RPCH 2.1.2.1.3), bob's OUT
+    // channel is not fed.
     let (head, _) = read_head(&mut input).await;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.starts_with("HTTP/1.0 503 RPC Error: 5\r\n"), "{head}");
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Response;
+use http::{Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use oxmapi_wire::DecodeError;
@@ -21,16 +21,21 @@ use super::dispatch::Calls;
 use super::server::{RpcConnection, RpcError};
 use super::vc::{OutChannel, PairError};
 use super::{Target, rpc_response};
-use crate::http::{AppState, ChunkedBody, plain};
+use crate::http::{AppState, BodyError, ChunkedBody, gone, plain, read_body, timed_out};
 use crate::store::UserRecord;
 
 /// Content-Length of the OUT channel response (MS-RPCH 2.1.2.1.4; what Exchange sends).
 const OUT_CONTENT_LENGTH: u64 = 1_073_741_824;
-/// ConnectionTimeout of CONN/A3 and CONN/C2, milliseconds.
+/// ConnectionTimeout of CONN/A3 and CONN/C2, milliseconds: the client sends at least a Ping
+/// RTS PDU on its IN channel within this interval (MS-RPCH 2.2.3.5.3, 3.2.2.6.1; 120 000 is
+/// the smallest value the command allows).
 const CONNECTION_TIMEOUT_MS: u32 = 120_000;
+/// Added to [`CONNECTION_TIMEOUT_MS`] before a silent IN channel is closed: the client's
+/// timer is not exact and its ping may queue behind a large call.
+const IN_IDLE_SLACK: Duration = Duration::from_secs(30);
 /// Our IN channel receive window (CONN/C2 ReceiveWindowSize).
 const IN_RECEIVE_WINDOW: u32 = 0x4_0000;
-/// How long an IN channel waits for its OUT channel.
+/// Longest wait of an IN channel for its OUT channel (shorter if the body read timeout is).
 const PAIR_WAIT: Duration = Duration::from_secs(30);
 /// Largest CONN/A1 body read (76 bytes; 120 for a replacement OUT channel).
 const MAX_A1_BODY: usize = 256;
@@ -38,8 +43,6 @@ const MAX_A1_BODY: usize = 256;
 const OUT_QUEUE: usize = 64;
 /// How long a closing virtual connection waits for its last PDUs to be written.
 const DRAIN_WAIT: Duration = Duration::from_secs(1);
-/// Largest PDU accepted (frag_length is a u16 anyway).
-const MAX_BUFFERED: usize = 0x1_0000;
 
 /// Why a virtual connection ended abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,12 @@ pub(crate) enum ChannelError {
     /// Reading the IN channel body failed (the client went away mid-request).
     #[error("in channel: {0}")]
     Body(#[from] hyper::Error),
+    /// The IN channel sent nothing (between PDUs), or did not finish a PDU, in time.
+    #[error("in channel: nothing received within {0:?}")]
+    Timeout(Duration),
+    /// The client did not read its OUT channel: the PDU queue stayed full.
+    #[error("out channel: the client stopped reading for {0:?}")]
+    OutStalled(Duration),
     /// The byte stream is not a PDU stream.
     #[error("framing: {0}")]
     Framing(#[from] DecodeError),
@@ -71,19 +80,25 @@ pub(crate) async fn out_channel(
     user: UserRecord,
     body: Incoming,
 ) -> Response<ChunkedBody> {
-    let bytes = match http_body_util::Limited::new(body, MAX_A1_BODY)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return plain(http::StatusCode::BAD_REQUEST, "bad CONN/A1"),
+    let bytes = match read_body(body, MAX_A1_BODY, state.config.limits.body_read_timeout).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!(user = %user.alias, "rpc out channel request: {e}");
+            return match e {
+                BodyError::TooLarge { .. } => {
+                    crate::http::closing(plain(StatusCode::BAD_REQUEST, "bad CONN/A1"))
+                }
+                BodyError::TimedOut(_) => timed_out(),
+                BodyError::Aborted(_) => gone(),
+            };
+        }
     };
     let a1 = match RtsPdu::from_bytes(&bytes) {
         Ok(p) if p.kind() == RtsKind::ConnA1 => p,
-        _ => return plain(http::StatusCode::BAD_REQUEST, "expected CONN/A1"),
+        _ => return plain(StatusCode::BAD_REQUEST, "expected CONN/A1"),
     };
     let (Some(&vc), Some(&cookie)) = (a1.cookies().first(), a1.cookies().get(1)) else {
-        return plain(http::StatusCode::BAD_REQUEST, "CONN/A1 without cookies");
+        return plain(StatusCode::BAD_REQUEST, "CONN/A1 without cookies");
     };
     let receive_window = a1
         .commands
@@ -97,15 +112,15 @@ pub(crate) async fn out_channel(
     if let Ok(a3) = RtsPdu::conn_a3(CONNECTION_TIMEOUT_MS).to_bytes() {
         let _ = tx.try_send(Bytes::from(a3));
     }
-    state.rpch.register(
-        vc,
-        OutChannel {
-            user_id: user.id,
-            cookie,
-            receive_window,
-            tx,
-        },
-    );
+    let out = OutChannel {
+        user_id: user.id,
+        cookie,
+        receive_window,
+        tx,
+    };
+    if state.rpch.register(vc, out).is_err() {
+        return super::rpc_error(super::ERROR_ACCESS_DENIED);
+    }
     rpc_response(ChunkedBody::streaming(rx, Some(OUT_CONTENT_LENGTH)))
 }
 
@@ -120,23 +135,74 @@ pub(crate) async fn in_channel(
     let alias = user.alias.clone();
     match run_in_channel(state, user, target, body).await {
         Ok(()) => tracing::debug!(user = %alias, "rpc virtual connection closed"),
+        Err(e @ ChannelError::Timeout(_)) => {
+            tracing::debug!(user = %alias, "rpc virtual connection ended: {e}");
+            return timed_out();
+        }
+        // The client went away: nothing unusual, and nobody reads the answer.
+        Err(
+            e @ (ChannelError::Body(_) | ChannelError::OutClosed | ChannelError::OutStalled(_)),
+        ) => {
+            tracing::debug!(user = %alias, "rpc virtual connection ended: {e}");
+            return gone();
+        }
+        // Another user's cookie (MS-RPCH 2.1.2.1: both channels belong to one client).
+        Err(e @ ChannelError::Pair(PairError::OtherUser)) => {
+            tracing::warn!(user = %alias, "rpc IN channel refused: {e}");
+            return super::rpc_error(super::ERROR_ACCESS_DENIED);
+        }
         Err(e) => tracing::info!(user = %alias, "rpc virtual connection ended: {e}"),
     }
-    plain(http::StatusCode::OK, "")
+    plain(StatusCode::OK, "")
 }
 
-/// The IN channel's PDU source: body frames cut into whole PDUs (cancel-safe).
+/// The IN channel's PDU source: body frames cut into whole PDUs (cancel-safe: the deadlines
+/// live in the struct, so a `select!` that drops [`PduStream::next`] does not restart them).
+///
+/// Two deadlines bound a client that stops sending: once a PDU started, the rest of it must
+/// arrive within `pdu_within` (the body read timeout); between PDUs the channel may stay
+/// silent for `idle_within` (the body read timeout until the virtual connection is
+/// established, then the advertised ConnectionTimeout plus slack, during which a client sends
+/// a Ping RTS PDU, MS-RPCH 3.2.2.6.1).
 struct PduStream {
     body: Incoming,
     framer: PduFramer,
     eof: bool,
+    pdu_within: Duration,
+    idle_within: Duration,
+    /// When the buffer last became empty (a PDU completed, or the channel started).
+    idle_since: Instant,
+    /// When the first byte of the PDU being received arrived.
+    pdu_since: Option<Instant>,
 }
 
 impl PduStream {
+    fn new(body: Incoming, within: Duration) -> Self {
+        Self {
+            body,
+            framer: PduFramer::new(),
+            eof: false,
+            pdu_within: within,
+            idle_within: within,
+            idle_since: Instant::now(),
+            pdu_since: None,
+        }
+    }
+
+    fn deadline(&self) -> (Instant, Duration) {
+        match self.pdu_since {
+            Some(since) => (since + self.pdu_within, self.pdu_within),
+            None => (self.idle_since + self.idle_within, self.idle_within),
+        }
+    }
+
     /// The next whole PDU, `None` at the end of the body.
     async fn next(&mut self) -> Result<Option<Vec<u8>>, ChannelError> {
         loop {
             if let FrameStatus::Ready(pdu) = self.framer.next_pdu()? {
+                let now = Instant::now();
+                self.idle_since = now;
+                self.pdu_since = (self.framer.buffered() > 0).then_some(now);
                 return Ok(Some(pdu));
             }
             if self.eof {
@@ -146,13 +212,20 @@ impl PduStream {
                     Err(ChannelError::Protocol("in channel ended inside a pdu"))
                 };
             }
-            match self.body.frame().await {
+            let (deadline, limit) = self.deadline();
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .map_err(|_| ChannelError::Timeout(limit))?;
+            // Frames are pushed only when no whole PDU is buffered, and an incomplete PDU is
+            // shorter than its u16 frag_length: the buffer holds at most 64 KiB plus one body
+            // frame (bounded by hyper's read buffer), however many PDUs a frame carries.
+            match frame {
                 Some(frame) => {
                     if let Ok(data) = frame?.into_data() {
                         self.framer.push(&data);
                     }
-                    if self.framer.buffered() > MAX_BUFFERED {
-                        return Err(ChannelError::Protocol("pdu larger than 64 KiB"));
+                    if self.pdu_since.is_none() && self.framer.buffered() > 0 {
+                        self.pdu_since = Some(Instant::now());
                     }
                 }
                 None => self.eof = true,
@@ -165,15 +238,18 @@ impl PduStream {
 struct Out {
     tx: mpsc::Sender<Bytes>,
     last_sent: Instant,
+    /// Longest wait for room in the PDU queue (a client that stopped reading its OUT channel).
+    stall_within: Duration,
 }
 
 impl Out {
     async fn send(&mut self, pdu: Vec<u8>) -> Result<(), ChannelError> {
         self.last_sent = Instant::now();
-        self.tx
-            .send(Bytes::from(pdu))
-            .await
-            .map_err(|_| ChannelError::OutClosed)
+        match tokio::time::timeout(self.stall_within, self.tx.send(Bytes::from(pdu))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(ChannelError::OutClosed),
+            Err(_) => Err(ChannelError::OutStalled(self.stall_within)),
+        }
     }
 
     /// Waits (bounded) until the response body took every queued PDU and hyper had a moment
@@ -228,11 +304,10 @@ async fn run_in_channel(
     target: Target,
     body: Incoming,
 ) -> Result<(), ChannelError> {
-    let mut pdus = PduStream {
-        body,
-        framer: PduFramer::new(),
-        eof: false,
-    };
+    let within = state.config.limits.body_read_timeout;
+    // Until CONN/B1 arrived and the OUT channel paired, the body read timeout bounds every
+    // wait: an RPC_IN_DATA that announces 1 GiB and sends nothing is closed by it.
+    let mut pdus = PduStream::new(body, within);
     let first = pdus
         .next()
         .await?
@@ -257,7 +332,7 @@ async fn run_in_channel(
         })
         .unwrap_or(300_000)
         .max(60_000);
-    let out_channel = state.rpch.claim(vc, user.id, PAIR_WAIT).await?;
+    let out_channel = state.rpch.claim(vc, user.id, PAIR_WAIT.min(within)).await?;
     tracing::debug!(
         user = %user.alias,
         port = target.port,
@@ -265,9 +340,16 @@ async fn run_in_channel(
         out_cookie = ?out_channel.cookie,
         "rpc virtual connection established"
     );
+    // Established: the client keeps the IN channel alive with pings within the advertised
+    // ConnectionTimeout (MS-RPCH 2.2.3.5.3, 3.2.2.6.1), so silence is allowed that long.
+    let idle_within =
+        within.max(Duration::from_millis(u64::from(CONNECTION_TIMEOUT_MS)) + IN_IDLE_SLACK);
+    pdus.idle_within = idle_within;
+    pdus.idle_since = Instant::now();
     let mut out = Out {
         tx: out_channel.tx,
         last_sent: Instant::now(),
+        stall_within: idle_within,
     };
     out.send_rts(&RtsPdu::conn_c2(IN_RECEIVE_WINDOW, CONNECTION_TIMEOUT_MS))
         .await?;
@@ -306,7 +388,7 @@ async fn run_in_channel(
         if let Some(ack) = flow.received(pdu.len()) {
             out.send_rts(&ack).await?;
         }
-        match conn.handle(pdu, &mut calls) {
+        match crate::session::store_work(|| conn.handle(pdu, &mut calls)) {
             Ok(replies) => {
                 for reply in replies {
                     out.send(reply).await?;

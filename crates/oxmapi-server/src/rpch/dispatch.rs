@@ -202,7 +202,8 @@ impl Calls<'_> {
             self.user.clone(),
             self.state.store.clone(),
             org.public_folders,
-        );
+        )
+        .with_limits(&self.state.config.limits);
         self.state
             .rpch
             .set_objects(handle, Some(mailbox.object_count()));

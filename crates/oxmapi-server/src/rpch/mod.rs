@@ -24,11 +24,10 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Version, header};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::auth::{self, ConnAuth};
-use crate::http::{AppState, ChunkedBody, plain};
+use crate::http::{AppState, BodyError, ChunkedBody, gone, plain, read_body, timed_out};
 use crate::store::UserRecord;
 
 pub(crate) use vc::VcRegistry;
@@ -43,7 +42,7 @@ pub(crate) const PORT_NSPI: u16 = 6004;
 /// RPC_S_SERVER_UNAVAILABLE: unknown server name or port.
 const ERROR_SERVER_UNAVAILABLE: u32 = 0x6BA;
 /// ERROR_ACCESS_DENIED: another user's mailbox.
-const ERROR_ACCESS_DENIED: u32 = 0x5;
+pub(crate) const ERROR_ACCESS_DENIED: u32 = 0x5;
 /// Largest Content-Length of an echo request (MS-RPCH 2.1.2.1.5).
 const ECHO_MAX_LENGTH: u64 = 16;
 
@@ -59,7 +58,7 @@ pub(crate) async fn handle(
     state: &AppState,
     conn_auth: &Mutex<ConnAuth>,
 ) -> Response<ChunkedBody> {
-    let user = match auth::authenticate(state, conn_auth, req.headers()) {
+    let user = match auth::authenticate(state, conn_auth, req.headers()).await {
         Ok(user) => user,
         Err(challenge) => return *challenge,
     };
@@ -71,7 +70,7 @@ pub(crate) async fn handle(
         );
     }
     if content_length(&req).is_some_and(|n| n <= ECHO_MAX_LENGTH) {
-        return echo(req).await;
+        return echo(state, req).await;
     }
     let host = req
         .headers()
@@ -158,11 +157,20 @@ pub(crate) fn rpc_error(code: u32) -> Response<ChunkedBody> {
     resp
 }
 
-/// MS-RPCH 2.1.2.1.6 echo response: 200 with the 20-byte Echo RTS PDU.
-async fn echo(req: Request<Incoming>) -> Response<ChunkedBody> {
-    let _ = http_body_util::Limited::new(req.into_body(), 64)
-        .collect()
-        .await;
+/// MS-RPCH 2.1.2.1.6 echo response: 200 with the 20-byte Echo RTS PDU, once the (at most
+/// 16-byte, 2.1.2.1.5) body arrived within the body read timeout.
+async fn echo(state: &AppState, req: Request<Incoming>) -> Response<ChunkedBody> {
+    let within = state.config.limits.body_read_timeout;
+    match read_body(req.into_body(), 64, within).await {
+        Ok(_) | Err(BodyError::TooLarge { .. }) => {}
+        Err(e) => {
+            tracing::debug!("rpc echo request: {e}");
+            return match e {
+                BodyError::TimedOut(_) => timed_out(),
+                _ => gone(),
+            };
+        }
+    }
     let pdu = oxmapi_wire::dcerpc::RtsPdu::echo()
         .to_bytes()
         .unwrap_or_default();

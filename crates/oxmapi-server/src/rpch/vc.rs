@@ -50,28 +50,49 @@ pub(crate) enum PairError {
     /// No OUT channel with that cookie arrived in time.
     #[error("no OUT channel for the virtual connection cookie")]
     Timeout,
-    /// The OUT channel belongs to another user.
-    #[error("the OUT channel was opened by another user")]
+    /// The virtual connection cookie belongs to another user's channel.
+    #[error("the virtual connection cookie belongs to another user's channel")]
     OtherUser,
 }
 
 impl VcRegistry {
-    /// Registers an OUT channel under its virtual connection cookie.
-    pub(crate) fn register(&self, vc: Uuid, out: OutChannel) {
-        let mut map = self.lock();
-        map.retain(|_, p| p.since.elapsed() < UNPAIRED_LIFETIME && !p.out.tx.is_closed());
-        map.insert(
-            vc,
-            Pending {
-                out,
-                since: Instant::now(),
-            },
-        );
-        drop(map);
+    /// Registers an OUT channel under its virtual connection cookie. A pending OUT channel of
+    /// the same user is replaced (its response ends); one of another user is kept and this
+    /// one refused: a cookie never lets a user tear down someone else's channel (both halves
+    /// of a virtual connection belong to one authenticated client, MS-RPCH 2.1.2.1).
+    pub(crate) fn register(&self, vc: Uuid, out: OutChannel) -> Result<(), PairError> {
+        let user_id = out.user_id;
+        let owner = {
+            let mut map = self.lock();
+            map.retain(|_, p| p.since.elapsed() < UNPAIRED_LIFETIME && !p.out.tx.is_closed());
+            match map.get(&vc).map(|p| p.out.user_id) {
+                Some(owner) if owner != user_id => Some(owner),
+                _ => {
+                    map.insert(
+                        vc,
+                        Pending {
+                            out,
+                            since: Instant::now(),
+                        },
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(owner) = owner {
+            tracing::warn!(
+                user_id,
+                owner_id = owner,
+                "rpc out channel refused: its virtual connection cookie is another user's"
+            );
+            return Err(PairError::OtherUser);
+        }
         self.arrived.notify_waiters();
+        Ok(())
     }
 
-    /// Takes the OUT channel of `vc`, waiting up to `wait` for it to arrive.
+    /// Takes the OUT channel of `vc`, waiting up to `wait` for it to arrive. An OUT channel of
+    /// another user is refused and stays registered for its owner.
     pub(crate) async fn claim(
         &self,
         vc: Uuid,
@@ -83,12 +104,27 @@ impl VcRegistry {
             let notified = self.arrived.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(p) = self.lock().remove(&vc) {
-                return if p.out.user_id == user_id {
-                    Ok(p.out)
-                } else {
-                    Err(PairError::OtherUser)
-                };
+            // The owner is checked before anything is taken: another user's IN channel
+            // leaves the pending OUT channel to its owner (MS-RPCH 2.1.2.1).
+            let found = {
+                let mut map = self.lock();
+                match map.get(&vc).map(|p| p.out.user_id) {
+                    Some(owner) if owner == user_id => map.remove(&vc).map(|p| Ok(p.out)),
+                    Some(owner) => Some(Err(owner)),
+                    None => None,
+                }
+            };
+            match found {
+                Some(Ok(out)) => return Ok(out),
+                Some(Err(owner)) => {
+                    tracing::warn!(
+                        user_id,
+                        owner_id = owner,
+                        "rpc in channel refused: its virtual connection cookie is another user's"
+                    );
+                    return Err(PairError::OtherUser);
+                }
+                None => {}
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Err(PairError::Timeout);
