@@ -1,5 +1,5 @@
 //! Bearer tokens (RFC 6750) at the HTTP level: the 401 offers, a valid token on MAPI/HTTP and
-//! on the RPC/HTTP proxy, and the `error="invalid_token"` answers for expired, revoked and
+//! on the RPC/HTTP proxy, and the one `error="invalid_token"` answer for expired, revoked and
 //! unknown tokens.
 
 #[path = "infra_support.rs"]
@@ -68,15 +68,9 @@ async fn expired_revoked_and_unknown_tokens_get_invalid_token() {
     let expired = token(&ts, "alice", Duration::ZERO);
     let revoked = token(&ts, "alice", HOUR);
     assert!(ts.server.store().revoke_token(&revoked).unwrap());
-    let cases = [
-        (expired, "the token has expired; obtain a new token"),
-        (revoked, "the token was revoked; obtain a new token"),
-        (
-            "oxmapi_neverIssued".to_owned(),
-            "the token was not issued by this server",
-        ),
-    ];
-    for (t, why) in cases {
+    // One answer for all three: the reason is only in the server's debug log.
+    let why = "the token is not valid; obtain a new token";
+    for t in [expired, revoked, "oxmapi_neverIssued".to_owned()] {
         let mut m = Mapi::new(&ts, "emsmdb", &ts.alice, ALICE_PASSWORD).await;
         m.auth = Some(format!("Bearer {t}"));
         let r = m.post("PING", Vec::new()).await;

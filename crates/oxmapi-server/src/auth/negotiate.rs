@@ -10,9 +10,8 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use sspi::{Ntlm, SecurityBufferRef, SecurityStatus, Sspi};
 
-use super::{ConnAuth, accept, challenge, finish_ntlm};
-use crate::http::{AppState, ChunkedBody, plain};
-use crate::store::UserRecord;
+use super::{Attempt, ConnAuth, Leg, accept, finish_ntlm, orphan_authenticate};
+use crate::http::{ChunkedBody, plain};
 
 /// Content octets of the SPNEGO OID `1.3.6.1.5.5.2` (RFC 4178 3).
 const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -283,12 +282,14 @@ pub(super) struct Spnego {
 
 /// One Negotiate leg: NegTokenInit → 401 with the NTLM CHALLENGE (or, when NTLM was not the
 /// client's first choice, with the mechanism selection); NegTokenResp with AUTHENTICATE and
-/// `mechListMIC` → the user, or 401.
+/// `mechListMIC` → the user, or a failure. A NegTokenResp without a handshake in progress on
+/// this connection (`pending`) fails too.
 pub(super) fn negotiate_step(
-    state: &AppState,
+    attempt: &Attempt<'_>,
     conn: &mut ConnAuth,
+    pending: Option<Spnego>,
     token: &str,
-) -> Result<UserRecord, Box<Response<ChunkedBody>>> {
+) -> Leg {
     let decoded = B64
         .decode(token)
         .map_err(|_| SpnegoError("bad base64"))
@@ -297,18 +298,15 @@ pub(super) fn negotiate_step(
         Ok(token) => token,
         Err(e) => {
             tracing::debug!("negotiate: {e}");
-            conn.spnego = None;
-            return Err(challenge());
+            return Leg::Refused;
         }
     };
     match token {
         NegToken::Init(init) => {
             // A new NegTokenInit starts over, even on an authenticated connection.
-            conn.user = None;
-            conn.spnego = None;
             let Some(pos) = init.mech_types.iter().position(|m| m == NTLMSSP_OID) else {
                 tracing::debug!("negotiate: the client does not offer ntlm");
-                return Err(challenge());
+                return Leg::Refused;
             };
             let sp = Spnego {
                 ntlm: Ntlm::new(),
@@ -320,7 +318,7 @@ pub(super) fn negotiate_step(
                 None => {
                     // RFC 4178 4.2.2: select NTLM; its first token comes in a negTokenResp.
                     conn.spnego = Some(sp);
-                    Err(continue_needed(&NegTokenResp {
+                    Leg::Continue(continue_needed(&NegTokenResp {
                         neg_state: Some(ACCEPT_INCOMPLETE),
                         supported_mech: Some(NTLMSSP_OID.to_vec()),
                         ..NegTokenResp::default()
@@ -329,44 +327,44 @@ pub(super) fn negotiate_step(
             }
         }
         NegToken::Resp(resp) => {
-            let Some(mut sp) = conn.spnego.take() else {
-                return Err(challenge());
-            };
-            let Some(inner) = resp.response_token else {
-                return Err(challenge());
+            let Some(mut sp) = pending else {
+                return orphan_authenticate(attempt, resp.response_token.as_deref());
             };
             if !sp.challenged {
-                return ntlm_challenge(conn, sp, inner, false);
+                return match resp.response_token {
+                    Some(inner) => ntlm_challenge(conn, sp, inner, false),
+                    None => Leg::Refused,
+                };
             }
-            let user = finish_ntlm(state, &mut sp.ntlm, inner).ok_or_else(challenge)?;
+            let Some(inner) = resp.response_token else {
+                return Leg::Failed(None);
+            };
+            let (user, account) = match finish_ntlm(attempt, &mut sp.ntlm, inner) {
+                Ok(verified) => verified,
+                Err(leg) => return *leg,
+            };
             // MS-SPNG 3.3.5.1: sspi's NTLM always puts a MIC in AUTHENTICATE, which makes
             // mechListMIC mandatory; we require it from every client.
             let Some(mic) = resp.mech_list_mic else {
                 tracing::debug!("negotiate: mechListMIC missing");
-                return Err(challenge());
+                return Leg::Failed(Some(account));
             };
             if let Err(e) = verify_mic(&mut sp.ntlm, &sp.mech_types, mic) {
                 tracing::debug!("negotiate: mechListMIC refused: {e}");
-                return Err(challenge());
+                return Leg::Failed(Some(account));
             }
-            conn.user = Some(user.clone());
-            Ok(user)
+            Leg::User(user)
         }
     }
 }
 
 /// Feeds the NTLM NEGOTIATE and answers with the CHALLENGE in a NegTokenResp.
-fn ntlm_challenge(
-    conn: &mut ConnAuth,
-    mut sp: Spnego,
-    negotiate: Vec<u8>,
-    first: bool,
-) -> Result<UserRecord, Box<Response<ChunkedBody>>> {
+fn ntlm_challenge(conn: &mut ConnAuth, mut sp: Spnego, negotiate: Vec<u8>, first: bool) -> Leg {
     match accept(&mut sp.ntlm, negotiate) {
         Ok((SecurityStatus::ContinueNeeded, out)) => {
             sp.challenged = true;
             conn.spnego = Some(sp);
-            Err(continue_needed(&NegTokenResp {
+            Leg::Continue(continue_needed(&NegTokenResp {
                 neg_state: Some(ACCEPT_INCOMPLETE),
                 // RFC 4178 4.2.2: supportedMech only in the acceptor's first reply.
                 supported_mech: first.then(|| NTLMSSP_OID.to_vec()),
@@ -378,7 +376,7 @@ fn ntlm_challenge(
             if let Err(e) = other {
                 tracing::debug!("negotiate: ntlm negotiate refused: {e}");
             }
-            Err(challenge())
+            Leg::Refused
         }
     }
 }
