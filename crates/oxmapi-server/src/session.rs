@@ -156,6 +156,21 @@ impl SessionTable {
     }
 }
 
+/// Runs synchronous store work (the ROP and NSPI processing of a request: SQLite behind one
+/// lock, see [`crate::store`]) without stalling an async worker thread. On a multi-threaded
+/// runtime the worker hands its other tasks to the rest of the pool while `f` runs
+/// (`tokio::task::block_in_place`), so one slow request does not hold the connections that
+/// happen to share its worker; on a current-thread runtime (tests) or outside a runtime `f`
+/// simply runs. Both transports (MAPI/HTTP and RPC/HTTP) call it.
+pub(crate) fn store_work<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// A parsed X-RequestId: `{GUID}:<decimal counter>` (MS-OXCMAPIHTTP 2.2.3.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestId {

@@ -112,6 +112,9 @@ impl Conn {
     }
 
     pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Resp {
+        // The connection task may still be finishing the previous exchange (multi-thread
+        // runtimes): wait until it can take the next request.
+        self.sender.ready().await.unwrap();
         let resp = self.sender.send_request(req).await.unwrap();
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.unwrap().to_bytes();

@@ -117,6 +117,7 @@ fn get_table(
     let result = (|| {
         let bag = msgobj::message_instance(ctx, slot(handles, q.input_handle_index)?, false)?;
         out_slot(handles, out)?;
+        ctx.handles.room_for(true)?;
         let rows = ctx.with_conn(|c| table_rows(c, bag.mailbox_id, bag.id))?;
         Ok(Table {
             mailbox_id: bag.mailbox_id,
@@ -125,7 +126,7 @@ fn get_table(
             columns: None,
             restriction: None,
             sort: Vec::new(),
-            rows,
+            rows: Some(rows),
             position: 0,
             logon_id: q.logon_id,
             subscription: super::notify::Subscription::Never,
@@ -134,7 +135,10 @@ fn get_table(
     match result {
         Err(ec) => fail(rop, out, ec),
         Ok(t) => {
-            handles[usize::from(out)] = ctx.handles.insert(Object::Table(Box::new(t)));
+            match ctx.handles.insert(Object::Table(Box::new(t))) {
+                Ok(h) => handles[usize::from(out)] = h,
+                Err(ec) => return fail(rop, out, ec),
+            }
             reply(
                 rop,
                 out,
@@ -170,6 +174,7 @@ fn open(
         let parent = slot(handles, q.input_handle_index)?;
         let pw = parent_writable(ctx, parent)?;
         out_slot(handles, out)?;
+        ctx.handles.room_for(false)?;
         let bag = msgobj::message_instance(ctx, parent, false)?;
         ctx.with_conn(|c| m::attachment(c, bag.mailbox_id, bag.id, q.attachment_id))?
             .ok_or(ErrorCode::NOT_FOUND)?;
@@ -190,7 +195,10 @@ fn open(
     match result {
         Err(ec) => fail(rop, out, ec),
         Ok(a) => {
-            handles[usize::from(out)] = ctx.handles.insert(Object::Attachment(a));
+            match ctx.handles.insert(Object::Attachment(a)) {
+                Ok(h) => handles[usize::from(out)] = h,
+                Err(ec) => return fail(rop, out, ec),
+            }
             reply(
                 rop,
                 out,
@@ -219,6 +227,7 @@ fn create(
         let parent = slot(handles, q.input_handle_index)?;
         parent_writable(ctx, parent)?;
         out_slot(handles, out)?;
+        ctx.handles.room_for(false)?;
         let bag = msgobj::message_instance(ctx, parent, true)?;
         let row = ctx.with_conn(|c| m::create_attachment(c, bag.mailbox_id, bag.id))?;
         Ok(AttachObj {
@@ -233,7 +242,10 @@ fn create(
         Err(ec) => fail(rop, out, ec),
         Ok(a) => {
             let num = a.attach_num;
-            handles[usize::from(out)] = ctx.handles.insert(Object::Attachment(a));
+            match ctx.handles.insert(Object::Attachment(a)) {
+                Ok(h) => handles[usize::from(out)] = h,
+                Err(ec) => return fail(rop, out, ec),
+            }
             reply(
                 rop,
                 out,
@@ -339,6 +351,7 @@ fn open_embedded(
             return Err(ErrorCode::NO_SUPPORT);
         };
         out_slot(handles, out)?;
+        ctx.handles.room_for(false)?;
         let create = q.open_mode_flags & 0x02 != 0;
         let writable = q.open_mode_flags & 0x03 != 0;
         if writable && !a.writable {
@@ -413,6 +426,9 @@ fn open_embedded(
     }) else {
         return MsgStep::NoRoom(room + 1);
     };
-    handles[usize::from(out)] = ctx.handles.insert(Object::Message(msg));
+    match ctx.handles.insert(Object::Message(msg)) {
+        Ok(h) => handles[usize::from(out)] = h,
+        Err(ec) => return fail(rop, out, ec),
+    }
     reply(rop, out, &resp)
 }

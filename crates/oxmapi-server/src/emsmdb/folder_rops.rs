@@ -159,6 +159,7 @@ fn create_folder(
         if usize::from(out) >= handles.len() || req.display_name.is_empty() {
             return Err(ErrorCode::INVALID_PARAMETER);
         }
+        ctx.handles.room_for(false)?;
         match req.folder_type {
             folder_type::GENERIC => {}
             folder_type::SEARCH => return Err(ErrorCode::NO_SUPPORT),
@@ -188,11 +189,15 @@ fn create_folder(
         Err(ec) => fail(rop, out, ec),
         Ok(None) => FoldStep::NoRoom(SIZE),
         Ok(Some((parent, fid, existing))) => {
-            handles[usize::from(out)] = ctx.handles.insert(Object::Folder(Folder {
+            let folder = Object::Folder(Folder {
                 mailbox_id: parent.mailbox_id,
                 private: parent.private,
                 fid,
-            }));
+            });
+            match ctx.handles.insert(folder) {
+                Ok(h) => handles[usize::from(out)] = h,
+                Err(ec) => return fail(rop, out, ec),
+            }
             let resp = CreateFolderResponse {
                 output_handle_index: out,
                 folder_id: FolderId(fid as u64),

@@ -44,6 +44,9 @@ pub(super) enum MsgStep {
 /// Room every side-effecting ROP of this module needs before it acts (its largest fixed
 /// response is 15 bytes).
 const WRITE_ROOM: usize = 16;
+/// MS-OXCDATA 2.4.2 ecMaxSubmissionExceeded (MaxSubmissionExceeded, 0x000004DA): the message
+/// exceeds the maximum size and is not submitted.
+const EC_MAX_SUBMISSION_EXCEEDED: ErrorCode = ErrorCode(0x0000_04DA);
 /// PS_MAPI (MS-OXPROPS 1.3.2): names in this set map to the property ID = LID.
 const PS_MAPI: [u8; 16] = [
     0x28, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46,
@@ -314,6 +317,7 @@ fn open_message(
     let result = (|| {
         let (info, _) = container(ctx, slot(handles, q.input_handle_index)?)?;
         out_slot(handles, out)?;
+        ctx.handles.room_for(false)?;
         let fid = q.folder_id.0 as i64;
         let mid = q.message_id.0 as i64;
         let at = ctx.with_conn(|c| storeops::message_folder(c, info.mailbox_id, mid))?;
@@ -356,7 +360,10 @@ fn open_message(
     }) else {
         return MsgStep::NoRoom(room + 1);
     };
-    handles[usize::from(out)] = ctx.handles.insert(Object::Message(msg));
+    match ctx.handles.insert(Object::Message(msg)) {
+        Ok(h) => handles[usize::from(out)] = h,
+        Err(ec) => return fail(rop, out, ec),
+    }
     reply(rop, out, &resp)
 }
 
@@ -396,6 +403,7 @@ fn create_message(
     let result = (|| {
         let (info, _) = container(ctx, slot(handles, q.input_handle_index)?)?;
         out_slot(handles, out)?;
+        ctx.handles.room_for(false)?;
         let fid = q.folder_id.0 as i64;
         ctx.with_conn(|c| storeops::folder(c, info.mailbox_id, fid))?
             .ok_or(ErrorCode::NOT_FOUND)?;
@@ -428,7 +436,10 @@ fn create_message(
         Err(ec) => fail(rop, out, ec),
         Ok(msg) => {
             let mid = msg.mid;
-            handles[usize::from(out)] = ctx.handles.insert(Object::Message(msg));
+            match ctx.handles.insert(Object::Message(msg)) {
+                Ok(h) => handles[usize::from(out)] = h,
+                Err(ec) => return fail(rop, out, ec),
+            }
             reply(
                 rop,
                 out,
@@ -443,7 +454,10 @@ fn create_message(
 
 /// RopSaveChangesMessage (MS-OXCMSG 3.2.5.3): commits the working copy in one
 /// transaction (PidTagDisplayTo/Cc/Bcc recomputed from the recipients). An embedded
-/// message's changes are committed with its parent.
+/// message's changes are committed with its parent. A message larger than
+/// [`crate::Limits::max_message_size`] is not saved: ecTooBig (MS-OXCDATA 2.4.1); nor one
+/// whose growth would take the mailbox past [`crate::Limits::mailbox_quota`]:
+/// ecQuotaExceeded (MS-OXCDATA 2.4.2).
 fn save_changes(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
@@ -499,6 +513,29 @@ pub(super) fn commit(
         return Ok(msg.mid);
     };
     let mb = msg.mailbox_id;
+    // Limits: the message itself (ecTooBig), then the mailbox once this version replaces
+    // the saved one (ecQuotaExceeded).
+    let (size, old) = ctx.with_conn(|c| {
+        let size = m::message_size(c, mb, work)?;
+        let old = if msg.state.committed {
+            m::message_size(c, mb, msg.mid)?
+        } else {
+            0
+        };
+        Ok((size.unsigned_abs(), old.unsigned_abs()))
+    })?;
+    if size > ctx.limits.max_message_size {
+        tracing::info!(
+            user = %ctx.user.alias,
+            size,
+            max = ctx.limits.max_message_size,
+            "message over the size limit not saved"
+        );
+        return Err(ErrorCode::TOO_BIG);
+    }
+    if size > old {
+        ctx.check_quota_after(mb, 0, old)?;
+    }
     ctx.with_conn(|c| {
         let tx = c.unchecked_transaction()?;
         let bag = Bag {
@@ -1108,7 +1145,12 @@ fn submit(
         if !msg.private || msg.mailbox_id != ctx.user.id || msg.state.embedded_in.is_some() {
             return Err(ErrorCode::NO_SUPPORT);
         }
-        let mid = commit(ctx, handles, idx)?;
+        // MS-OXCDATA 2.4.2 ecMaxSubmissionExceeded: a message over the size limit is not
+        // submitted.
+        let mid = commit(ctx, handles, idx).map_err(|ec| match ec {
+            ErrorCode::TOO_BIG => EC_MAX_SUBMISSION_EXCEEDED,
+            ec => ec,
+        })?;
         let user = ctx.user.clone();
         let out = ctx
             .store

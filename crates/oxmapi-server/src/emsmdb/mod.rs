@@ -6,11 +6,20 @@
 //! MaxRopOut, continuing a trailing RopQueryRows into further segments when the client set
 //! the Chain flag (MS-OXCRPC 3.1.4.2.1.1). The session's queued table notifications
 //! (RopNotify, RopPending: `notify`) follow the answers of the first segment.
+//!
+//! Each request's store time is bounded by [`Limits::request_time_budget`] (past it the
+//! delayed ROP is answered with RopBackoff, MS-OXCROPS 3.2.4.2: see `rops::run_buffer`), a
+//! session holds at most [`Limits::max_objects_per_session`] Server objects of which
+//! [`Limits::max_tables_per_session`] tables, and streams, messages and the mailbox are
+//! bounded by [`Limits::max_stream_size`], [`Limits::max_message_size`] and
+//! [`Limits::mailbox_quota`].
 
 mod attach_rops;
 #[cfg(test)]
 mod fold_tests;
 mod folder_rops;
+#[cfg(test)]
+mod limits_tests;
 mod message_rops;
 #[cfg(test)]
 mod msg_tests;
@@ -28,13 +37,22 @@ mod stream_rops;
 #[cfg(test)]
 mod tests;
 
-use oxmapi_wire::data::ErrorCode;
-use oxmapi_wire::rpcext::{MAX_SEGMENT_PAYLOAD, PackOptions, pack_segment, unpack_segments};
+use std::cell::Cell;
+use std::time::Duration;
 
+use oxmapi_wire::data::ErrorCode;
+use oxmapi_wire::rpcext::{
+    MAX_SEGMENT_PAYLOAD, PackOptions, UnpackLimits, pack_segment, unpack_segments_within,
+};
+
+use crate::limits::Limits;
 use crate::store::{Store, UserRecord};
 
 use objects::HandleTable;
 use props::StoreInfo;
+
+/// MS-OXCDATA 2.4.2 ecQuotaExceeded (QuotaExceeded, 0x000004D9).
+const EC_QUOTA_EXCEEDED: ErrorCode = ErrorCode(0x0000_04D9);
 
 /// Execute Flags / pulFlags (MS-OXCRPC 3.1.4.2): do not compress the response.
 const FLAG_NO_COMPRESSION: u32 = 0x1;
@@ -57,6 +75,22 @@ pub(crate) struct MailboxContext {
     stores: Vec<StoreInfo>,
     /// Table notifications waiting to be sent.
     notify: notify::NotifyQueue,
+    /// Per-session, per-request and per-mailbox limits.
+    limits: Limits,
+    /// The store time budget of the ROP buffer being run; `None` outside [`Self::execute`].
+    budget: Cell<Option<Budget>>,
+}
+
+/// What is left of a request's store time ([`Limits::request_time_budget`]) and what the
+/// current ROP did with it.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    /// Store time left to the request.
+    left: Duration,
+    /// The current ROP's store work was stopped because the budget ran out.
+    interrupted: bool,
+    /// Transactions the current ROP committed.
+    commits: u64,
 }
 
 impl MailboxContext {
@@ -65,16 +99,28 @@ impl MailboxContext {
         self.handles.len()
     }
 
-    /// A context for `user` (the authenticated session user) over `store`.
+    /// A context for `user` (the authenticated session user) over `store`, with the default
+    /// [`Limits`].
     pub(crate) fn new(user: UserRecord, store: Store, org_public_folders: bool) -> Self {
+        let limits = Limits::default();
         Self {
             user,
             store,
             org_public_folders,
-            handles: HandleTable::default(),
+            handles: HandleTable::new(&limits),
             stores: Vec::new(),
             notify: notify::NotifyQueue::default(),
+            limits,
+            budget: Cell::new(None),
         }
+    }
+
+    /// Applies the server's limits (object and table caps, request budget, stream, message
+    /// and mailbox sizes).
+    pub(crate) fn with_limits(mut self, limits: &Limits) -> Self {
+        self.handles.set_caps(limits);
+        self.limits = limits.clone();
+        self
     }
 
     /// Runs one ROP buffer. `flags` are the Execute Flags, `rop_buffer` is rgbIn,
@@ -87,7 +133,23 @@ impl MailboxContext {
         rop_buffer: &[u8],
         max_rop_out: u32,
     ) -> Result<Vec<u8>, ErrorCode> {
-        let segments = unpack_segments(rop_buffer).map_err(|_| ErrorCode::RPC_FORMAT)?;
+        let out = self.execute_budgeted(flags, rop_buffer, max_rop_out);
+        self.budget.set(None);
+        out
+    }
+
+    fn execute_budgeted(
+        &mut self,
+        flags: u32,
+        rop_buffer: &[u8],
+        max_rop_out: u32,
+    ) -> Result<Vec<u8>, ErrorCode> {
+        // MS-OXCRPC 3.1.4.2.1: one segment of at most 32 KB (no packing was offered); the
+        // headers are checked before anything is inflated.
+        let segments = unpack_segments_within(rop_buffer, UnpackLimits::REQUEST).map_err(|e| {
+            tracing::debug!("ROP request buffer refused: {e}");
+            ErrorCode::RPC_FORMAT
+        })?;
         let [segment] = segments.as_slice() else {
             return Err(ErrorCode::RPC_FORMAT);
         };
@@ -99,14 +161,24 @@ impl MailboxContext {
             .checked_sub(fixed)
             .ok_or(ErrorCode::BUFFER_TOO_SMALL)?;
 
-        let mut outcome = rops::run_buffer(self, rops, &mut handles, budget)?;
+        self.budget.set(Some(Budget {
+            left: self.limits.request_time_budget,
+            interrupted: false,
+            commits: 0,
+        }));
+        let outcome = rops::run_buffer(self, rops, &mut handles, budget);
+        let left = self.budget.take();
+        let mut outcome = outcome?;
         // MS-OXCNOTIF 3.1.5.6, 3.1.5.7: queued RopNotify (then RopPending) responses follow
         // the answers of the first segment; never a RopBufferTooSmall (its RequestBuffers run
-        // to the end of the list), never the chained RopQueryRows segments.
+        // to the end of the list) or a RopBackoff (nothing follows what was delayed), never the
+        // chained RopQueryRows segments.
         self.poll_notifications();
-        if !outcome.too_small {
+        if !outcome.too_small && !outcome.backoff {
             self.append_notifications(&mut outcome.responses, budget);
         }
+        // The chained RopQueryRows segments spend what the ROPs left of the budget.
+        self.budget.set(left);
         let mut payloads = vec![rop_output(&outcome.responses, &handles)?];
 
         if flags & FLAG_CHAIN != 0
@@ -151,17 +223,91 @@ impl MailboxContext {
         Ok(out)
     }
 
-    /// Runs `f` on the store connection; SQL failures become ecError.
+    /// Starts a ROP's account of the request budget.
+    fn begin_rop(&self) {
+        if let Some(mut b) = self.budget.get() {
+            b.interrupted = false;
+            b.commits = 0;
+            self.budget.set(Some(b));
+        }
+    }
+
+    /// Whether the ROP just run had its store work stopped by the budget, and whether it
+    /// committed anything before that.
+    fn rop_stopped(&self) -> (bool, bool) {
+        self.budget
+            .get()
+            .map_or((false, false), |b| (b.interrupted, b.commits > 0))
+    }
+
+    /// Whether the request has used up its store time.
+    fn budget_spent(&self) -> bool {
+        self.budget.get().is_some_and(|b| b.left.is_zero())
+    }
+
+    /// Runs `f` on the store connection; SQL failures become ecError. Inside
+    /// [`Self::execute`] the store time counts against the request's budget: once it is spent,
+    /// the running statement is interrupted (its transaction rolled back) and no further store
+    /// work starts (MS-OXCROPS 3.2.4.2: the ROP is then answered with RopBackoff).
     fn with_conn<T>(
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
     ) -> Result<T, ErrorCode> {
-        self.store
-            .with_conn(|c| f(c).map_err(Into::into))
-            .map_err(|e| {
+        let Some(mut b) = self.budget.get() else {
+            return self
+                .store
+                .with_conn(|c| f(c).map_err(Into::into))
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "emsmdb store access failed");
+                    ErrorCode::CALL_FAILED
+                });
+        };
+        if b.left.is_zero() {
+            b.interrupted = true;
+            self.budget.set(Some(b));
+            return Err(ErrorCode::CALL_FAILED);
+        }
+        let (out, hold) = self
+            .store
+            .with_conn_limited(b.left, |c| f(c).map_err(Into::into));
+        b.left = b.left.saturating_sub(hold.held);
+        b.commits += hold.commits;
+        let out = out.map_err(|e| {
+            if e.is_interrupted() {
+                b.interrupted = true;
+                b.left = Duration::ZERO;
+            } else {
                 tracing::warn!(error = %e, "emsmdb store access failed");
-                ErrorCode::CALL_FAILED
-            })
+            }
+            ErrorCode::CALL_FAILED
+        });
+        self.budget.set(Some(b));
+        out
+    }
+
+    /// ecQuotaExceeded (MS-OXCDATA 2.4.2: "operation failed because it would have exceeded a
+    /// resource quota") when storing `more` bytes would take mailbox `mailbox_id` past
+    /// [`Limits::mailbox_quota`]; `freed` is what the operation frees (the old version a save
+    /// replaces).
+    fn check_quota_after(&self, mailbox_id: i64, more: u64, freed: u64) -> Result<(), ErrorCode> {
+        let used = self.with_conn(|c| crate::store::usage::mailbox_bytes(c, mailbox_id))?;
+        if used.saturating_sub(freed).saturating_add(more) > self.limits.mailbox_quota {
+            tracing::info!(
+                user = %self.user.alias,
+                mailbox_id,
+                used,
+                more,
+                quota = self.limits.mailbox_quota,
+                "mailbox quota reached"
+            );
+            return Err(EC_QUOTA_EXCEEDED);
+        }
+        Ok(())
+    }
+
+    /// [`Self::check_quota_after`] for pure growth.
+    fn check_quota(&self, mailbox_id: i64, more: u64) -> Result<(), ErrorCode> {
+        self.check_quota_after(mailbox_id, more, 0)
     }
 
     fn store_info(&self, mailbox_id: i64) -> Result<&StoreInfo, ErrorCode> {

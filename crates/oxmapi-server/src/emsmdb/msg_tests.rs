@@ -1050,7 +1050,7 @@ fn stream_over_small_value_truncate_and_size_limit() {
     );
     assert_eq!(r.return_value(), Some(ErrorCode::SUCCESS));
     assert_eq!(value(&t.get(h, &[tags::PidTagBody], 0)[0]), &s("short"));
-    // Seeking before the start fails.
+    // Seeking before the start fails: StreamSeekError (MS-OXCPRPT 3.2.5.18).
     let (r, _) = t.on(
         st,
         SeekStreamRequest {
@@ -1061,7 +1061,7 @@ fn stream_over_small_value_truncate_and_size_limit() {
         }
         .into(),
     );
-    assert_eq!(r.return_value(), Some(ErrorCode(0x8003_0001)));
+    assert_eq!(r.return_value(), Some(ErrorCode(0x8003_0019)));
 }
 
 #[test]

@@ -6,6 +6,12 @@ use std::collections::HashMap;
 use oxmapi_wire::data::{ErrorCode, PropertyTag};
 
 use super::restrict::Restriction;
+use crate::limits::Limits;
+
+/// MS-OXCDATA 2.4.2 ecMaxObjsExceeded (TooManyOpenObjects, 0x000004DE): "a client has opened
+/// too many objects of a specific type". The ROP that would create one more Server object
+/// (or one more table) than the session may hold fails with it.
+pub(super) const EC_MAX_OBJS_EXCEEDED: ErrorCode = ErrorCode(0x0000_04DE);
 
 /// Which store a logon object refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +74,9 @@ pub(super) struct Table {
     pub(super) restriction: Option<Restriction>,
     pub(super) sort: Vec<SortKey>,
     /// Row object ids (FIDs or MIDs) with depths, in table order; rebuilt on sort/restrict.
-    pub(super) rows: Vec<(i64, u32)>,
+    /// `None` until first needed: a contents table is listed when a ROP first reads, seeks
+    /// or orders it, not when it is opened, so unread tables cost no memory.
+    pub(super) rows: Option<Vec<(i64, u32)>>,
     /// Cursor: index of the next row a forward read returns.
     pub(super) position: usize,
     /// The LogonId of the ROP that opened the table (the LogonId of its notifications).
@@ -89,25 +97,61 @@ pub(super) enum Object {
 }
 
 /// The handle table. Handles start at 1 and are never reused within a session, so a stale
-/// handle can never silently name another object.
-#[derive(Debug, Default)]
+/// handle can never silently name another object. It holds at most
+/// [`Limits::max_objects_per_session`] objects, of which at most
+/// [`Limits::max_tables_per_session`] tables.
+#[derive(Debug)]
 pub(super) struct HandleTable {
     next: u32,
     objects: HashMap<u32, Object>,
+    /// How many of `objects` are tables.
+    tables: usize,
+    max_objects: usize,
+    max_tables: usize,
 }
 
 /// MS-OXCROPS 2.2.1: 0xFFFFFFFF is the conventional "no object" handle value.
 pub(super) const NULL_HANDLE: u32 = 0xFFFF_FFFF;
 
 impl HandleTable {
-    /// Stores an object and returns its new handle (never 0 or [`NULL_HANDLE`]).
-    pub(super) fn insert(&mut self, obj: Object) -> u32 {
+    /// An empty table with the caps of `limits`.
+    pub(super) fn new(limits: &Limits) -> Self {
+        Self {
+            next: 0,
+            objects: HashMap::new(),
+            tables: 0,
+            max_objects: limits.max_objects_per_session,
+            max_tables: limits.max_tables_per_session,
+        }
+    }
+
+    /// Changes the caps (objects already held stay).
+    pub(super) fn set_caps(&mut self, limits: &Limits) {
+        self.max_objects = limits.max_objects_per_session;
+        self.max_tables = limits.max_tables_per_session;
+    }
+
+    /// Whether one more object (a table when `table`) fits: ecMaxObjsExceeded when not.
+    /// Object-creating ROPs ask before doing any work.
+    pub(super) fn room_for(&self, table: bool) -> Result<(), ErrorCode> {
+        if self.objects.len() >= self.max_objects || (table && self.tables >= self.max_tables) {
+            return Err(EC_MAX_OBJS_EXCEEDED);
+        }
+        Ok(())
+    }
+
+    /// Stores an object and returns its new handle (never 0 or [`NULL_HANDLE`]), or
+    /// ecMaxObjsExceeded when the session holds as many objects (or tables) as it may.
+    pub(super) fn insert(&mut self, obj: Object) -> Result<u32, ErrorCode> {
+        let table = matches!(obj, Object::Table(_));
+        self.room_for(table)?;
         self.next = self.next.wrapping_add(1);
         while self.next == 0 || self.next == NULL_HANDLE || self.objects.contains_key(&self.next) {
             self.next = self.next.wrapping_add(1);
         }
         self.objects.insert(self.next, obj);
-        self.next
+        self.tables += usize::from(table);
+        Ok(self.next)
     }
 
     /// The object behind a handle, or ecNullObject (MS-OXCROPS 3.2.5.1).
@@ -131,7 +175,11 @@ impl HandleTable {
 
     /// RopRelease: drops the object (unknown handles are ignored: RopRelease has no response).
     pub(super) fn release(&mut self, handle: u32) -> Option<Object> {
-        self.objects.remove(&handle)
+        let obj = self.objects.remove(&handle)?;
+        if matches!(obj, Object::Table(_)) {
+            self.tables -= 1;
+        }
+        Some(obj)
     }
 
     /// Every table object, with its handle.
@@ -152,6 +200,11 @@ impl HandleTable {
     pub(super) fn release_logon(&mut self, logon_id: u8) {
         self.objects
             .retain(|_, o| !matches!(o, Object::Logon(l) if l.logon_id == logon_id));
+        self.tables = self
+            .objects
+            .values()
+            .filter(|o| matches!(o, Object::Table(_)))
+            .count();
     }
 }
 
@@ -161,22 +214,64 @@ mod tests {
 
     #[test]
     fn insert_get_release() {
-        let mut t = HandleTable::default();
+        let mut t = HandleTable::new(&Limits::default());
         let logon = Logon {
             logon_id: 0,
             mailbox_id: 1,
             private: true,
         };
-        let h = t.insert(Object::Logon(logon.clone()));
+        let h = t.insert(Object::Logon(logon.clone())).expect("room");
         assert!(matches!(t.get(h), Ok(Object::Logon(l)) if *l == logon));
         assert_eq!(t.get(h + 1).err(), Some(ErrorCode::NULL_OBJECT));
         assert_eq!(t.table_mut(h).err(), Some(ErrorCode::NO_SUPPORT));
-        let h2 = t.insert(Object::Logon(logon));
+        let h2 = t.insert(Object::Logon(logon)).expect("room");
         assert_ne!(h, h2);
         assert!(t.release(h).is_some());
         assert_eq!(t.get(h).err(), Some(ErrorCode::NULL_OBJECT));
         assert_eq!(t.len(), 1);
         t.release_logon(0);
         assert_eq!(t.len(), 0);
+    }
+
+    fn table() -> Object {
+        Object::Table(Box::new(Table {
+            mailbox_id: 1,
+            fid: 2,
+            kind: TableKind::Contents,
+            columns: None,
+            restriction: None,
+            sort: Vec::new(),
+            rows: None,
+            position: 0,
+            logon_id: 0,
+            subscription: super::super::notify::Subscription::Never,
+        }))
+    }
+
+    /// The caps count live objects: a released object or table makes room again.
+    #[test]
+    fn caps_on_objects_and_tables() {
+        let limits = Limits {
+            max_objects_per_session: 4,
+            max_tables_per_session: 2,
+            ..Limits::default()
+        };
+        let mut t = HandleTable::new(&limits);
+        let logon = Object::Logon(Logon {
+            logon_id: 0,
+            mailbox_id: 1,
+            private: true,
+        });
+        t.insert(logon.clone()).expect("logon");
+        let t1 = t.insert(table()).expect("table 1");
+        t.insert(table()).expect("table 2");
+        assert_eq!(t.insert(table()), Err(EC_MAX_OBJS_EXCEEDED));
+        assert_eq!(t.room_for(true), Err(EC_MAX_OBJS_EXCEEDED));
+        assert_eq!(t.room_for(false), Ok(()));
+        t.insert(logon.clone()).expect("fourth object");
+        assert_eq!(t.insert(logon.clone()), Err(EC_MAX_OBJS_EXCEEDED));
+        t.release(t1);
+        t.insert(table()).expect("room again after a release");
+        assert_eq!(t.len(), 4);
     }
 }

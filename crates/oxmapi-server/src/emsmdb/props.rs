@@ -234,7 +234,8 @@ impl StoreInfo {
         Ok(merge(stored, c))
     }
 
-    /// A message's properties: stored ones, overridden by the computed ones.
+    /// A message's properties: stored ones, overridden by the computed ones (the IDs of
+    /// [`MESSAGE_COMPUTED`]).
     pub(super) fn message_props(
         &self,
         conn: &Connection,
@@ -270,6 +271,22 @@ impl StoreInfo {
         Ok(merge(stored, c))
     }
 }
+
+/// The properties [`StoreInfo::message_props`] computes for every message (by ID they replace
+/// stored values); a table ordered or restricted on other properties needs only stored values.
+pub(super) const MESSAGE_COMPUTED: [PropertyTag; 11] = [
+    tags::PidTagMid,
+    tags::PidTagFolderId,
+    tags::PidTagEntryId,
+    tags::PidTagParentEntryId,
+    tags::PidTagInstanceKey,
+    tags::PidTagObjectType,
+    tags::PidTagMessageSize,
+    tags::PidTagMessageSizeExtended,
+    tags::PidTagHasAttachments,
+    tags::PidTagMessageFlags,
+    tags::PidTagRead,
+];
 
 /// MS-OXCDATA 2.2.5.2 Address Book EntryID of a mail user (Version 1, Type 0 DT_MAILUSER).
 pub(super) fn ab_entry_id(dn: &str) -> Vec<u8> {

@@ -57,6 +57,28 @@ impl Evaluate for Restriction {
     }
 }
 
+/// Appends the property tags whose values evaluating `r` reads (MS-OXCDATA 2.12); a
+/// SubObject restriction reads none (it never matches here).
+pub(super) fn tags_of(r: &Restriction, out: &mut Vec<PropertyTag>) {
+    match r {
+        Restriction::And(v) | Restriction::Or(v) => v.iter().for_each(|x| tags_of(x, out)),
+        Restriction::Not(x) => tags_of(x, out),
+        Restriction::Content { tag, .. }
+        | Restriction::Property { tag, .. }
+        | Restriction::Bitmask { tag, .. }
+        | Restriction::Size { tag, .. }
+        | Restriction::Exist { tag } => out.push(*tag),
+        Restriction::CompareProperties { tag1, tag2, .. } => out.extend([*tag1, *tag2]),
+        Restriction::SubObject { .. } => {}
+        Restriction::Comment { restriction, .. } => {
+            if let Some(x) = restriction {
+                tags_of(x, out);
+            }
+        }
+        Restriction::Count { restriction, .. } => tags_of(restriction, out),
+    }
+}
+
 /// Whether `ord` satisfies the relational operator (MS-OXCDATA 2.12.5.1); RELOP_RE,
 /// RELOP_MEMBER_OF_DL and unknown operators never match here.
 fn holds(op: RelOp, ord: Ordering) -> bool {

@@ -5,16 +5,19 @@
 //! decides what to answer. The message, attachment, stream and named-property ROPs go to
 //! [`super::message_rops`] first, the folder write ROPs to [`super::folder_rops`].
 
-use oxmapi_wire::data::{ErrorCode, FolderId, PropertyRow, TaggedPropertyValue, ValueContext};
+use oxmapi_wire::data::{
+    ErrorCode, FolderId, PropertyRow, PropertyValue, TaggedPropertyValue, ValueContext,
+};
 use oxmapi_wire::rop::{
-    BufferTooSmallResponse, GetContentsTableRequest, GetContentsTableResponse,
-    GetHierarchyTableRequest, GetHierarchyTableResponse, GetPropertiesAllRequest,
-    GetPropertiesAllResponse, GetPropertiesSpecificRequest, GetPropertiesSpecificResponse,
-    GetReceiveFolderRequest, GetReceiveFolderResponse, LogonPrivateResponse, LogonPublicResponse,
-    LogonRequest, LogonTime, OpenFolderRequest, OpenFolderResponse, QueryPositionRequest,
-    QueryPositionResponse, QueryRowsRequest, QueryRowsResponse, ReleaseRequest, RestrictRequest,
-    RestrictResponse, RopErrorResponse, RopId, SeekRowRequest, SeekRowResponse, SetColumnsRequest,
-    SetColumnsResponse, SortTableRequest, SortTableResponse, open_flags, table_flags,
+    BackoffResponse, BackoffRop, BufferTooSmallResponse, GetContentsTableRequest,
+    GetContentsTableResponse, GetHierarchyTableRequest, GetHierarchyTableResponse,
+    GetPropertiesAllRequest, GetPropertiesAllResponse, GetPropertiesSpecificRequest,
+    GetPropertiesSpecificResponse, GetReceiveFolderRequest, GetReceiveFolderResponse,
+    LogonPrivateResponse, LogonPublicResponse, LogonRequest, LogonTime, OpenFolderRequest,
+    OpenFolderResponse, QueryPositionRequest, QueryPositionResponse, QueryRowsRequest,
+    QueryRowsResponse, ReleaseRequest, RestrictRequest, RestrictResponse, RopErrorResponse, RopId,
+    SeekRowRequest, SeekRowResponse, SetColumnsRequest, SetColumnsResponse, SortTableRequest,
+    SortTableResponse, open_flags, table_flags,
 };
 use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor, WriteCursor};
 
@@ -34,6 +37,8 @@ pub(super) struct Outcome {
     pub(super) chain: Option<Continuation>,
     /// The responses end with a RopBufferTooSmall: nothing may follow it.
     pub(super) too_small: bool,
+    /// The responses end with a RopBackoff: the request's store time ran out.
+    pub(super) backoff: bool,
 }
 
 /// A RopQueryRows that can continue into further segments (MS-OXCRPC 3.1.4.2.1.1).
@@ -59,6 +64,9 @@ const TBLSTAT_COMPLETE: u8 = 0x00;
 const QUERY_ROWS_HEADER: usize = 9;
 /// RopBufferTooSmall fixed part: RopId, SizeNeeded (MS-OXCROPS 2.2.15.1).
 const BUFFER_TOO_SMALL_HEADER: usize = 3;
+/// A RopBackoff response naming one ROP: RopId, LogonId, Duration, BackoffRopCount,
+/// RopIdBackoff, Duration, AdditionalDataSize (MS-OXCROPS 2.2.15.2.1).
+const BACKOFF_SIZE: usize = 1 + 1 + 4 + 1 + (1 + 4) + 2;
 /// MS-OXCSTOR 3.2.5.1.3 ecProfileNotConfigured.
 const EC_PROFILE_NOT_CONFIGURED: ErrorCode = ErrorCode(0x0000_011C);
 /// ResponseFlags of a private logon (MS-OXCSTOR 2.2.1.1.3): Reserved (must be set) |
@@ -80,6 +88,12 @@ enum Step {
 }
 
 /// Runs the ROP list against the handle table, within `budget` bytes of responses.
+///
+/// The request's store time is limited ([`crate::Limits::request_time_budget`]). When it
+/// runs out, MS-OXCROPS 3.2.4.2 applies: a RopBackoff response takes the place of the
+/// response of the delayed ROP, and no later ROP is processed (the responses before it
+/// stay). The delayed ROP is the one whose store work was stopped (if it committed nothing:
+/// one that did keeps its own response), else the first ROP not yet run.
 pub(super) fn run_buffer(
     ctx: &mut MailboxContext,
     rops: &[u8],
@@ -90,11 +104,21 @@ pub(super) fn run_buffer(
     let mut out = Vec::new();
     let mut chain = None;
     let mut too_small = false;
+    let mut backoff = false;
     while !r.is_empty() {
         let rest = r.rest();
         let room = budget.saturating_sub(out.len());
+        ctx.begin_rop();
         let step = run_one(ctx, &mut r, handles, room, out.is_empty(), &mut chain)
             .map_err(|_| ErrorCode::RPC_FORMAT)?;
+        let (stopped, committed) = ctx.rop_stopped();
+        if stopped && !committed {
+            // Nothing of it stayed: the client sends it again after the back-off.
+            back_off(ctx, &mut out, rest, room)?;
+            chain = None;
+            backoff = true;
+            break;
+        }
         match step {
             Step::Reply(resp) if resp.len() <= room => out.extend(resp),
             Step::Silent => {}
@@ -121,12 +145,55 @@ pub(super) fn run_buffer(
             break;
         }
         chain = None;
+        if ctx.budget_spent() {
+            let room = budget.saturating_sub(out.len());
+            back_off(ctx, &mut out, r.rest(), room)?;
+            backoff = true;
+            break;
+        }
     }
     Ok(Outcome {
         responses: out,
         chain,
         too_small,
+        backoff,
     })
+}
+
+/// MS-OXCROPS 2.2.15.2 RopBackoff for the ROP at the start of `rest` (the delayed one):
+/// LogonId of that ROP, Duration = [`crate::Limits::backoff`] for the logon and, in one
+/// BackoffRopData, for that RopId; no AdditionalData. A RopBufferTooSmall carrying the
+/// unprocessed requests when even that does not fit.
+fn back_off(
+    ctx: &MailboxContext,
+    out: &mut Vec<u8>,
+    rest: &[u8],
+    room: usize,
+) -> Result<(), ErrorCode> {
+    let (Some(&rop_id), Some(&logon_id)) = (rest.first(), rest.get(1)) else {
+        return Err(ErrorCode::RPC_FORMAT);
+    };
+    if BACKOFF_SIZE > room {
+        return buffer_too_small(out, BACKOFF_SIZE, rest, room);
+    }
+    let ms = u32::try_from(ctx.limits.backoff.as_millis()).unwrap_or(u32::MAX);
+    tracing::info!(
+        user = %ctx.user.alias,
+        rop = ?RopId(rop_id),
+        backoff_ms = ms,
+        "request store time budget spent; answering RopBackoff"
+    );
+    let resp = BackoffResponse {
+        logon_id,
+        duration: ms,
+        backoff_rops: vec![BackoffRop {
+            rop_id: RopId(rop_id),
+            duration: ms,
+        }],
+        additional_data: Vec::new(),
+    };
+    out.extend(encode(&resp).map_err(|_| ErrorCode::CALL_FAILED)?);
+    Ok(())
 }
 
 /// MS-OXCROPS 2.2.15.1 RopBufferTooSmall: SizeNeeded, then the unprocessed requests.
@@ -354,12 +421,13 @@ fn run_one(
             if let Ok(h) = slot(handles, input) {
                 ctx.start_view(h);
             }
-            match slot(handles, input).and_then(|h| ctx.handles.table_mut(h)) {
+            let listed = slot(handles, input).and_then(|h| listed_rows(ctx, h).map(|()| h));
+            match listed.and_then(|h| ctx.handles.table_mut(h)) {
                 Ok(t) => {
                     let resp = QueryPositionResponse {
                         input_handle_index: input,
                         numerator: u32::try_from(t.position).unwrap_or(u32::MAX),
-                        denominator: u32::try_from(t.rows.len()).unwrap_or(u32::MAX),
+                        denominator: u32::try_from(row_list(t).len()).unwrap_or(u32::MAX),
                     };
                     reply(id, input, &resp)
                 }
@@ -471,7 +539,10 @@ fn logon(ctx: &mut MailboxContext, handles: &mut [u32], req: &LogonRequest, room
         private,
     };
     ctx.stores.push(info);
-    handles[usize::from(out)] = ctx.handles.insert(Object::Logon(logon));
+    match ctx.handles.insert(Object::Logon(logon)) {
+        Ok(h) => handles[usize::from(out)] = h,
+        Err(ec) => return failure(rop, out, ec),
+    }
     Step::Reply(resp)
 }
 
@@ -589,6 +660,7 @@ fn open_folder(
         if !matches!(obj, Object::Logon(_) | Object::Folder(_)) {
             return Err(ErrorCode::NO_SUPPORT);
         }
+        ctx.handles.room_for(false)?;
         ctx.with_conn(|c| storeops::folder(c, info.mailbox_id, fid))?
             .ok_or(ErrorCode::NOT_FOUND)?;
         if usize::from(out) >= handles.len() {
@@ -616,7 +688,10 @@ fn open_folder(
     if resp.len() > room {
         return Step::NoRoom(resp.len());
     }
-    handles[usize::from(out)] = ctx.handles.insert(Object::Folder(folder));
+    match ctx.handles.insert(Object::Folder(folder)) {
+        Ok(h) => handles[usize::from(out)] = h,
+        Err(ec) => return failure(rop, out, ec),
+    }
     Step::Reply(resp)
 }
 
@@ -652,6 +727,7 @@ fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, ro
         if usize::from(out) >= handles.len() {
             return Err(ErrorCode::INVALID_PARAMETER);
         }
+        ctx.handles.room_for(true)?;
         let mut table = Table {
             mailbox_id: info.mailbox_id,
             fid: f.fid,
@@ -659,7 +735,7 @@ fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, ro
             columns: None,
             restriction: None,
             sort: Vec::new(),
-            rows: Vec::new(),
+            rows: None,
             position: 0,
             logon_id,
             subscription: if notify {
@@ -668,16 +744,27 @@ fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, ro
                 Subscription::Never
             },
         };
-        if fill {
-            rebuild_rows(ctx, &info, &mut table)?;
-        }
-        Ok(table)
+        let count = match (fill, kind) {
+            (false, _) => {
+                table.rows = Some(Vec::new());
+                0
+            }
+            // Listed when first read (see `Table::rows`); only counted now.
+            (true, TableKind::Contents) => {
+                ctx.with_conn(|c| storeops::message_count(c, table.mailbox_id, table.fid))?
+            }
+            (true, _) => {
+                rebuild_rows(ctx, &info, &mut table)?;
+                table.rows.as_ref().map_or(0, Vec::len)
+            }
+        };
+        Ok((table, count))
     })();
-    let table = match result {
+    let (table, count) = match result {
         Err(ec) => return failure(rop, out, ec),
         Ok(t) => t,
     };
-    let row_count = u32::try_from(table.rows.len()).unwrap_or(u32::MAX);
+    let row_count = u32::try_from(count).unwrap_or(u32::MAX);
     let resp = if rop == RopId::GET_HIERARCHY_TABLE {
         encode(&GetHierarchyTableResponse {
             output_handle_index: out,
@@ -696,34 +783,154 @@ fn open_table(ctx: &mut MailboxContext, handles: &mut [u32], req: &OpenTable, ro
     if resp.len() > room {
         return Step::NoRoom(resp.len());
     }
-    handles[usize::from(out)] = ctx.handles.insert(Object::Table(Box::new(table)));
+    match ctx.handles.insert(Object::Table(Box::new(table))) {
+        Ok(h) => handles[usize::from(out)] = h,
+        Err(ec) => return failure(rop, out, ec),
+    }
     Step::Reply(resp)
 }
 
+/// What a table lists, as its rows' properties are read.
+#[derive(Debug, Clone, Copy)]
+struct Source {
+    mailbox_id: i64,
+    fid: i64,
+    kind: TableKind,
+}
+
+impl Source {
+    fn of(t: &Table) -> Self {
+        Self {
+            mailbox_id: t.mailbox_id,
+            fid: t.fid,
+            kind: t.kind,
+        }
+    }
+}
+
+/// The table's rows; empty while not listed (callers run [`listed_rows`] first).
+fn row_list(t: &Table) -> &[(i64, u32)] {
+    t.rows.as_deref().unwrap_or_default()
+}
+
+/// Lists the rows of table `h` unless that happened already (see `Table::rows`).
+fn listed_rows(ctx: &mut MailboxContext, h: u32) -> Result<(), ErrorCode> {
+    let t = ctx.handles.table_mut(h)?;
+    if t.rows.is_some() {
+        return Ok(());
+    }
+    let mut table = t.clone();
+    let info = ctx.store_info(table.mailbox_id)?.clone();
+    rebuild_rows(ctx, &info, &mut table)?;
+    ctx.handles.table_mut(h)?.rows = table.rows;
+    Ok(())
+}
+
 /// Lists the table's rows, filtered by its restriction and ordered by its sort keys; the
-/// cursor goes back to the beginning (MS-OXCTABL 3.2.5.3, 3.2.5.4).
+/// cursor goes back to the beginning (MS-OXCTABL 3.2.5.3, 3.2.5.4). Sort keys are compared
+/// as `cmp_opt` does, ties keep creation order.
 fn rebuild_rows(ctx: &MailboxContext, info: &StoreInfo, t: &mut Table) -> Result<(), ErrorCode> {
-    let ids = ctx.with_conn(|c| match t.kind {
-        TableKind::Hierarchy { depth } => storeops::descendants(c, t.mailbox_id, t.fid, depth),
-        TableKind::Attachments => super::attach_rops::table_rows(c, t.mailbox_id, t.fid),
-        TableKind::Contents => Ok(storeops::messages_in(c, t.mailbox_id, t.fid)?
+    let rows = if t.restriction.is_none() && t.sort.is_empty() {
+        let src = Source::of(t);
+        ctx.with_conn(|c| match src.kind {
+            TableKind::Hierarchy { depth } => {
+                storeops::descendants(c, src.mailbox_id, src.fid, depth)
+            }
+            TableKind::Attachments => super::attach_rops::table_rows(c, src.mailbox_id, src.fid),
+            TableKind::Contents => Ok(storeops::messages_in(c, src.mailbox_id, src.fid)?
+                .into_iter()
+                .map(|m| (m, 0))
+                .collect()),
+        })?
+    } else if let Some(ids) = stored_ids_only(t) {
+        ordered_from_stored(ctx, t, &ids)?
+    } else {
+        ordered_row_by_row(ctx, info, t)?
+    };
+    t.rows = Some(rows);
+    t.position = 0;
+    Ok(())
+}
+
+/// The property IDs a contents table's restriction and sort keys read, when none of them is
+/// computed per row (then the stored values are all that is needed); `None` otherwise.
+fn stored_ids_only(t: &Table) -> Option<Vec<u16>> {
+    if t.kind != TableKind::Contents {
+        return None;
+    }
+    let mut tags: Vec<_> = t.sort.iter().map(|k| k.tag).collect();
+    if let Some(r) = &t.restriction {
+        super::restrict::tags_of(r, &mut tags);
+    }
+    let mut ids: Vec<u16> = tags.iter().map(|t| t.id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let computed = |id: u16| props::MESSAGE_COMPUTED.iter().any(|c| c.id() == id);
+    (!ids.iter().any(|&id| computed(id))).then_some(ids)
+}
+
+/// Restricts and orders a contents table from the stored values of the properties `ids`,
+/// read for every message of the folder in one query (instead of every property of every
+/// row, row by row).
+fn ordered_from_stored(
+    ctx: &MailboxContext,
+    t: &Table,
+    ids: &[u16],
+) -> Result<Vec<(i64, u32)>, ErrorCode> {
+    let rows = ctx.with_conn(|c| storeops::messages_with_props(c, t.mailbox_id, t.fid, ids))?;
+    let mut keyed = Vec::with_capacity(rows.len());
+    for (mid, values) in rows {
+        if t.restriction
+            .as_ref()
+            .is_none_or(|res| res.matches(&|tag| props::lookup(&values, tag)))
+        {
+            let keys: Vec<_> = t
+                .sort
+                .iter()
+                .map(|k| props::lookup(&values, k.tag))
+                .collect();
+            keyed.push(((mid, 0), keys));
+        }
+    }
+    Ok(sorted(t, keyed))
+}
+
+/// Restricts and orders any table from each row's full property list (computed values
+/// included), read row by row.
+fn ordered_row_by_row(
+    ctx: &MailboxContext,
+    info: &StoreInfo,
+    t: &Table,
+) -> Result<Vec<(i64, u32)>, ErrorCode> {
+    let src = Source::of(t);
+    let ids = ctx.with_conn(|c| match src.kind {
+        TableKind::Hierarchy { depth } => storeops::descendants(c, src.mailbox_id, src.fid, depth),
+        TableKind::Attachments => super::attach_rops::table_rows(c, src.mailbox_id, src.fid),
+        TableKind::Contents => Ok(storeops::messages_in(c, src.mailbox_id, src.fid)?
             .into_iter()
             .map(|m| (m, 0))
             .collect()),
     })?;
-    let mut rows = ids;
-    if t.restriction.is_some() || !t.sort.is_empty() {
-        let mut keyed = Vec::with_capacity(rows.len());
-        for (id, depth) in rows {
-            let all = row_props(ctx, info, t, id, depth)?;
-            if t.restriction
-                .as_ref()
-                .is_none_or(|res| res.matches(&|tag| props::lookup(&all, tag)))
-            {
-                let keys: Vec<_> = t.sort.iter().map(|k| props::lookup(&all, k.tag)).collect();
-                keyed.push(((id, depth), keys));
-            }
+    let mut keyed = Vec::with_capacity(ids.len());
+    for (id, depth) in ids {
+        let all = row_props(ctx, info, src, id, depth)?;
+        if t.restriction
+            .as_ref()
+            .is_none_or(|res| res.matches(&|tag| props::lookup(&all, tag)))
+        {
+            let keys: Vec<_> = t.sort.iter().map(|k| props::lookup(&all, k.tag)).collect();
+            keyed.push(((id, depth), keys));
         }
+    }
+    Ok(sorted(t, keyed))
+}
+
+/// A row (object id, depth) with its sort key values.
+type Keyed = ((i64, u32), Vec<Option<PropertyValue>>);
+
+/// Orders rows by their sort key values (a stable sort: ties keep table order).
+fn sorted(t: &Table, mut keyed: Vec<Keyed>) -> Vec<(i64, u32)> {
+    if !t.sort.is_empty() {
         keyed.sort_by(|a, b| {
             for (i, k) in t.sort.iter().enumerate() {
                 let o = cmp_opt(&a.1[i], &b.1[i]);
@@ -734,18 +941,12 @@ fn rebuild_rows(ctx: &MailboxContext, info: &StoreInfo, t: &mut Table) -> Result
             }
             std::cmp::Ordering::Equal
         });
-        rows = keyed.into_iter().map(|(r, _)| r).collect();
     }
-    t.rows = rows;
-    t.position = 0;
-    Ok(())
+    keyed.into_iter().map(|(r, _)| r).collect()
 }
 
-fn cmp_opt(
-    a: &Option<oxmapi_wire::data::PropertyValue>,
-    b: &Option<oxmapi_wire::data::PropertyValue>,
-) -> std::cmp::Ordering {
-    use oxmapi_wire::data::PropertyValue as V;
+fn cmp_opt(a: &Option<PropertyValue>, b: &Option<PropertyValue>) -> std::cmp::Ordering {
+    use PropertyValue as V;
     match (a, b) {
         (None, None) => std::cmp::Ordering::Equal,
         (None, Some(_)) => std::cmp::Ordering::Less,
@@ -763,7 +964,7 @@ fn cmp_opt(
 fn row_props(
     ctx: &MailboxContext,
     info: &StoreInfo,
-    t: &Table,
+    t: Source,
     id: i64,
     depth: u32,
 ) -> Result<PropList, ErrorCode> {
@@ -786,12 +987,20 @@ fn table_op(
     f: impl FnOnce(&MailboxContext, &mut Table) -> Result<bool, ErrorCode>,
 ) -> Result<(), ErrorCode> {
     let h = slot(handles, input)?;
-    let mut table = ctx.handles.table_mut(h)?.clone();
+    let t = ctx.handles.table_mut(h)?;
+    // Work on a copy without the row list (the table stays as it was if this fails).
+    let rows = t.rows.take();
+    let mut table = t.clone();
+    t.rows = rows;
     if f(ctx, &mut table)? {
         let info = ctx.store_info(table.mailbox_id)?.clone();
         rebuild_rows(ctx, &info, &mut table)?;
     }
-    *ctx.handles.table_mut(h)? = table;
+    let t = ctx.handles.table_mut(h)?;
+    if table.rows.is_none() {
+        table.rows = t.rows.take();
+    }
+    *t = table;
     Ok(())
 }
 
@@ -934,24 +1143,28 @@ fn read_rows(
     q: &Query,
     room: usize,
 ) -> Result<Option<QueryRowsResponse>, ErrorCode> {
-    let table = ctx.handles.table_mut(h)?.clone();
+    if ctx.handles.table_mut(h)?.columns.is_none() {
+        return Err(ErrorCode::NULL_OBJECT);
+    }
+    listed_rows(ctx, h)?;
+    let table = ctx.handles.table_mut(h)?;
     let columns = table.columns.clone().ok_or(ErrorCode::NULL_OBJECT)?;
-    let info = ctx.store_info(table.mailbox_id)?.clone();
-    let pos = table.position.min(table.rows.len());
+    let all = row_list(table);
+    let pos = table.position.min(all.len());
     let want = usize::from(q.count);
-    let candidates: &[(i64, u32)] = if q.forward {
-        let end = pos.saturating_add(want).min(table.rows.len());
-        table.rows.get(pos..end).unwrap_or_default()
+    let range = if q.forward {
+        pos..pos.saturating_add(want).min(all.len())
     } else {
-        table
-            .rows
-            .get(pos.saturating_sub(want)..pos)
-            .unwrap_or_default()
+        pos.saturating_sub(want)..pos
     };
+    let candidates = all.get(range).unwrap_or_default().to_vec();
+    let total = all.len();
+    let src = Source::of(table);
+    let info = ctx.store_info(src.mailbox_id)?.clone();
     let mut rows = Vec::new();
     let mut used = 0;
-    for &(id, depth) in candidates {
-        let all = row_props(ctx, &info, &table, id, depth)?;
+    for &(id, depth) in &candidates {
+        let all = row_props(ctx, &info, src, id, depth)?;
         let row = PropertyRow::from_values(props::project(&all, &columns, true));
         let mut w = WriteCursor::new();
         row.encode(&mut w, &columns, ValueContext::Rop)
@@ -968,7 +1181,7 @@ fn read_rows(
     let n = rows.len();
     let (new_pos, origin) = if q.forward {
         let p = pos + n;
-        let origin = if p >= table.rows.len() {
+        let origin = if p >= total {
             BOOKMARK_END
         } else {
             BOOKMARK_CURRENT
@@ -1001,8 +1214,10 @@ fn seek_row(ctx: &mut MailboxContext, handles: &[u32], q: &SeekRowRequest) -> St
         ctx.start_view(h);
     }
     let result = (|| {
-        let t = ctx.handles.table_mut(slot(handles, input)?)?;
-        let len = t.rows.len() as i64;
+        let h = slot(handles, input)?;
+        listed_rows(ctx, h)?;
+        let t = ctx.handles.table_mut(h)?;
+        let len = row_list(t).len() as i64;
         let base = match q.origin {
             BOOKMARK_BEGINNING => 0,
             BOOKMARK_CURRENT => t.position as i64,

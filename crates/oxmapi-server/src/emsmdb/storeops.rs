@@ -5,6 +5,8 @@ use oxmapi_wire::ReadCursor;
 use oxmapi_wire::data::{PropertyTag, PropertyValue, ValueContext, decode_typed_value, tags};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::store::messages::PropList;
+
 /// `props.kind` for folders.
 pub(super) const KIND_FOLDER: i64 = 0;
 /// `props.kind` for messages.
@@ -140,6 +142,54 @@ pub(super) fn messages_in(
     )?;
     let rows = st.query_map(params![mailbox_id, fid], |r| r.get(0))?;
     rows.collect()
+}
+
+/// Number of messages in a folder.
+pub(super) fn message_count(
+    conn: &Connection,
+    mailbox_id: i64,
+    fid: i64,
+) -> rusqlite::Result<usize> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND fid = ?2")?
+        .query_row(params![mailbox_id, fid], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Messages of a folder in creation (rowid) order, each with its stored values of the
+/// property IDs `ids` (one query for the whole folder; undecodable values are skipped).
+pub(super) fn messages_with_props(
+    conn: &Connection,
+    mailbox_id: i64,
+    fid: i64,
+    ids: &[u16],
+) -> rusqlite::Result<Vec<(i64, PropList)>> {
+    let list = ids.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    let mut st = conn.prepare(&format!(
+        "SELECT m.mid, p.tag, p.value FROM messages m
+           LEFT JOIN props p ON p.mailbox_id = m.mailbox_id AND p.kind = {KIND_MESSAGE}
+             AND p.object_id = m.mid AND (p.tag >> 16) IN ({list})
+         WHERE m.mailbox_id = ?1 AND m.fid = ?2 ORDER BY m.rowid"
+    ))?;
+    let mut rows = st.query(params![mailbox_id, fid])?;
+    let mut out: Vec<(i64, PropList)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mid: i64 = r.get(0)?;
+        if out.last().is_none_or(|(m, _)| *m != mid) {
+            out.push((mid, Vec::new()));
+        }
+        let (Some(tag), Some(blob)) =
+            (r.get::<_, Option<i64>>(1)?, r.get::<_, Option<Vec<u8>>>(2)?)
+        else {
+            continue;
+        };
+        if let (Ok(tag), Some(value), Some((_, values))) =
+            (u32::try_from(tag), decode_blob(&blob), out.last_mut())
+        {
+            values.push((PropertyTag(tag), value));
+        }
+    }
+    Ok(out)
 }
 
 /// The folder a message lives in.

@@ -6,6 +6,13 @@
 //! the chunks it touches, so nothing is ever held whole. Writes land in the working copy
 //! at once: RopCommitStream has nothing left to do, and the message commits with
 //! RopSaveChangesMessage.
+//!
+//! Limits: a stream never grows beyond [`crate::Limits::max_stream_size`] (nor the 2^31
+//! bytes of MS-OXCPRPT 3.2.5.18): RopSetStreamSize and RopWriteStream past it fail with
+//! StreamSizeError, RopSeekStream past it with StreamSeekError, and nothing is written. A
+//! stream that is only sized or seeked stores no zeros for the gap (see
+//! [`crate::store::messages`]), and growth that would take the mailbox past
+//! [`crate::Limits::mailbox_quota`] fails with ecQuotaExceeded.
 
 use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType};
 use oxmapi_wire::rop::{
@@ -29,10 +36,17 @@ const MODE_CREATE: u8 = 0x02;
 const MODE_BEST_ACCESS: u8 = 0x03;
 /// STG_E_ACCESSDENIED: write to a read-only stream.
 const STG_E_ACCESSDENIED: ErrorCode = ErrorCode(0x8003_0005);
-/// StreamSizeError: the size does not fit the 32-bit StreamSize.
+/// MS-OXCDATA 2.4.1 StreamSizeError (STG_E_MEDIUMFULL): the maximum size of the object was
+/// reached: a size that does not fit the 32-bit StreamSize, or a RopSetStreamSize /
+/// RopWriteStream beyond the stream size limit.
 const STREAM_SIZE_ERROR: ErrorCode = ErrorCode(0x8003_0070);
-/// STG_E_INVALIDFUNCTION: a seek before the start.
-const STG_E_INVALIDFUNCTION: ErrorCode = ErrorCode(0x8003_0001);
+/// MS-OXCPRPT 3.2.5.18 StreamSeekError (STG_E_SEEKERROR): a seek before the start or
+/// beyond the maximum stream size.
+const STREAM_SEEK_ERROR: ErrorCode = ErrorCode(0x8003_0019);
+/// MS-OXCPRPT 3.2.5.18 StreamInvalidParam (STG_E_INVALIDPARAMETER): an invalid Origin.
+const STREAM_INVALID_PARAM: ErrorCode = ErrorCode(0x8003_0057);
+/// MS-OXCPRPT 3.2.5.18: the seek pointer never moves beyond 2^31 bytes.
+const SPEC_MAX_STREAM: u64 = 1 << 31;
 /// RopReadStream response overhead: header 6 + DataSize 2.
 const READ_OVERHEAD: usize = 8;
 const WRITE_ROOM: usize = 16;
@@ -102,8 +116,7 @@ pub(super) fn try_run(
             let q = SetStreamSizeRequest::decode(r)?;
             let idx = q.input_handle_index;
             simple(ctx, handles, RopId::SET_STREAM_SIZE, idx, room, |ctx, h| {
-                let (s, bag) = writable(ctx, h)?;
-                ctx.with_conn(|c| m::set_blob_size(c, bag.owner(), s.tag, q.stream_size))
+                set_size(ctx, h, q.stream_size)
             })
             .map_or_else(
                 |s| s,
@@ -174,6 +187,44 @@ fn writable(ctx: &mut MailboxContext, h: u32) -> Result<(StreamObj, Bag), ErrorC
     Ok((s, bag))
 }
 
+/// The largest size a stream may reach.
+fn max_stream(ctx: &MailboxContext) -> u64 {
+    ctx.limits.max_stream_size.min(SPEC_MAX_STREAM)
+}
+
+/// ecQuotaExceeded when growing a chunked value of `bag` from `size` to `new_size` bytes would
+/// take the mailbox past its quota. What growth stores: the bytes written plus at most one
+/// chunk of zeros (the old last chunk filled up, or the new last chunk of a mere resize).
+fn check_growth(
+    ctx: &MailboxContext,
+    bag: Bag,
+    size: u64,
+    new_size: u64,
+    written: usize,
+) -> Result<(), ErrorCode> {
+    if new_size <= size {
+        return Ok(());
+    }
+    let stored = (written as u64).saturating_add(m::CHUNK as u64);
+    ctx.check_quota(bag.mailbox_id, stored)
+}
+
+/// RopSetStreamSize (MS-OXCPRPT 2.2.20): truncates or extends the value; beyond the stream
+/// size limit it is StreamSizeError (MS-OXCDATA 2.4.1) and nothing changes.
+fn set_size(ctx: &mut MailboxContext, h: u32, size: u64) -> Result<(), ErrorCode> {
+    if size > max_stream(ctx) {
+        return Err(STREAM_SIZE_ERROR);
+    }
+    let (s, bag) = writable(ctx, h)?;
+    let cur = ctx.with_conn(|c| m::blob_size(c, bag.owner(), s.tag))?;
+    check_growth(ctx, bag, cur, size, 0)?;
+    ctx.with_conn(|c| {
+        let tx = c.unchecked_transaction()?;
+        m::set_blob_size(&tx, bag.owner(), s.tag, size)?;
+        tx.commit()
+    })
+}
+
 fn set_pos(ctx: &mut MailboxContext, h: u32, pos: u64) -> Result<(), ErrorCode> {
     if let Object::Stream(s) = ctx.handles.get_mut(h)? {
         s.pos = pos;
@@ -226,6 +277,7 @@ fn open(
     let result = (|| {
         let owner = slot(handles, q.input_handle_index)?;
         out_slot(handles, out)?;
+        ctx.handles.room_for(false)?;
         let ty = q.property_tag.ty().without_instance();
         if ![
             PropertyType::BINARY,
@@ -286,7 +338,10 @@ fn open(
     match result {
         Err(ec) => fail(rop, out, ec),
         Ok((s, stream_size)) => {
-            handles[usize::from(out)] = ctx.handles.insert(Object::Stream(Box::new(s)));
+            match ctx.handles.insert(Object::Stream(Box::new(s))) {
+                Ok(h) => handles[usize::from(out)] = h,
+                Err(ec) => return fail(rop, out, ec),
+            }
             reply(
                 rop,
                 out,
@@ -346,7 +401,8 @@ fn read(ctx: &mut MailboxContext, handles: &[u32], q: &ReadStreamRequest, room: 
 }
 
 /// RopWriteStream (MS-OXCPRPT 3.2.5.15): writes at the seek pointer, touching only the
-/// chunks involved.
+/// chunks involved. A write that would end beyond the stream size limit writes nothing and
+/// fails with StreamSizeError.
 fn write(
     ctx: &mut MailboxContext,
     handles: &[u32],
@@ -361,6 +417,12 @@ fn write(
     let result = (|| {
         let h = slot(handles, idx)?;
         let (s, bag) = writable(ctx, h)?;
+        let end = s.pos.saturating_add(q.data.len() as u64);
+        if end > max_stream(ctx) {
+            return Err(STREAM_SIZE_ERROR);
+        }
+        let size = ctx.with_conn(|c| m::blob_size(c, bag.owner(), s.tag))?;
+        check_growth(ctx, bag, size, end, q.data.len())?;
         ctx.with_conn(|c| {
             let tx = c.unchecked_transaction()?;
             m::write_blob(&tx, bag.owner(), s.tag, s.pos, &q.data)?;
@@ -382,18 +444,22 @@ fn write(
     }
 }
 
-/// RopSeekStream (MS-OXCPRPT 3.2.5.19): a position before the start is
-/// STG_E_INVALIDFUNCTION; past the end is allowed.
+/// RopSeekStream (MS-OXCPRPT 3.2.5.18): a position before the start or beyond the stream
+/// size limit (at most 2^31) is StreamSeekError, an unknown Origin StreamInvalidParam.
+/// Seeking past the end stores nothing: only a later write extends the value.
 fn seek(ctx: &mut MailboxContext, h: u32, q: &SeekStreamRequest) -> Result<u64, ErrorCode> {
     let s = stream(ctx, h)?;
     let base = match q.origin {
         seek_origin::BEGINNING => 0i128,
         seek_origin::CURRENT => i128::from(s.pos),
         seek_origin::END => i128::from(size_of(ctx, h)?),
-        _ => return Err(STG_E_INVALIDFUNCTION),
+        _ => return Err(STREAM_INVALID_PARAM),
     };
     let target = base + i128::from(q.offset);
-    let pos = u64::try_from(target).map_err(|_| STG_E_INVALIDFUNCTION)?;
+    let pos = u64::try_from(target)
+        .ok()
+        .filter(|&p| p <= max_stream(ctx))
+        .ok_or(STREAM_SEEK_ERROR)?;
     set_pos(ctx, h, pos)?;
     Ok(pos)
 }

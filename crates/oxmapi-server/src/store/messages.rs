@@ -9,7 +9,11 @@
 //! `att_id` is the object id of their own property bag (`props` kind 2).
 //!
 //! Values larger than [`INLINE_LIMIT`] live in `blobs` as [`CHUNK`]-byte rows keyed by
-//! (owner, tag, seq), so a large attachment is read and written piecewise, never whole.
+//! (owner, tag, seq), so a large attachment is read and written piecewise, never whole. A
+//! chunked value is `seq_last * CHUNK + length(last row)` bytes long; every row before the
+//! last is exactly [`CHUNK`] bytes, and a missing row before the last reads as zeros, so
+//! extending a value (RopSetStreamSize, a write past a seek beyond the end) stores at most
+//! one chunk of zeros, never the whole gap.
 //!
 //! Nothing here knows about ROPs; callers own the transaction.
 
@@ -60,6 +64,11 @@ CREATE TABLE IF NOT EXISTS outbound_queue (id INTEGER PRIMARY KEY,
 /// (no session survives a restart); called from `Store::open`.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(MIGRATION)?;
+    // Contents tables list a folder's messages in creation order: without this index every
+    // RopGetContentsTable scans the whole mailbox.
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS messages_by_folder ON messages (mailbox_id, fid);",
+    )?;
     let stale: Vec<(i64, i64)> = {
         let mut st = conn.prepare("SELECT mailbox_id, id FROM instance_seq WHERE working = 1")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -223,21 +232,33 @@ pub fn blob_props(
     kind: i64,
     object_id: i64,
 ) -> rusqlite::Result<Vec<(PropertyTag, u64)>> {
+    // With one max() aggregate, SQLite takes the bare column from the row holding the max.
     let mut st = conn.prepare_cached(
-        "SELECT tag, SUM(length(data)) FROM blobs WHERE mailbox_id = ?1 AND kind = ?2
+        "SELECT tag, MAX(seq), length(data) FROM blobs WHERE mailbox_id = ?1 AND kind = ?2
          AND object_id = ?3 GROUP BY tag ORDER BY tag",
     )?;
     let rows = st.query_map(params![mailbox_id, kind, object_id], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (tag, size) = row?;
+        let (tag, last, len) = row?;
         if let Ok(tag) = u32::try_from(tag) {
-            out.push((PropertyTag(tag), size.unsigned_abs()));
+            out.push((PropertyTag(tag), logical_size(last, len)));
         }
     }
     Ok(out)
+}
+
+/// The size of a chunked value whose last row is `last` and `len` bytes long.
+fn logical_size(last: i64, len: i64) -> u64 {
+    last.unsigned_abs()
+        .saturating_mul(CHUNK as u64)
+        .saturating_add(len.unsigned_abs())
 }
 
 /// The chunked property with this ID, if any: its tag and size.
@@ -253,7 +274,8 @@ pub fn blob_prop(
         .find(|(t, _)| t.id() == prop_id))
 }
 
-/// Reads `len` bytes at `offset` of a chunked value, touching only the chunks involved.
+/// Reads `len` bytes at `offset` of a chunked value, touching only the chunks involved
+/// (missing chunks read as zeros).
 pub fn read_blob(
     conn: &Connection,
     owner: BlobOwner,
@@ -261,33 +283,37 @@ pub fn read_blob(
     offset: u64,
     len: usize,
 ) -> rusqlite::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(len.min(CHUNK * 2));
+    let size = blob_size(conn, owner, tag)?;
+    let end = offset.saturating_add(len as u64).min(size);
+    let mut out = Vec::with_capacity(
+        usize::try_from(end.saturating_sub(offset))
+            .unwrap_or(0)
+            .min(CHUNK * 2),
+    );
     let chunk = CHUNK as u64;
     let mut pos = offset;
-    let end = offset.saturating_add(len as u64);
     while pos < end {
         let seq = pos / chunk;
-        let Some(data) = chunk_at(conn, owner, tag, seq)? else {
-            break;
-        };
-        let start = usize::try_from(pos - seq * chunk).unwrap_or(usize::MAX);
-        let Some(part) = data.get(start..) else {
-            break;
-        };
-        let take = part
-            .len()
-            .min(usize::try_from(end - pos).unwrap_or(usize::MAX));
-        out.extend_from_slice(&part[..take]);
-        pos += take as u64;
-        if data.len() < CHUNK {
-            break;
+        let start = usize::try_from(pos - seq * chunk).unwrap_or(0);
+        let take = usize::try_from((end - pos).min(chunk - (pos - seq * chunk))).unwrap_or(0);
+        match chunk_at(conn, owner, tag, seq)? {
+            Some(data) => {
+                let part = data.get(start..).unwrap_or_default();
+                let n = part.len().min(take);
+                out.extend_from_slice(&part[..n]);
+                // Rows before the last are whole chunks; pad defensively all the same.
+                out.resize(out.len() + (take - n), 0);
+            }
+            None => out.resize(out.len() + take, 0),
         }
+        pos += take as u64;
     }
     Ok(out)
 }
 
-/// Writes `data` at `offset` of a chunked value, extending it with zeros if `offset` is
-/// past its end. Only the chunks involved are read and rewritten.
+/// Writes `data` at `offset` of a chunked value, extending it if `offset` is past its end:
+/// only the chunks written to (and the old last one, filled up to a whole chunk) are stored;
+/// the gap between stays unstored and reads as zeros.
 pub fn write_blob(
     conn: &Connection,
     owner: BlobOwner,
@@ -296,10 +322,17 @@ pub fn write_blob(
     data: &[u8],
 ) -> rusqlite::Result<()> {
     let size = blob_size(conn, owner, tag)?;
-    if offset > size {
-        set_blob_size(conn, owner, tag, offset)?;
+    let end = offset.saturating_add(data.len() as u64);
+    if data.is_empty() {
+        if offset > size {
+            set_blob_size(conn, owner, tag, offset)?;
+        }
+        return Ok(());
     }
+    let new_size = size.max(end);
+    extend_last_chunk(conn, owner, tag, size, new_size)?;
     let chunk = CHUNK as u64;
+    let last = (new_size - 1) / chunk;
     let mut pos = offset;
     let mut rest = data;
     while !rest.is_empty() {
@@ -307,8 +340,13 @@ pub fn write_blob(
         let start = usize::try_from(pos - seq * chunk).unwrap_or(0);
         let mut cur = chunk_at(conn, owner, tag, seq)?.unwrap_or_default();
         let take = rest.len().min(CHUNK - start);
-        if cur.len() < start + take {
-            cur.resize(start + take, 0);
+        let want = if seq < last {
+            CHUNK
+        } else {
+            usize::try_from(new_size - seq * chunk).unwrap_or(CHUNK)
+        };
+        if cur.len() < want.max(start + take) {
+            cur.resize(want.max(start + take), 0);
         }
         cur[start..start + take].copy_from_slice(&rest[..take]);
         put_chunk(conn, owner, tag, seq, &cur)?;
@@ -318,18 +356,58 @@ pub fn write_blob(
     Ok(())
 }
 
-/// Total size of a chunked value (0 when absent).
-pub fn blob_size(conn: &Connection, owner: BlobOwner, tag: PropertyTag) -> rusqlite::Result<u64> {
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(length(data)), 0) FROM blobs WHERE mailbox_id = ?1 AND kind = ?2
-             AND object_id = ?3 AND tag = ?4",
-        )?
-        .query_row(owner.params(tag), |r| r.get(0))?;
-    Ok(n.unsigned_abs())
+/// When a value grows from `size` to `new_size` past its last chunk, that chunk becomes an
+/// inner one and is filled up to a whole chunk (at most one chunk of zeros).
+fn extend_last_chunk(
+    conn: &Connection,
+    owner: BlobOwner,
+    tag: PropertyTag,
+    size: u64,
+    new_size: u64,
+) -> rusqlite::Result<()> {
+    let chunk = CHUNK as u64;
+    if new_size <= size {
+        return Ok(());
+    }
+    let new_last = (new_size - 1) / chunk;
+    if size == 0 {
+        // The empty row of an empty value would become an inner row: the gap reads as zeros
+        // without it.
+        if new_last > 0 {
+            conn.prepare_cached(
+                "DELETE FROM blobs WHERE mailbox_id = ?1 AND kind = ?2 AND object_id = ?3
+                 AND tag = ?4 AND seq = 0",
+            )?
+            .execute(owner.params(tag))?;
+        }
+        return Ok(());
+    }
+    let seq = (size - 1) / chunk;
+    if seq == new_last {
+        return Ok(());
+    }
+    let mut data = chunk_at(conn, owner, tag, seq)?.unwrap_or_default();
+    if data.len() < CHUNK {
+        data.resize(CHUNK, 0);
+        put_chunk(conn, owner, tag, seq, &data)?;
+    }
+    Ok(())
 }
 
-/// Truncates or zero-extends a chunked value to `size` bytes (chunk by chunk).
+/// Total size of a chunked value (0 when absent).
+pub fn blob_size(conn: &Connection, owner: BlobOwner, tag: PropertyTag) -> rusqlite::Result<u64> {
+    let last: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT seq, length(data) FROM blobs WHERE mailbox_id = ?1 AND kind = ?2
+             AND object_id = ?3 AND tag = ?4 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(owner.params(tag), |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(last.map_or(0, |(seq, len)| logical_size(seq, len)))
+}
+
+/// Truncates or extends a chunked value to `size` bytes. Extending stores only the new last
+/// chunk (and fills the old last one up to a whole chunk): the gap reads as zeros.
 pub fn set_blob_size(
     conn: &Connection,
     owner: BlobOwner,
@@ -353,21 +431,20 @@ pub fn set_blob_size(
         ])?;
         if keep > 0 {
             let last = keep - 1;
-            if let Some(mut data) = chunk_at(conn, owner, tag, last)? {
-                data.truncate(usize::try_from(size - last * chunk).unwrap_or(CHUNK));
-                put_chunk(conn, owner, tag, last, &data)?;
-            }
+            let want = usize::try_from(size - last * chunk).unwrap_or(CHUNK);
+            // The new last row must exist (a gap row is stored as zeros now).
+            let mut data = chunk_at(conn, owner, tag, last)?.unwrap_or_default();
+            data.resize(want, 0);
+            put_chunk(conn, owner, tag, last, &data)?;
         }
         return Ok(());
     }
-    let mut pos = cur;
-    while pos < size {
-        let seq = pos / chunk;
+    if size > cur {
+        extend_last_chunk(conn, owner, tag, cur, size)?;
+        let seq = (size - 1) / chunk;
         let mut data = chunk_at(conn, owner, tag, seq)?.unwrap_or_default();
-        let want = usize::try_from((size - seq * chunk).min(chunk)).unwrap_or(CHUNK);
-        data.resize(want, 0);
+        data.resize(usize::try_from(size - seq * chunk).unwrap_or(CHUNK), 0);
         put_chunk(conn, owner, tag, seq, &data)?;
-        pos = seq * chunk + want as u64;
     }
     if size == 0 && cur == 0 {
         // An empty value still exists: one empty chunk.
@@ -964,12 +1041,16 @@ pub fn name_of(
 // Computed message values
 // ---------------------------------------------------------------------------------------
 
-/// PidTagMessageSize: the bytes of every value, recipient and attachment of an instance.
+/// PidTagMessageSize: the bytes of every value, recipient and attachment of an instance
+/// (chunked values at their full size, unstored gaps included).
 pub fn message_size(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::Result<i64> {
     let own: i64 = conn.query_row(
-        "SELECT (SELECT COALESCE(SUM(length(value)), 0) FROM props WHERE mailbox_id = ?1 AND kind = 1 AND object_id = ?2)
-              + (SELECT COALESCE(SUM(length(data)), 0) FROM blobs WHERE mailbox_id = ?1 AND kind = 1 AND object_id = ?2)
-              + (SELECT COALESCE(SUM(length(props)), 0) FROM recipients WHERE mailbox_id = ?1 AND mid = ?2)",
+        &format!(
+            "SELECT (SELECT COALESCE(SUM(length(value)), 0) FROM props WHERE mailbox_id = ?1 AND kind = 1 AND object_id = ?2)
+                  + ({})
+                  + (SELECT COALESCE(SUM(length(props)), 0) FROM recipients WHERE mailbox_id = ?1 AND mid = ?2)",
+            logical_blob_bytes(KIND_MESSAGE)
+        ),
         params![mailbox_id, mid],
         |r| r.get(0),
     )?;
@@ -980,6 +1061,16 @@ pub fn message_size(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::R
     Ok(total)
 }
 
+/// A subquery: the sizes of the chunked values of object ?2 of `kind` in mailbox ?1, gaps
+/// included (what a reader gets, not what is stored; see the module documentation).
+fn logical_blob_bytes(kind: i64) -> String {
+    format!(
+        "SELECT COALESCE(SUM(last * {CHUNK} + len), 0) FROM (SELECT MAX(seq) AS last,
+           length(data) AS len FROM blobs WHERE mailbox_id = ?1 AND kind = {kind}
+           AND object_id = ?2 GROUP BY tag)"
+    )
+}
+
 /// PidTagAttachSize: the bytes of an attachment's values (and embedded message).
 pub fn attachment_size(
     conn: &Connection,
@@ -987,8 +1078,11 @@ pub fn attachment_size(
     a: AttachmentRow,
 ) -> rusqlite::Result<i64> {
     let own: i64 = conn.query_row(
-        "SELECT (SELECT COALESCE(SUM(length(value)), 0) FROM props WHERE mailbox_id = ?1 AND kind = 2 AND object_id = ?2)
-              + (SELECT COALESCE(SUM(length(data)), 0) FROM blobs WHERE mailbox_id = ?1 AND kind = 2 AND object_id = ?2)",
+        &format!(
+            "SELECT (SELECT COALESCE(SUM(length(value)), 0) FROM props WHERE mailbox_id = ?1 AND kind = 2 AND object_id = ?2)
+                  + ({})",
+            logical_blob_bytes(KIND_ATTACHMENT)
+        ),
         params![mailbox_id, a.att_id],
         |r| r.get(0),
     )?;
@@ -1051,8 +1145,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// Chunked writes, truncations and extensions behave like one flat buffer, and
-        /// every row but the last is exactly one CHUNK.
+        /// Chunked writes, truncations and extensions behave like one flat buffer, every
+        /// stored row but the last is exactly one CHUNK, and extending never stores the gap.
         #[test]
         fn chunked_value_matches_a_flat_model(ops in proptest::collection::vec(op(), 1..8)) {
             let c = conn();
@@ -1090,6 +1184,33 @@ mod tests {
                 prop_assert!(full.iter().all(|&n| n as usize == CHUNK));
             }
         }
+    }
+
+    /// Extending a value (a size set far past the end, a write far past the end) stores at
+    /// most the chunks written and one filled-up chunk, never the gap; the gap reads as zeros.
+    #[test]
+    fn extending_stores_no_gap() {
+        let c = conn();
+        set_blob_size(&c, OWNER, TAG, 64 << 20).expect("resize");
+        assert_eq!(blob_size(&c, OWNER, TAG).expect("size"), 64 << 20);
+        assert_eq!(blob_chunk_count(&c, OWNER, TAG).expect("rows"), 1);
+        let stored: i64 = c
+            .query_row("SELECT SUM(length(data)) FROM blobs", [], |r| r.get(0))
+            .expect("sum");
+        assert!(stored <= CHUNK as i64, "{stored} bytes stored");
+        write_blob(&c, OWNER, TAG, 100 << 20, b"tail").expect("write");
+        assert_eq!(blob_size(&c, OWNER, TAG).expect("size"), (100 << 20) + 4);
+        assert!(blob_chunk_count(&c, OWNER, TAG).expect("rows") <= 3);
+        let mid = read_blob(&c, OWNER, TAG, 80 << 20, 10).expect("read");
+        assert_eq!(mid, vec![0; 10]);
+        let end = read_blob(&c, OWNER, TAG, (100 << 20) - 2, 100).expect("read");
+        assert_eq!(end, b"\0\0tail");
+        set_blob_size(&c, OWNER, TAG, (10 << 20) + 5).expect("truncate");
+        assert_eq!(blob_size(&c, OWNER, TAG).expect("size"), (10 << 20) + 5);
+        assert_eq!(
+            read_blob(&c, OWNER, TAG, 10 << 20, 100).expect("read"),
+            vec![0; 5]
+        );
     }
 
     #[test]

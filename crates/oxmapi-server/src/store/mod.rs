@@ -1,9 +1,21 @@
 //! The SQLite mailbox store (`<data dir>/mailbox.db`, WAL journal).
 //!
 //! The store knows nothing of ROPs or HTTP. It is synchronous (rusqlite): one
-//! [`rusqlite::Connection`] behind an `Arc<Mutex<_>>`, shared by every clone of [`Store`].
-//! Calls are short (indexed lookups, a few inserts), so async handlers call them directly
-//! instead of going through `spawn_blocking`; a long query belongs in `spawn_blocking`.
+//! [`rusqlite::Connection`] behind a first-come, first-served lock, shared by every clone of
+//! [`Store`].
+//! The request handlers run store work off the async workers (`crate::session::store_work`),
+//! and a request's store work is bounded in time ([`Store::with_conn_limited`]: a SQLite
+//! progress handler interrupts a statement that runs past the caller's limit).
+//!
+//! # Protecting the store
+//!
+//! `mailbox.db` holds all mail and, in table `users`, each user's NT hash (MD4 of the
+//! UTF-16LE password, unsalted). For NTLM an NT hash is password-equivalent: whoever reads it
+//! can authenticate as that user without knowing the password (pass-the-hash), and an
+//! unsalted hash is cheap to crack. Protect the data directory like a password file:
+//! [`Store::open`] creates it 0700 (and tightens an existing one of ours that is more open,
+//! with a warning) and sets `mailbox.db` and its `-wal`/`-shm` files to 0600 whatever the
+//! umask; keep backups and copies of the directory just as private.
 
 pub mod changes;
 pub mod deliver;
@@ -11,11 +23,15 @@ mod folders;
 pub(crate) mod folders_write;
 pub mod messages;
 mod schema;
+pub mod usage;
 mod users;
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -49,6 +65,19 @@ pub enum StoreError {
     /// Another thread panicked while holding the connection.
     #[error("the store connection is poisoned")]
     Poisoned,
+}
+
+impl StoreError {
+    /// True when SQLite stopped a statement because the caller's time limit ran out
+    /// ([`Store::with_conn_limited`]); the statement's transaction was rolled back.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Sql(e) if sql_interrupted(e))
+    }
+}
+
+/// True when `e` is SQLITE_INTERRUPT: the progress handler stopped the statement.
+pub(crate) fn sql_interrupted(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
 }
 
 /// The organization row (table `org`).
@@ -90,8 +119,152 @@ impl OrgRecord {
 /// A handle on the mailbox database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<FairConn>,
     dir: PathBuf,
+    watch: Arc<Watch>,
+}
+
+/// The connection behind a FIFO lock: callers get it in the order they asked. Work that
+/// takes and releases the connection row by row (a long sort or restriction) then cannot
+/// starve a short request of another session, as `std`'s `Mutex` allows (the releasing
+/// thread usually takes it again before a woken waiter runs).
+struct FairConn {
+    conn: Mutex<Connection>,
+    /// Tickets handed out and the ticket whose turn it is.
+    queue: Mutex<Tickets>,
+    turn: Condvar,
+}
+
+#[derive(Default)]
+struct Tickets {
+    next: u64,
+    serving: u64,
+}
+
+/// The locked connection; the next ticket's turn comes when it is dropped (also on a panic).
+struct ConnGuard<'a> {
+    conn: MutexGuard<'a, Connection>,
+    fair: &'a FairConn,
+}
+
+impl FairConn {
+    fn new(conn: Connection) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            queue: Mutex::new(Tickets::default()),
+            turn: Condvar::new(),
+        }
+    }
+
+    /// Waits for this caller's turn, then locks the connection.
+    fn lock(&self) -> Result<ConnGuard<'_>, StoreError> {
+        // The ticket counters stay consistent whatever panicked: poisoning is ignored.
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = q.next;
+        q.next += 1;
+        while q.serving != ticket {
+            q = self.turn.wait(q).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(q);
+        match self.conn.lock() {
+            Ok(conn) => Ok(ConnGuard { conn, fair: self }),
+            Err(_) => {
+                self.next_turn();
+                Err(StoreError::Poisoned)
+            }
+        }
+    }
+
+    fn next_turn(&self) {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .serving += 1;
+        self.turn.notify_all();
+    }
+}
+
+impl Drop for ConnGuard<'_> {
+    fn drop(&mut self) {
+        // The connection itself is unlocked right after this, when `conn` drops; only the
+        // next ticket's holder locks it.
+        self.fair.next_turn();
+    }
+}
+
+impl Deref for ConnGuard<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+/// What the connection's SQLite hooks share with [`Store`]: the time limit of the current
+/// holder (checked by the progress handler) and the number of committed transactions (counted
+/// by the commit hook).
+#[derive(Debug)]
+struct Watch {
+    epoch: Instant,
+    /// Nanoseconds after `epoch` from which running statements are interrupted; 0: no limit.
+    deadline: AtomicU64,
+    /// Transactions committed on the connection so far.
+    commits: AtomicU64,
+}
+
+/// SQLite virtual machine instructions between two progress handler calls (a few
+/// microseconds of work).
+const PROGRESS_OPS: std::ffi::c_int = 1000;
+
+impl Watch {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            deadline: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+        }
+    }
+
+    /// The progress handler: true (interrupt) once the armed deadline has passed.
+    fn expired(&self) -> bool {
+        let d = self.deadline.load(Ordering::Relaxed);
+        d != 0 && nanos(self.epoch.elapsed()) >= d
+    }
+
+    /// Arms the deadline until the returned guard is dropped.
+    fn arm(&self, deadline: Instant) -> Armed<'_> {
+        let at = nanos(deadline.saturating_duration_since(self.epoch)).max(1);
+        self.deadline.store(at, Ordering::Relaxed);
+        Armed(self)
+    }
+}
+
+/// Disarms the [`Watch`] deadline when dropped (also on a panic inside the holder).
+struct Armed<'a>(&'a Watch);
+
+impl Drop for Armed<'_> {
+    fn drop(&mut self) {
+        self.0.deadline.store(0, Ordering::Relaxed);
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// What one [`Store::with_conn_limited`] call used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hold {
+    /// How long the connection was held.
+    pub held: Duration,
+    /// Transactions committed meanwhile (by the caller: nobody else holds the connection).
+    pub commits: u64,
 }
 
 impl fmt::Debug for Store {
@@ -102,22 +275,47 @@ impl fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating if needed) `<dir>/mailbox.db` in WAL mode with the agreed schema.
+    ///
+    /// The directory is created 0700 and the database files are set to 0600 (see the module
+    /// documentation: the store holds password-equivalent NT hashes).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+        let io = |source| StoreError::Io {
             path: dir.clone(),
             source,
-        })?;
-        let conn = Connection::open(dir.join("mailbox.db"))?;
+        };
+        create_private_dir(&dir).map_err(io)?;
+        let db = dir.join("mailbox.db");
+        let existed = db.exists();
+        let mut conn = Connection::open(&db)?;
+        restrict_file(&db, existed).map_err(io)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // REPLACE conflict resolution fires the delete triggers of `usage` too.
+        conn.pragma_update(None, "recursive_triggers", "ON")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(schema::SCHEMA)?;
         messages::migrate(&conn)?;
         changes::install(&conn)?;
+        usage::install(&conn)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            restrict_file(Path::new(&name), existed).map_err(io)?;
+        }
+        tighten_dir(&dir, &db);
+        let watch = Arc::new(Watch::new());
+        let w = watch.clone();
+        conn.progress_handler(PROGRESS_OPS, Some(move || w.expired()))?;
+        let w = watch.clone();
+        conn.commit_hook(Some(move || {
+            w.commits.fetch_add(1, Ordering::Relaxed);
+            false
+        }))?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(FairConn::new(conn)),
             dir,
+            watch,
         })
     }
 
@@ -133,6 +331,36 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut guard = self.lock()?;
         f(&mut guard)
+    }
+
+    /// Runs `f` with the connection locked, for at most `limit`: a statement still running
+    /// when `limit` has passed since the lock was taken is interrupted (SQLITE_INTERRUPT, see
+    /// [`StoreError::is_interrupted`]) and its transaction rolled back. Also says how long the
+    /// connection was held and how many transactions `f` committed.
+    pub fn with_conn_limited<T>(
+        &self,
+        limit: Duration,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> (Result<T, StoreError>, Hold) {
+        let mut guard = match self.lock() {
+            Ok(g) => g,
+            Err(e) => return (Err(e), Hold::default()),
+        };
+        let started = Instant::now();
+        let commits = self.watch.commits.load(Ordering::Relaxed);
+        let out = {
+            let _armed = self.watch.arm(started + limit);
+            f(&mut guard)
+        };
+        let hold = Hold {
+            held: started.elapsed(),
+            commits: self
+                .watch
+                .commits
+                .load(Ordering::Relaxed)
+                .saturating_sub(commits),
+        };
+        (out, hold)
     }
 
     /// Creates the organization row unless it exists (then nothing changes: idempotent);
@@ -218,8 +446,8 @@ impl Store {
         Ok(fid.map(i64::cast_unsigned))
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    fn lock(&self) -> Result<ConnGuard<'_>, StoreError> {
+        self.conn.lock()
     }
 
     fn with_tx<T>(
@@ -234,7 +462,130 @@ impl Store {
     }
 }
 
+/// Creates `dir` (and missing parents) with mode 0700.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Sets a store file to 0600 whatever the umask (an absent file is fine); warns when a file
+/// that `existed` before this open was more open.
+fn restrict_file(path: &Path, existed: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(path) {
+            Ok(m) => m.permissions().mode(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if mode & 0o7777 != 0o600 {
+            if existed && mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = %format!("{:o}", mode & 0o7777),
+                    "store file was readable by others; setting it to 0600"
+                );
+            }
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, existed);
+    Ok(())
+}
+
+/// Removes group and other access from an existing data directory that has it, when it
+/// belongs to the owner of `db` (the store file just opened, so: to us); otherwise only
+/// warns. Never fails the open: the files themselves are 0600.
+fn tighten_dir(dir: &Path, db: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let (Ok(d), Ok(f)) = (std::fs::metadata(dir), std::fs::metadata(db)) else {
+            return;
+        };
+        let mode = d.permissions().mode();
+        if mode & 0o077 == 0 {
+            return;
+        }
+        let shown = format!("{:o}", mode & 0o7777);
+        if d.uid() != f.uid() {
+            tracing::warn!(
+                dir = %dir.display(),
+                mode = %shown,
+                "the data directory is accessible to others and not ours; left unchanged"
+            );
+            return;
+        }
+        let tightened = std::fs::Permissions::from_mode(mode & 0o7700);
+        match std::fs::set_permissions(dir, tightened) {
+            Ok(()) => tracing::warn!(
+                dir = %dir.display(),
+                mode = %shown,
+                "the data directory was accessible to others; set to owner-only access"
+            ),
+            Err(e) => tracing::warn!(
+                dir = %dir.display(),
+                mode = %shown,
+                "the data directory is accessible to others and could not be changed: {e}"
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, db);
+}
+
 /// A random GUID in wire (little-endian field) byte order.
 pub(crate) fn new_guid() -> [u8; 16] {
     uuid::Uuid::new_v4().to_bytes_le()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts to `n` in SQL: a statement that runs as long as asked.
+    const SLOW: &str =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1)
+                        SELECT count(*) FROM c";
+
+    #[test]
+    fn a_statement_past_the_limit_is_interrupted_and_its_transaction_rolled_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let (out, hold) = store.with_conn_limited(Duration::from_millis(20), |c| {
+            Ok(c.query_row(SLOW, [1_000_000_000_000i64], |r| r.get::<_, i64>(0))?)
+        });
+        let err = out.expect_err("interrupted");
+        assert!(err.is_interrupted(), "{err}");
+        assert_eq!(hold.commits, 0);
+        // The connection works afterwards, without a limit, and nothing stayed locked.
+        let n: i64 = store
+            .with_conn(|c| Ok(c.query_row(SLOW, [1000], |r| r.get(0))?))
+            .expect("unlimited");
+        assert_eq!(n, 1000);
+        let (out, hold) = store.with_conn_limited(Duration::from_secs(60), |c| {
+            c.execute("CREATE TABLE t (x)", [])?;
+            c.execute("INSERT INTO t VALUES (1)", [])?;
+            Ok(())
+        });
+        out.expect("within the limit");
+        assert_eq!(hold.commits, 2, "two autocommitted writes");
+        let (out, _) = store.with_conn_limited(Duration::from_millis(10), |c| {
+            let tx = c.transaction()?;
+            tx.execute("INSERT INTO t VALUES (2)", [])?;
+            tx.query_row(SLOW, [1_000_000_000_000i64], |r| r.get::<_, i64>(0))?;
+            tx.commit()?;
+            Ok(())
+        });
+        assert!(out.expect_err("interrupted").is_interrupted());
+        let rows: i64 = store
+            .with_conn(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .expect("count");
+        assert_eq!(rows, 1, "the interrupted transaction was rolled back");
+    }
 }

@@ -1,0 +1,745 @@
+//! Server-side limits on store work, over MAPI/HTTP on 127.0.0.1: the per-request store time
+//! budget (RopBackoff, MS-OXCROPS 3.2.4.2) while other sessions keep being served, the
+//! per-session object and table caps (ecMaxObjsExceeded), stream, message and mailbox sizes
+//! (StreamSizeError, StreamSeekError, ecTooBig, ecQuotaExceeded) and the store's file modes.
+//!
+//! Times are only compared with each other within one run; nothing asserts a wall-clock
+//! threshold.
+
+mod infra_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use infra_support::*;
+use oxmapi_server::store::UserRecord;
+use oxmapi_server::{Limits, ServerConfig};
+use oxmapi_wire::WriteCursor;
+use oxmapi_wire::data::{
+    ErrorCode, FolderId, PropertyTag, PropertyValue, ValueContext, encode_typed_value, tags,
+};
+use oxmapi_wire::rop::{
+    CreateMessageRequest, GetContentsTableRequest, GetPropertiesSpecificRequest, OpenFolderRequest,
+    OpenStreamRequest, QueryRowsRequest, ReleaseRequest, RopId, RopRequest, RopRequestBuffer,
+    RopResponse, RopResponseBuffer, SaveChangesMessageRequest, SeekStreamRequest,
+    SetColumnsRequest, SetStreamSizeRequest, SortOrder, SortOrderSet, SortTableRequest,
+    WriteStreamRequest,
+};
+use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_segments};
+
+const NULL: u32 = 0xFFFF_FFFF;
+/// Messages in the heavy mailbox.
+const ROWS: usize = 20_000;
+/// MS-OXCDATA 2.4.2 ecMaxObjsExceeded.
+const EC_MAX_OBJS_EXCEEDED: ErrorCode = ErrorCode(0x0000_04DE);
+/// MS-OXCDATA 2.4.2 ecQuotaExceeded.
+const EC_QUOTA_EXCEEDED: ErrorCode = ErrorCode(0x0000_04D9);
+/// MS-OXCDATA 2.4.1 StreamSizeError.
+const STREAM_SIZE_ERROR: ErrorCode = ErrorCode(0x8003_0070);
+/// MS-OXCPRPT 3.2.5.18 StreamSeekError.
+const STREAM_SEEK_ERROR: ErrorCode = ErrorCode(0x8003_0019);
+/// Special folder numbers (`folders.special`).
+const INBOX: i64 = 5;
+const DRAFTS: i64 = 11;
+
+async fn start_with(limits: Limits) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.limits = limits;
+    let server = oxmapi_server::serve(config).await.unwrap();
+    let alice = server
+        .store()
+        .add_user("alice", "Alice Example", ALICE_PASSWORD)
+        .unwrap();
+    let bob = server
+        .store()
+        .add_user("bob", "Bob Builder", BOB_PASSWORD)
+        .unwrap();
+    TestServer {
+        server,
+        dir,
+        alice,
+        bob,
+    }
+}
+
+fn connect_body(dn: &str) -> Vec<u8> {
+    Bytes8::default()
+        .asciiz(dn)
+        .u32(0)
+        .u32(1252)
+        .u32(0x409)
+        .u32(0x409)
+        .u32(0)
+        .done()
+}
+
+/// One EMSMDB session context with a private logon in handle 0.
+struct Session {
+    m: Mapi,
+    logon: u32,
+}
+
+impl Session {
+    async fn open(ts: &TestServer, user: &UserRecord, password: &str) -> Self {
+        let mut m = Mapi::new(ts, "emsmdb", user, password).await;
+        let r = m.post("Connect", connect_body(&user.legacy_dn)).await;
+        assert_eq!(r.response_code(), Some(0));
+        let mut s = Self { m, logon: NULL };
+        let logon = oxmapi_wire::rop::LogonRequest {
+            logon_id: 0,
+            output_handle_index: 0,
+            logon_flags: 0x01,
+            open_flags: 0x0100_000C,
+            store_state: 0,
+            essdn: Some(user.legacy_dn.clone()),
+        };
+        let (r, h) = s.exec(vec![logon.into()], vec![NULL]).await;
+        assert!(matches!(r[0], RopResponse::LogonPrivate(_)), "{r:?}");
+        s.logon = h[0];
+        s
+    }
+
+    /// Execute (MS-OXCMAPIHTTP 2.2.4.2) with one uncompressed, unobfuscated segment.
+    async fn exec(
+        &mut self,
+        rops: Vec<RopRequest>,
+        handles: Vec<u32>,
+    ) -> (Vec<RopResponse>, Vec<u32>) {
+        let req = RopRequestBuffer { rops, handles };
+        let seg = pack_segment(
+            &req.to_bytes().unwrap(),
+            PackOptions {
+                compress: false,
+                xor: false,
+                last: true,
+            },
+        )
+        .unwrap();
+        let body = Bytes8::default()
+            .u32(0x3)
+            .u32(seg.len() as u32)
+            .raw(&seg)
+            .u32(0x40000)
+            .u32(0)
+            .done();
+        let r = self.m.post("Execute", body).await;
+        assert_eq!(r.response_code(), Some(0));
+        let mut b = Rd(r.mapi_body());
+        assert_eq!(b.u32(), 0, "StatusCode");
+        assert_eq!(b.u32(), 0, "ErrorCode");
+        b.u32();
+        let n = b.u32() as usize;
+        let out = b.raw(n);
+        let segs = unpack_segments(&out).unwrap();
+        let contexts = req.response_contexts(|_, _| None).unwrap();
+        let resp = RopResponseBuffer::decode(&segs[0].payload, &contexts).unwrap();
+        (resp.rops, resp.handles)
+    }
+
+    /// A small request: open a folder and its (empty) contents table, read the folder's
+    /// display name, release both (a few short store reads).
+    async fn small(&mut self, fid: u64) -> Duration {
+        let started = Instant::now();
+        let (r, _) = self
+            .exec(
+                vec![
+                    open_folder(fid, 1),
+                    contents_table(1, 2),
+                    GetPropertiesSpecificRequest {
+                        logon_id: 0,
+                        input_handle_index: 1,
+                        property_size_limit: 0,
+                        want_unicode: 1,
+                        property_tags: vec![tags::PidTagDisplayName],
+                    }
+                    .into(),
+                    release(2),
+                    release(1),
+                ],
+                vec![self.logon, NULL, NULL],
+            )
+            .await;
+        assert!(
+            matches!(r[2], RopResponse::GetPropertiesSpecific(_)),
+            "{r:?}"
+        );
+        started.elapsed()
+    }
+}
+
+fn folder(ts: &TestServer, user: &UserRecord, special: i64) -> u64 {
+    ts.server
+        .store()
+        .special_folder(user.id, special)
+        .unwrap()
+        .unwrap()
+}
+
+fn open_folder(fid: u64, out: u8) -> RopRequest {
+    OpenFolderRequest {
+        logon_id: 0,
+        input_handle_index: 0,
+        output_handle_index: out,
+        folder_id: FolderId(fid),
+        open_mode_flags: 0,
+    }
+    .into()
+}
+
+fn release(index: u8) -> RopRequest {
+    ReleaseRequest {
+        logon_id: 0,
+        input_handle_index: index,
+    }
+    .into()
+}
+
+fn contents_table(input: u8, out: u8) -> RopRequest {
+    GetContentsTableRequest {
+        logon_id: 0,
+        input_handle_index: input,
+        output_handle_index: out,
+        table_flags: 0,
+    }
+    .into()
+}
+
+fn sort(input: u8, tag: PropertyTag) -> RopRequest {
+    SortTableRequest {
+        logon_id: 0,
+        input_handle_index: input,
+        sort_table_flags: 0,
+        sort_order_set: SortOrderSet {
+            categorized_count: 0,
+            expanded_count: 0,
+            sort_orders: vec![SortOrder { tag, order: 1 }],
+        },
+    }
+    .into()
+}
+
+fn encoded(v: &PropertyValue) -> Vec<u8> {
+    let mut w = WriteCursor::new();
+    encode_typed_value(v, &mut w, ValueContext::Rop).unwrap();
+    w.into_inner()
+}
+
+/// `n` messages with a subject and a delivery time in `user`'s Inbox, straight into the
+/// store in one transaction.
+fn seed(ts: &TestServer, user: &UserRecord, n: usize) {
+    let inbox = folder(ts, user, INBOX) as i64;
+    ts.server
+        .store()
+        .with_conn(|c| {
+            let tx = c.transaction()?;
+            for i in 0..n {
+                let mid = oxmapi_wire::data::MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
+                tx.execute(
+                    "INSERT INTO messages VALUES (?1, ?2, ?3)",
+                    rusqlite::params![user.id, mid, inbox],
+                )?;
+                let values = [
+                    (
+                        tags::PidTagSubject,
+                        PropertyValue::Unicode(format!("message {}", (i * 7919) % n)),
+                    ),
+                    (
+                        tags::PidTagMessageDeliveryTime,
+                        PropertyValue::Time(133_000_000_000_000_000 + i as u64),
+                    ),
+                ];
+                for (tag, v) in values {
+                    tx.execute(
+                        "INSERT INTO props VALUES (?1, 1, ?2, ?3, ?4)",
+                        rusqlite::params![user.id, mid, i64::from(tag.0), encoded(&v)],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The heavy request: open the Inbox's contents table and order its rows by a property the
+/// server computes per row (PidTagMessageSize), then read. Returns its responses and how long
+/// it took.
+async fn heavy(s: &mut Session, inbox: u64) -> (Vec<RopResponse>, Vec<u32>, Duration) {
+    let started = Instant::now();
+    let (r, h) = s
+        .exec(
+            vec![
+                open_folder(inbox, 1),
+                contents_table(1, 2),
+                sort(2, tags::PidTagMessageSize),
+                SetColumnsRequest {
+                    logon_id: 0,
+                    input_handle_index: 2,
+                    set_columns_flags: 0,
+                    property_tags: vec![tags::PidTagMid],
+                }
+                .into(),
+                QueryRowsRequest {
+                    logon_id: 0,
+                    input_handle_index: 2,
+                    query_rows_flags: 0,
+                    forward_read: 1,
+                    row_count: 10,
+                }
+                .into(),
+            ],
+            vec![s.logon, NULL, NULL],
+        )
+        .await;
+    (r, h, started.elapsed())
+}
+
+/// Two clients order 20,000 rows at once with a small store time budget; a third client's
+/// small requests on another session keep being answered meanwhile, and both heavy requests
+/// are answered with RopBackoff in place of RopSortTable, the ROPs before it answered and
+/// none after it processed (MS-OXCROPS 3.2.4.2). After the back-off, the resent ROPs of a
+/// lighter order succeed with the returned handles.
+///
+/// The server runs on a multi-threaded runtime of its own (store work leaves its async
+/// workers through `block_in_place`), the clients on a current-thread one.
+#[test]
+fn heavy_sorts_back_off_while_small_requests_are_served() {
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut limits = Limits::default();
+    limits.request_time_budget = Duration::from_millis(300);
+    limits.backoff = Duration::from_millis(1500);
+    let ts = server_rt.block_on(start_with(limits));
+    client_rt.block_on(heavy_and_small(&ts));
+    server_rt.block_on(ts.server.shutdown());
+}
+
+async fn heavy_and_small(ts: &TestServer) {
+    seed(ts, &ts.alice, ROWS);
+    let inbox = folder(ts, &ts.alice, INBOX);
+
+    let bob_inbox = folder(ts, &ts.bob, INBOX);
+    let mut bob = Session::open(ts, &ts.bob, BOB_PASSWORD).await;
+    let mut unloaded = Vec::new();
+    for _ in 0..9 {
+        unloaded.push(bob.small(bob_inbox).await);
+    }
+    let unloaded = median(unloaded);
+
+    let mut a1 = Session::open(ts, &ts.alice, ALICE_PASSWORD).await;
+    let mut a2 = Session::open(ts, &ts.alice, ALICE_PASSWORD).await;
+    let h1 = tokio::spawn(async move {
+        let (r, h, took) = heavy(&mut a1, inbox).await;
+        (a1, r, h, took, Instant::now())
+    });
+    let h2 = tokio::spawn(async move {
+        let (r, h, took) = heavy(&mut a2, inbox).await;
+        (a2, r, h, took, Instant::now())
+    });
+    // Small requests while either heavy one is in flight.
+    let mut loaded = Vec::new();
+    let mut finished_at = Vec::new();
+    while !(h1.is_finished() && h2.is_finished()) {
+        loaded.push(bob.small(bob_inbox).await);
+        finished_at.push(Instant::now());
+    }
+    let (mut a1, r1, handles1, took1, done1) = h1.await.unwrap();
+    let (_a2, r2, _, took2, done2) = h2.await.unwrap();
+    let first_heavy_answer = done1.min(done2);
+    let before = finished_at
+        .iter()
+        .filter(|t| **t < first_heavy_answer)
+        .count();
+    println!(
+        "small request unloaded median {unloaded:?}; during two heavy sorts: {} requests, \
+         median {:?}, max {:?}, {before} answered before the first heavy answer; heavy \
+         answers after {took1:?} and {took2:?}",
+        loaded.len(),
+        median(loaded.clone()),
+        loaded.iter().max().unwrap(),
+    );
+    assert!(
+        before >= 3,
+        "only {before} small requests were answered while the heavy ones ran"
+    );
+    let loaded_median = median(loaded);
+    assert!(
+        loaded_median < unloaded * 50,
+        "small requests took {loaded_median:?} under load, {unloaded:?} unloaded"
+    );
+    for r in [&r1, &r2] {
+        // OpenFolder and GetContentsTable answered, RopBackoff instead of RopSortTable,
+        // SetColumns and QueryRows not processed.
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(matches!(r[0], RopResponse::OpenFolder(_)), "{r:?}");
+        assert!(matches!(r[1], RopResponse::GetContentsTable(_)), "{r:?}");
+        let RopResponse::Backoff(b) = &r[2] else {
+            panic!("expected RopBackoff, got {r:?}")
+        };
+        assert_eq!(b.logon_id, 0);
+        assert_eq!(b.duration, 1500);
+        assert_eq!(b.backoff_rops.len(), 1);
+        assert_eq!(b.backoff_rops[0].rop_id, RopId::SORT_TABLE);
+        assert_eq!(b.backoff_rops[0].duration, 1500);
+        assert!(b.additional_data.is_empty());
+    }
+
+    // The client waits, then resends from the delayed ROP on with the returned handle
+    // table; ordered by a stored property it fits in the budget.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (r, _) = a1
+        .exec(
+            vec![
+                sort(2, tags::PidTagMessageDeliveryTime),
+                SetColumnsRequest {
+                    logon_id: 0,
+                    input_handle_index: 2,
+                    set_columns_flags: 0,
+                    property_tags: vec![tags::PidTagSubject],
+                }
+                .into(),
+                QueryRowsRequest {
+                    logon_id: 0,
+                    input_handle_index: 2,
+                    query_rows_flags: 0,
+                    forward_read: 1,
+                    row_count: 3,
+                }
+                .into(),
+            ],
+            handles1,
+        )
+        .await;
+    let RopResponse::QueryRows(q) = &r[2] else {
+        panic!("{r:?}")
+    };
+    assert_eq!(q.rows.len(), 3);
+}
+
+/// 255 ROPs creating tables in one request: the session holds at most
+/// `max_tables_per_session` tables, the rest fail with ecMaxObjsExceeded (MS-OXCDATA
+/// 2.4.2), and the objects stay bounded; releasing tables makes room again.
+#[tokio::test]
+async fn table_and_object_caps() {
+    let mut limits = Limits::default();
+    limits.max_tables_per_session = 16;
+    limits.max_objects_per_session = 40;
+    let ts = start_with(limits).await;
+    seed(&ts, &ts.alice, 2_000);
+    let inbox = folder(&ts, &ts.alice, INBOX);
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    let mut rops = vec![open_folder(inbox, 1)];
+    for out in 2..=255u8 {
+        rops.push(contents_table(1, out));
+    }
+    let mut handles = vec![NULL; 256];
+    handles[0] = s.logon;
+    let (r, h) = s.exec(rops, handles).await;
+    assert_eq!(r.len(), 255);
+    let made = r
+        .iter()
+        .filter(|x| matches!(x, RopResponse::GetContentsTable(_)))
+        .count();
+    assert_eq!(made, 16);
+    for x in &r[17..] {
+        assert_eq!(x.return_value(), Some(EC_MAX_OBJS_EXCEEDED), "{x:?}");
+    }
+    // Logon, folder and 16 tables.
+    assert_eq!(ts.server.open_object_count(), 18);
+
+    // Other objects up to the object cap: folders, then ecMaxObjsExceeded.
+    let mut rops = Vec::new();
+    for out in 20..=60u8 {
+        rops.push(open_folder(inbox, out));
+    }
+    let (r, _) = s.exec(rops, h.clone()).await;
+    let opened = r
+        .iter()
+        .filter(|x| matches!(x, RopResponse::OpenFolder(_)))
+        .count();
+    assert_eq!(opened, 40 - 18);
+    assert_eq!(r.last().unwrap().return_value(), Some(EC_MAX_OBJS_EXCEEDED));
+    assert_eq!(ts.server.open_object_count(), 40);
+
+    // RopRelease of two tables, then two tables fit again.
+    let rops = vec![
+        release(2),
+        release(3),
+        contents_table(1, 2),
+        contents_table(1, 3),
+        contents_table(1, 4),
+    ];
+    let (r, _) = s.exec(rops, h).await;
+    assert!(matches!(r[0], RopResponse::GetContentsTable(_)), "{r:?}");
+    assert!(matches!(r[1], RopResponse::GetContentsTable(_)), "{r:?}");
+    assert_eq!(r[2].return_value(), Some(EC_MAX_OBJS_EXCEEDED));
+    ts.server.shutdown().await;
+}
+
+/// Bytes of every file in the data directory.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+/// A new message in Drafts (handle slot 1) with a stream on PidTagBody opened for writing
+/// (slot 2).
+async fn draft_with_stream(ts: &TestServer, s: &mut Session) -> Vec<u32> {
+    let drafts = folder(ts, &ts.alice, DRAFTS);
+    let (r, h) = s
+        .exec(
+            vec![
+                CreateMessageRequest {
+                    logon_id: 0,
+                    input_handle_index: 0,
+                    output_handle_index: 1,
+                    code_page_id: 0x0FFF,
+                    folder_id: FolderId(drafts),
+                    associated_flag: 0,
+                }
+                .into(),
+                OpenStreamRequest {
+                    logon_id: 0,
+                    input_handle_index: 1,
+                    output_handle_index: 2,
+                    property_tag: tags::PidTagBody,
+                    open_mode_flags: 0x02,
+                }
+                .into(),
+            ],
+            vec![s.logon, NULL, NULL],
+        )
+        .await;
+    assert!(matches!(r[1], RopResponse::OpenStream(_)), "{r:?}");
+    h
+}
+
+fn set_size(size: u64) -> RopRequest {
+    SetStreamSizeRequest {
+        logon_id: 0,
+        input_handle_index: 2,
+        stream_size: size,
+    }
+    .into()
+}
+
+fn seek(origin: u8, offset: i64) -> RopRequest {
+    SeekStreamRequest {
+        logon_id: 0,
+        input_handle_index: 2,
+        origin,
+        offset,
+    }
+    .into()
+}
+
+fn write(data: Vec<u8>) -> RopRequest {
+    WriteStreamRequest {
+        logon_id: 0,
+        input_handle_index: 2,
+        data,
+    }
+    .into()
+}
+
+fn save() -> RopRequest {
+    SaveChangesMessageRequest {
+        logon_id: 0,
+        response_handle_index: 0,
+        input_handle_index: 1,
+        save_flags: 0x02,
+    }
+    .into()
+}
+
+/// RopSetStreamSize, RopSeekStream and RopWriteStream past the stream size limit fail with
+/// StreamSizeError / StreamSeekError and write nothing; sizing and seeking within it store no
+/// zeros for the gap, so the data directory grows by far less than the sizes asked for.
+#[tokio::test]
+async fn stream_size_abuse_is_refused_and_stores_no_gap() {
+    const MAX: u64 = 64 << 20;
+    let mut limits = Limits::default();
+    limits.max_stream_size = MAX;
+    limits.max_message_size = 2 * MAX;
+    limits.mailbox_quota = 4 * MAX;
+    let ts = start_with(limits).await;
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    let h = draft_with_stream(&ts, &mut s).await;
+    let before = dir_bytes(ts.dir.path());
+
+    let (r, _) = s
+        .exec(
+            vec![
+                set_size(1 << 40),
+                set_size(MAX + 1),
+                seek(0, (MAX + 1) as i64),
+                seek(1, i64::MAX),
+                seek(0, -1),
+                seek(0, (MAX - 4) as i64),
+                write(vec![0xAB; 8]),
+                write(vec![0xCD; 4]),
+                set_size(MAX),
+                seek(0, (MAX / 2) as i64),
+                write(b"middle".to_vec()),
+            ],
+            h.clone(),
+        )
+        .await;
+    let codes: Vec<_> = r.iter().map(|x| x.return_value()).collect();
+    assert_eq!(
+        codes,
+        [
+            Some(STREAM_SIZE_ERROR),
+            Some(STREAM_SIZE_ERROR),
+            Some(STREAM_SEEK_ERROR),
+            Some(STREAM_SEEK_ERROR),
+            Some(STREAM_SEEK_ERROR),
+            Some(ErrorCode::SUCCESS),
+            Some(STREAM_SIZE_ERROR),
+            Some(ErrorCode::SUCCESS),
+            Some(ErrorCode::SUCCESS),
+            Some(ErrorCode::SUCCESS),
+            Some(ErrorCode::SUCCESS),
+        ],
+        "{r:?}"
+    );
+    let RopResponse::GetStreamSize(size) = &s
+        .exec(
+            vec![
+                oxmapi_wire::rop::GetStreamSizeRequest {
+                    logon_id: 0,
+                    input_handle_index: 2,
+                }
+                .into(),
+            ],
+            h.clone(),
+        )
+        .await
+        .0[0]
+    else {
+        panic!("GetStreamSize")
+    };
+    assert_eq!(u64::from(size.stream_size), MAX);
+    let grown = dir_bytes(ts.dir.path()).saturating_sub(before);
+    println!("data directory grew by {grown} bytes for a {MAX}-byte sparse stream");
+    assert!(
+        grown < MAX / 8,
+        "the data directory grew by {grown} bytes for a {MAX}-byte stream"
+    );
+    ts.server.shutdown().await;
+}
+
+/// Writes that would take the mailbox past its quota fail with ecQuotaExceeded, and a message
+/// over the message size limit is not saved (ecTooBig); a small message still saves.
+#[tokio::test]
+async fn quota_and_message_size() {
+    const QUOTA: u64 = 768 << 10;
+    let mut limits = Limits::default();
+    limits.max_stream_size = 4 << 20;
+    limits.max_message_size = 256 << 10;
+    limits.mailbox_quota = QUOTA;
+    let ts = start_with(limits).await;
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+
+    // 300 KiB body: the stream takes it, the save refuses it.
+    let h = draft_with_stream(&ts, &mut s).await;
+    for _ in 0..10 {
+        let (r, _) = s.exec(vec![write(vec![b'x'; 30 << 10])], h.clone()).await;
+        assert_eq!(r[0].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    }
+    let (r, _) = s.exec(vec![save()], h.clone()).await;
+    assert_eq!(r[0].return_value(), Some(ErrorCode::TOO_BIG), "{r:?}");
+
+    // Keep writing into the unsaved copy: the mailbox fills up to its quota, no further.
+    let mut refused = None;
+    for i in 0..40 {
+        let (r, _) = s.exec(vec![write(vec![b'y'; 30 << 10])], h.clone()).await;
+        match r[0].return_value() {
+            Some(ErrorCode::SUCCESS) => {}
+            other => {
+                refused = Some((i, other));
+                break;
+            }
+        }
+    }
+    let Some((_, code)) = refused else {
+        panic!("40 writes of 30 KiB were all accepted under a {QUOTA}-byte quota")
+    };
+    assert_eq!(code, Some(EC_QUOTA_EXCEEDED));
+
+    // A body only sized past the limit (nothing stored for it) counts at its full size.
+    let (r, _) = s.exec(vec![release(1)], h).await;
+    assert!(r.is_empty(), "{r:?}");
+    let h2 = draft_with_stream(&ts, &mut s).await;
+    let (r, _) = s.exec(vec![set_size(300 << 10), save()], h2.clone()).await;
+    assert_eq!(r[0].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    assert_eq!(r[1].return_value(), Some(ErrorCode::TOO_BIG), "{r:?}");
+
+    // Releasing the oversized drafts frees their space; a small message saves.
+    let (r, _) = s.exec(vec![release(1)], h2).await;
+    assert!(r.is_empty(), "{r:?}");
+    let h = draft_with_stream(&ts, &mut s).await;
+    let (r, _) = s.exec(vec![write(b"small body".to_vec()), save()], h).await;
+    assert_eq!(r[0].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    assert!(matches!(r[1], RopResponse::SaveChangesMessage(_)), "{r:?}");
+    ts.server.shutdown().await;
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// The data directory is 0700 and the database files 0600 whatever the umask; an existing,
+/// more open directory and database are tightened.
+#[cfg(unix)]
+#[tokio::test]
+async fn store_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ts = start_with(Limits::default()).await;
+    let dir = ts.dir.path();
+    // The server runs: WAL files exist.
+    let _ = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    assert_eq!(mode(dir), 0o700);
+    for f in ["mailbox.db", "mailbox.db-wal", "mailbox.db-shm"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    println!("key.pem mode {:o}", mode(&dir.join("key.pem")));
+    ts.server.shutdown().await;
+
+    // A fresh data directory below a new parent.
+    let parent = tempfile::tempdir().unwrap();
+    let fresh = parent.path().join("a/b");
+    let store = oxmapi_server::store::Store::open(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&fresh.join("mailbox.db")), 0o600);
+    drop(store);
+
+    // An existing, world-readable store is tightened on open.
+    std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        fresh.join("mailbox.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let _store = oxmapi_server::store::Store::open(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&fresh.join("mailbox.db")), 0o600);
+}
