@@ -2,17 +2,18 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use oxmapi::{LogonParams, LogonReport};
+use oxmapi::{LogonParams, LogonReport, RetryPolicy};
 use oxmapi_profile::{
     AuthMethod, Config, ConfigLocation, Overrides, PasswordSource, ProfileInfo, ProfileSelection,
     Secret, Transport, find_password_from_env, find_token_from_env, resolve,
 };
 
 /// How to reach the mailbox: a static profile or a dynamic ProfileInfo, plus credentials.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub(crate) struct ConnArgs {
     /// A static profile from the config file.
     #[arg(long, conflicts_with = "profile_info")]
@@ -41,6 +42,14 @@ pub(crate) struct ConnArgs {
     /// auto (MAPI/HTTP, falling back to RPC/HTTP). Default: the profile's.
     #[arg(long, value_parser = parse_transport)]
     pub(crate) transport: Option<Transport>,
+    /// Longest wait of one call for a server that asks the client to back off (RopBackoff,
+    /// RPC_S_SERVER_TOO_BUSY) before it fails with MAPI_E_BUSY.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) backoff_budget: u64,
+    /// After a send's answer was lost: how long to keep trying to reach the mailbox and find
+    /// the message before reporting its fate as unknown.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub(crate) check_window: u64,
 }
 
 pub(crate) fn parse_transport(s: &str) -> Result<Transport, String> {
@@ -96,6 +105,10 @@ impl ConnArgs {
             profile_info: self.profile_info.clone(),
             password: Some(secret),
             overrides,
+            retry: RetryPolicy {
+                backoff_budget: Duration::from_secs(self.backoff_budget),
+                check_window: Duration::from_secs(self.check_window),
+            },
             ..LogonParams::default()
         })
     }

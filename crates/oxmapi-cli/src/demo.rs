@@ -35,7 +35,7 @@ pub(crate) struct DemoArgs {
     no_ignore_no_pf: bool,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Transport: mapihttp (default), rpchttp (RPC over HTTP v2, what CDO used with
     /// Exchange 2013), or auto.
     #[arg(long, value_parser = crate::conn::parse_transport)]

@@ -15,7 +15,7 @@ pub(crate) struct LogonArgs {
     conn: ConnArgs,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 pub(crate) async fn run(args: LogonArgs) -> Result<ExitCode> {

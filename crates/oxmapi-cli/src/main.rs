@@ -79,9 +79,30 @@ enum Command {
     Rmdir(write_cmds::FolderArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for `--json` output: its errors are then JSON too.
+    fn json(&self) -> bool {
+        match self {
+            Self::Logon(a) => a.json,
+            Self::Demo(a) => a.json,
+            Self::Folders(a) => a.json,
+            Self::Ls(a) => a.json,
+            Self::Show(a) => a.json,
+            Self::Send(a) => a.json,
+            Self::Reply(a) => a.json,
+            Self::Forward(a) => a.json,
+            Self::Resolve(a) => a.json,
+            Self::Gal(a) => a.json,
+            Self::Server(server_cmd::ServerCommand::Queue { json, .. }) => *json,
+            _ => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
+    let json = cli.command.json();
     if let Command::Inspect(args) = cli.command {
         return inspect::run(args);
     }
@@ -125,23 +146,129 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("oxmapi: {e:#}");
+            if json {
+                println!("{}", error_json(&e));
+            }
+            let text = format!("{e:#}");
+            eprintln!("oxmapi: {text}");
+            if let Some(hint) = mapi_error(&e).and_then(oxmapi::Error::hint)
+                && !text.contains(hint)
+            {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
+/// The session error in `e`'s chain, if there is one.
+fn mapi_error(e: &anyhow::Error) -> Option<&oxmapi::Error> {
+    e.chain().find_map(as_mapi)
+}
+
+fn as_mapi<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a oxmapi::Error> {
+    e.downcast_ref::<read_cmds::Explained>()
+        .map(|x| &x.0)
+        .or_else(|| e.downcast_ref::<oxmapi::Error>())
+}
+
+/// A failure as the JSON object `--json` prints on stdout: `{"error": {...}}` with the MAPI
+/// error name and code (null for failures that are not MAPI errors), its kind, the failing
+/// step, the message, the hint, and the drafts a failed send or save left behind.
+fn error_json(e: &anyhow::Error) -> serde_json::Value {
+    let mut parts = Vec::new();
+    let mut mapi = None;
+    for cause in e.chain() {
+        if let Some(m) = as_mapi(cause) {
+            parts.push(m.to_string());
+            mapi = Some(m);
+            break;
+        }
+        parts.push(cause.to_string());
+    }
+    let message = parts.join(": ");
+    let error = match mapi {
+        Some(m) => serde_json::json!({
+            "name": m.mapi_name(),
+            "code": format!("0x{:08X}", m.code().0),
+            "kind": format!("{:?}", m.kind()),
+            "step": m.step(),
+            "message": message,
+            "hint": m.hint(),
+            "drafts": m.drafts(),
+        }),
+        None => serde_json::json!({
+            "name": null,
+            "code": null,
+            "kind": null,
+            "step": null,
+            "message": message,
+            "hint": null,
+            "drafts": [],
+        }),
+    };
+    serde_json::json!({ "error": error })
+}
+
+/// Logs on stderr: `-v` info, `-vv` debug, `-vvv` trace, or the directives of `$OXMAPI_LOG`.
+///
+/// Whatever the directives say, [`carries_credentials`] targets are never shown: a hard
+/// filter sits on top of the user's, so `-vvv` or `OXMAPI_LOG=trace` cannot re-enable them.
 fn init_tracing(verbose: u8) {
+    use tracing_subscriber::filter::{FilterExt as _, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _};
+
     let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OXMAPI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let user = EnvFilter::try_from_env("OXMAPI_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let no_secrets = filter_fn(|meta| !carries_credentials(meta.target()));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(user.and(no_secrets)),
+        )
         .try_init();
+}
+
+/// True for the log targets that print credential material at some level: the `sspi` crate
+/// (its NTLM and SPNEGO messages, whose type 3 answer can be cracked offline for the
+/// password, the identity buffers and the plaintext of sealed RPC PDUs) and the `picky*`
+/// crates under its Negotiate/Kerberos code. Spans are targets too, so their fields go with
+/// them.
+fn carries_credentials(target: &str) -> bool {
+    let krate = target.split("::").next().unwrap_or(target);
+    krate == "sspi" || krate.starts_with("picky")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::carries_credentials;
+
+    #[test]
+    fn credential_targets_are_recognised() {
+        for t in [
+            "sspi",
+            "sspi::ntlm",
+            "sspi::negotiate::client",
+            "picky_krb::messages",
+        ] {
+            assert!(carries_credentials(t), "{t}");
+        }
+        for t in [
+            "oxmapi",
+            "oxmapi_transport::http",
+            "rustls::conn",
+            "sspix",
+            "hyper",
+        ] {
+            assert!(!carries_credentials(t), "{t}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub(crate) struct FoldersArgs {
     conn: ConnArgs,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Sort orders of `oxmapi ls`.
@@ -69,7 +69,7 @@ pub(crate) struct LsArgs {
     sort: SortArg,
     /// Print JSON lines.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Arguments of `oxmapi show`.
@@ -81,7 +81,7 @@ pub(crate) struct ShowArgs {
     message_id: String,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Show the HTML body instead of the text body.
     #[arg(long, conflicts_with = "rtf")]
     html: bool,
@@ -109,12 +109,26 @@ pub(crate) async fn logon(conn: &ConnArgs) -> Result<Session> {
 
 /// An `oxmapi::Error` with its hint, for anyhow.
 pub(crate) fn explain(e: oxmapi::Error) -> anyhow::Error {
-    let hint = e
-        .hint()
-        .map(|h| format!("\n  hint: {h}"))
-        .unwrap_or_default();
-    anyhow::anyhow!("{e}{hint}")
+    anyhow::Error::new(Explained(e))
 }
+
+/// An `oxmapi::Error` shown as its message with the hint on a line of its own; kept whole so
+/// that `--json` can print its fields.
+#[derive(Debug)]
+pub(crate) struct Explained(pub(crate) oxmapi::Error);
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        match self.0.hint() {
+            Some(h) => write!(f, "\n  hint: {h}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// No source: the message already says what the session error's sources said.
+impl std::error::Error for Explained {}
 
 #[derive(Serialize)]
 struct FolderJson {

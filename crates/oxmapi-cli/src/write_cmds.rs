@@ -45,7 +45,7 @@ pub(crate) struct SendArgs {
     attach: Vec<PathBuf>,
     /// Print the outcome as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `oxmapi reply MESSAGE-ID [--all] (--body TEXT | --body-file FILE)`.
@@ -73,7 +73,7 @@ pub(crate) struct ReplyArgs {
     draft: bool,
     /// Print the outcome as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `oxmapi forward MESSAGE-ID --to A [--body TEXT]`.
@@ -100,7 +100,7 @@ pub(crate) struct ForwardArgs {
     draft: bool,
     /// Print the outcome as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `oxmapi resolve NAME`.
@@ -112,7 +112,7 @@ pub(crate) struct ResolveArgs {
     name: String,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `oxmapi gal`.
@@ -122,7 +122,7 @@ pub(crate) struct GalArgs {
     conn: ConnArgs,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `oxmapi mv|cp MESSAGE-ID FOLDER`.

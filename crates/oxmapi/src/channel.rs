@@ -10,7 +10,7 @@ use oxmapi_wire::mapihttp::emsmdb::{
     ExecuteRequest, ExecuteResponse,
 };
 use oxmapi_wire::rop::{RopRequestBuffer, RopResponseBuffer};
-use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_chain};
+use oxmapi_wire::rpcext::{PackOptions, UnpackLimits, pack_segment, unpack_chain_within};
 use oxmapi_wire::{Decode, Encode};
 
 use crate::error::{Error, ErrorKind};
@@ -369,6 +369,14 @@ pub(crate) fn rpc_error(step: &'static str, e: oxmapi_transport::RpcError) -> Er
         let code = *code;
         return Error::mapi(step, code, e.to_string()).with_source(e);
     }
+    // EcDoRpcExt2 "raising the RPC_S_SERVER_TOO_BUSY exception" (MS-OXCROPS 3.2.4.2): a fault
+    // PDU with that status (or C706's nca_server_too_busy); retried like the return value.
+    if let Some(status) = e.fault()
+        && (status.0 == crate::backoff::SERVER_TOO_BUSY.0
+            || status == oxmapi_wire::dcerpc::FaultStatus::NCA_SERVER_TOO_BUSY)
+    {
+        return Error::mapi(step, crate::backoff::SERVER_TOO_BUSY, e.to_string()).with_source(e);
+    }
     // The virtual connection ended, or the server no longer knows the context handle
     // (C706 nca_s_fault_context_mismatch, MS-RPCE 2.2.2.9 / 3.3.3.2.2): the session context
     // is lost, as with MAPI/HTTP's X-ResponseCode 10 "Context Not Found".
@@ -474,7 +482,9 @@ fn decode_rop_out(
     rgb_out: &[u8],
     contexts: &[oxmapi_wire::rop::ResponseContext],
 ) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
-    let mut payloads = unpack_chain(rgb_out).map_err(|e| Error::protocol(step, e))?;
+    // A hostile server's tiny compressed segments must not inflate without bound.
+    let mut payloads = unpack_chain_within(rgb_out, UnpackLimits::RESPONSE)
+        .map_err(|e| Error::protocol(step, e))?;
     if payloads.is_empty() {
         return Err(Error::protocol(
             step,
@@ -540,5 +550,21 @@ mod tests {
             after_ms: 10,
         }));
         assert!(connection_ended(&RpcError::Closed("gone".into())));
+    }
+
+    #[test]
+    fn server_too_busy_faults_and_returns_are_retryable() {
+        for status in [FaultStatus(0x6BB), FaultStatus::NCA_SERVER_TOO_BUSY] {
+            let e = rpc_error("x", RpcError::Fault { status, opnum: 11 });
+            assert_eq!(e.code(), crate::backoff::SERVER_TOO_BUSY, "{status:?}");
+        }
+        let e = rpc_error(
+            "x",
+            RpcError::Call {
+                call: "EcDoRpcExt2",
+                code: ErrorCode(0x6BB),
+            },
+        );
+        assert_eq!(e.code(), crate::backoff::SERVER_TOO_BUSY);
     }
 }

@@ -16,9 +16,14 @@
 //! Exactly-once sending: the message carries a unique PidTagInternetMessageId from the start.
 //! If the Execute carrying RopSubmitMessage gets no answer (the connection broke), the
 //! submit is never sent again: the session reconnects and looks for that ID in Sent Items
-//! and in the folder the message was created in, and reports [`SendOutcome`] precisely.
+//! and in the folder the message was created in, and reports [`SendOutcome`] precisely. The
+//! mailbox may be out of reach for a while (a server restarting): reconnecting and looking
+//! are tried again with growing pauses for up to [`RetryPolicy::check_window`] before the
+//! answer is [`SendOutcome::Unknown`]. When the answer to RopSaveChangesMessage is lost the
+//! same search tells whether a draft was left behind, and the error names it ([`Draft`]).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use oxmapi_wire::data::restriction::RELOP_EQ;
 use oxmapi_wire::data::{
@@ -35,8 +40,9 @@ use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::addressbook::{AddressEntry, Resolution};
+use crate::backoff::RetryPolicy;
 use crate::error::{Error, ErrorKind};
-use crate::messages::{Filter, Messages};
+use crate::messages::{Filter, MessageRow, Messages};
 use crate::ropkit::{Batch, NEW_HANDLE};
 use crate::session::Session;
 
@@ -237,9 +243,8 @@ pub enum SendOutcome {
     NotSent {
         /// The message's PidTagInternetMessageId.
         internet_message_id: String,
-        /// The draft's MID in its folder, if it was saved.
-        #[serde(serialize_with = "mid_text")]
-        draft: Option<MessageId>,
+        /// The unsent draft left in its folder, if it was saved.
+        draft: Option<Draft>,
         /// Why, with the MAPI error when the server refused.
         reason: String,
     },
@@ -258,6 +263,40 @@ impl SendOutcome {
     /// True for [`SendOutcome::Sent`].
     pub fn is_sent(&self) -> bool {
         matches!(self, Self::Sent { .. })
+    }
+}
+
+/// An unsent message a failed [`NewMessage::send`] or [`NewMessage::save`] left in the
+/// mailbox: saved before the failure, so a person can send or delete it
+/// ([`Error::drafts`], [`SendOutcome::NotSent`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Draft {
+    /// The folder holding it, by name when known (`Outbox`), else its folder ID.
+    pub folder: String,
+    /// The folder's ID.
+    #[serde(serialize_with = "fid_text")]
+    pub folder_id: FolderId,
+    /// PidTagSubject.
+    pub subject: String,
+    /// Its entry ID in hex (what `oxmapi show` and `oxmapi rm` take), when it could be read.
+    pub entry_id: Option<String>,
+    /// Its MID.
+    #[serde(serialize_with = "mid_text")]
+    pub message_id: MessageId,
+    /// PidTagInternetMessageId.
+    pub internet_message_id: String,
+}
+
+impl std::fmt::Display for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "an unsent draft was left in folder {}: subject {:?}, entry ID {}",
+            self.folder,
+            self.subject,
+            self.entry_id.as_deref().unwrap_or("(unknown)")
+        )?;
+        write!(f, ", message ID {}", self.internet_message_id)
     }
 }
 
@@ -454,7 +493,18 @@ impl NewMessage {
             .at_step("save-message"));
         }
         self.prepare(session).await?;
-        let (mid, handle) = self.create(session).await?;
+        let (mid, handle) = match self.create(session).await {
+            Ok(created) => created,
+            // The answer was lost, not the save: if the message is there, it was saved.
+            Err(Created::SaveLost(lost)) => match self.look_for_draft(session).await {
+                Search::Found(d) => {
+                    self.saved = Some(d.message_id);
+                    return Ok(d.message_id);
+                }
+                other => return Err(other.into_error(lost, self)),
+            },
+            Err(Created::Failed(e)) => return Err(e),
+        };
         crate::write::release(session, handle).await;
         self.saved = Some(mid);
         Ok(mid)
@@ -483,7 +533,16 @@ impl NewMessage {
             .with_hint("add at least one To, Cc or Bcc recipient"));
         }
         self.prepare(session).await?;
-        let (mid, handle) = self.create(session).await?;
+        let (mid, handle) = match self.create(session).await {
+            Ok(created) => created,
+            // Nothing was submitted; a draft may have been saved: name it.
+            Err(Created::SaveLost(lost)) => {
+                let lost = lost.with_note("the message was NOT sent");
+                let search = self.look_for_draft(session).await;
+                return Err(search.into_error(lost, &self));
+            }
+            Err(Created::Failed(e)) => return Err(e),
+        };
         self.saved = Some(mid);
         Ok(self.submit(session, handle).await)
     }
@@ -499,8 +558,10 @@ impl NewMessage {
     }
 
     /// Creates the message with its properties, recipients and attachments and saves it,
-    /// keeping it open read-write. Returns the MID and the open message's handle.
-    async fn create(&self, session: &mut Session) -> Result<(MessageId, u32), Error> {
+    /// keeping it open read-write. Returns the MID and the open message's handle. Nothing
+    /// exists on the server after a failure, unless the answer to the save was lost
+    /// ([`Created::SaveLost`]).
+    async fn create(&self, session: &mut Session) -> Result<(MessageId, u32), Created> {
         const STEP: &str = "create-message";
         let mut props = self.props.clone();
         props.push(TaggedPropertyValue::new(
@@ -565,13 +626,13 @@ impl NewMessage {
         for (tag, bytes) in large {
             if let Err(e) = crate::reply::write_property(session, handle, tag, bytes).await {
                 crate::write::release(session, handle).await;
-                return Err(e);
+                return Err(e.into());
             }
         }
         for a in &self.attachments {
             if let Err(e) = add_attachment(session, handle, a).await {
                 crate::write::release(session, handle).await;
-                return Err(e);
+                return Err(e.into());
             }
         }
         let mut b = Batch::new(vec![handle]);
@@ -581,7 +642,12 @@ impl NewMessage {
             input_handle_index: 0,
             save_flags: save_flags::KEEP_OPEN_READ_WRITE,
         });
-        let mut r = b.send(session, "save-message").await?;
+        let mut r = match b.send(session, "save-message").await {
+            Ok(r) => r,
+            // A server that backed off did not run the ROP (MS-OXCROPS 3.1.5.1.1).
+            Err(e) if e.is_server_busy() => return Err(Created::Failed(e)),
+            Err(e) => return Err(Created::SaveLost(e)),
+        };
         let what = || format!("saving the new message in folder {}", self.folder);
         let saved = r.next(&what, |x| match x {
             RopResponse::SaveChangesMessage(s) => Ok(s),
@@ -612,11 +678,23 @@ impl NewMessage {
                         internet_message_id: id,
                         verified_after_reconnect: false,
                     },
-                    Err(e) => SendOutcome::NotSent {
-                        internet_message_id: id,
-                        draft: self.saved,
-                        reason: e.to_string(),
-                    },
+                    Err(e) => {
+                        let draft = self.draft_by_id(session).await;
+                        SendOutcome::NotSent {
+                            internet_message_id: id,
+                            reason: with_draft_note(e.to_string(), draft.as_ref()),
+                            draft,
+                        }
+                    }
+                }
+            }
+            // A server that backed off did not run the ROP (MS-OXCROPS 3.1.5.1.1).
+            Err(busy) if busy.is_server_busy() => {
+                let draft = self.draft_by_id(session).await;
+                SendOutcome::NotSent {
+                    internet_message_id: id,
+                    reason: with_draft_note(busy.to_string(), draft.as_ref()),
+                    draft,
                 }
             }
             // The Execute may or may not have reached the server: never send it again.
@@ -624,88 +702,281 @@ impl NewMessage {
         }
     }
 
-    /// Reconnects and looks for the message by its PidTagInternetMessageId.
+    /// Reconnects and looks for the message by its PidTagInternetMessageId, first in Sent
+    /// Items, then in its own folder; while the mailbox cannot be reached or the message is
+    /// in neither, tries again with growing pauses for up to the session's
+    /// [`RetryPolicy::check_window`].
     async fn check_after_loss(&self, session: &mut Session, lost: Error) -> SendOutcome {
         let id = self.internet_message_id.clone();
-        if let Err(e) = session.reconnect().await {
-            return SendOutcome::Unknown {
-                internet_message_id: id,
-                reason: format!(
-                    "the submit's answer was lost ({lost}) and the mailbox could not be reached again ({e})"
-                ),
-            };
-        }
         let sent_items = session.default_folder_id(crate::DefaultFolder::SentItems);
-        match find_by_message_id(session, sent_items, &id).await {
-            Ok(Some(_)) => {
-                return SendOutcome::Sent {
-                    internet_message_id: id,
-                    verified_after_reconnect: true,
-                };
+        let mut window = CheckWindow::new(&session.retry_policy());
+        let mut connected = false;
+        let last = loop {
+            let why = match self.look(session, &mut connected, sent_items).await {
+                Ok(Some(Found::Sent)) => {
+                    return SendOutcome::Sent {
+                        internet_message_id: id,
+                        verified_after_reconnect: true,
+                    };
+                }
+                Ok(Some(Found::InFolder(row))) => {
+                    let draft = self.draft_from(session, row).await;
+                    return SendOutcome::NotSent {
+                        internet_message_id: id,
+                        reason: format!(
+                            "the submit's answer was lost ({lost}); after reconnecting the message is \
+                             still unsent in folder {}; {draft}",
+                            draft.folder
+                        ),
+                        draft: Some(draft),
+                    };
+                }
+                Ok(None) => format!(
+                    "the message is neither in Sent Items nor in folder {}",
+                    self.folder
+                ),
+                Err(e) => e.to_string(),
+            };
+            if !window.pause().await {
+                break why;
             }
-            Ok(None) => {}
-            Err(e) => {
-                return SendOutcome::Unknown {
-                    internet_message_id: id,
-                    reason: format!(
-                        "the submit's answer was lost ({lost}); Sent Items could not be searched ({e})"
-                    ),
-                };
+        };
+        SendOutcome::Unknown {
+            internet_message_id: id,
+            reason: format!(
+                "the submit's answer was lost ({lost}); after {} tries in {} s: {last}",
+                window.tries,
+                window.policy_window.as_secs()
+            ),
+        }
+    }
+
+    /// One try of [`Self::check_after_loss`]: reconnects if needed, then searches.
+    async fn look(
+        &self,
+        session: &mut Session,
+        connected: &mut bool,
+        sent_items: FolderId,
+    ) -> Result<Option<Found>, Error> {
+        let id = &self.internet_message_id;
+        let result = async {
+            if !*connected {
+                session.reconnect().await?;
+                *connected = true;
+            }
+            if find_by_message_id(session, sent_items, id).await?.is_some() {
+                return Ok(Some(Found::Sent));
+            }
+            Ok(find_by_message_id(session, self.folder, id)
+                .await?
+                .map(Found::InFolder))
+        }
+        .await;
+        if let Err(e) = &result {
+            *connected &= !lost_connection(e);
+        }
+        result
+    }
+
+    /// After the answer to RopSaveChangesMessage was lost: whether the message was saved,
+    /// tried like [`Self::check_after_loss`].
+    async fn look_for_draft(&self, session: &mut Session) -> Search {
+        let mut window = CheckWindow::new(&session.retry_policy());
+        let mut connected = false;
+        loop {
+            let result = async {
+                if !connected {
+                    session.reconnect().await?;
+                    connected = true;
+                }
+                find_by_message_id(session, self.folder, &self.internet_message_id).await
+            }
+            .await;
+            match result {
+                Ok(Some(row)) => return Search::Found(self.draft_from(session, row).await),
+                Ok(None) => return Search::Absent,
+                Err(e) => {
+                    connected &= !lost_connection(&e);
+                    if !window.pause().await {
+                        return Search::Unknown(e);
+                    }
+                }
             }
         }
-        match find_by_message_id(session, self.folder, &id).await {
-            Ok(Some(mid)) => SendOutcome::NotSent {
-                internet_message_id: id,
-                draft: Some(mid),
-                reason: format!(
-                    "the submit's answer was lost ({lost}); after reconnecting the message is still \
-                     unsent in folder {}",
-                    self.folder
-                ),
-            },
-            Ok(None) => SendOutcome::Unknown {
-                internet_message_id: id,
-                reason: format!(
-                    "the submit's answer was lost ({lost}); the message is neither in Sent Items nor in \
-                     folder {}",
-                    self.folder
-                ),
-            },
-            Err(e) => SendOutcome::Unknown {
-                internet_message_id: id,
-                reason: format!(
-                    "the submit's answer was lost ({lost}); folder {} could not be searched ({e})",
-                    self.folder
-                ),
-            },
+    }
+
+    /// The saved message, looked up again to name it; `None` if it cannot be found.
+    async fn draft_by_id(&self, session: &mut Session) -> Option<Draft> {
+        match find_by_message_id(session, self.folder, &self.internet_message_id).await {
+            Ok(Some(row)) => Some(self.draft_from(session, row).await),
+            _ => None,
+        }
+    }
+
+    /// A [`Draft`] for a row found in this message's folder.
+    async fn draft_from(&self, session: &mut Session, row: MessageRow) -> Draft {
+        let subject = row.subject().unwrap_or_else(|| self.subject());
+        Draft {
+            folder: folder_name(session, self.folder).await,
+            folder_id: self.folder,
+            subject,
+            entry_id: row.entry_id().map(|e| e.to_hex()),
+            message_id: row.message_id().or(self.saved).unwrap_or_default(),
+            internet_message_id: self.internet_message_id.clone(),
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self.get(tags::PidTagSubject) {
+            Some(PropertyValue::Unicode(s)) => s.clone(),
+            _ => String::new(),
         }
     }
 }
 
-fn mid_text<S: serde::Serializer>(m: &Option<MessageId>, s: S) -> Result<S::Ok, S::Error> {
-    match m {
-        Some(m) => s.serialize_str(&m.to_string()),
-        None => s.serialize_none(),
+/// Why [`NewMessage::create`] failed.
+enum Created {
+    /// Refused or broken before the save: nothing exists on the server.
+    Failed(Error),
+    /// The answer to RopSaveChangesMessage was lost: the message may or may not be saved.
+    SaveLost(Error),
+}
+
+impl From<Error> for Created {
+    fn from(e: Error) -> Self {
+        Self::Failed(e)
     }
 }
 
-/// The MID of the message in `folder` whose PidTagInternetMessageId is `id`.
+/// What [`NewMessage::look_for_draft`] found.
+enum Search {
+    /// The save went through: the draft.
+    Found(Draft),
+    /// The mailbox answered and the message is not there: nothing was saved.
+    Absent,
+    /// The mailbox could not be searched within the window.
+    Unknown(Error),
+}
+
+impl Search {
+    /// The error for a lost save when no draft was found.
+    fn into_error(self, lost: Error, m: &NewMessage) -> Error {
+        match self {
+            Self::Found(d) => lost.with_draft(d),
+            Self::Absent => lost.with_note(format!(
+                "after reconnecting, folder {} holds no such message: nothing was saved",
+                m.folder
+            )),
+            Self::Unknown(e) => lost.with_note(format!(
+                "it may have been saved as a draft in folder {} with PidTagInternetMessageId {} \
+                 (the folder could not be searched: {e}); look for it before trying again",
+                m.folder, m.internet_message_id
+            )),
+        }
+    }
+}
+
+/// Where [`NewMessage::check_after_loss`] found the message.
+enum Found {
+    Sent,
+    InFolder(MessageRow),
+}
+
+/// The pauses of a check: 200 ms, doubling up to 5 s, while they end within the window.
+struct CheckWindow {
+    deadline: Instant,
+    next: Duration,
+    tries: u32,
+    policy_window: Duration,
+}
+
+impl CheckWindow {
+    const FIRST: Duration = Duration::from_millis(200);
+    const LONGEST: Duration = Duration::from_secs(5);
+
+    fn new(policy: &RetryPolicy) -> Self {
+        Self {
+            deadline: Instant::now() + policy.check_window,
+            next: Self::FIRST,
+            tries: 1,
+            policy_window: policy.check_window,
+        }
+    }
+
+    /// Sleeps before the next try; `false` when it would end past the window.
+    async fn pause(&mut self) -> bool {
+        let pause = self.next;
+        if Instant::now() + pause > self.deadline {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        self.next = (pause * 2).min(Self::LONGEST);
+        self.tries += 1;
+        true
+    }
+}
+
+/// True when `e` means the session context may be gone (reconnect before the next try).
+fn lost_connection(e: &Error) -> bool {
+    e.kind() == ErrorKind::Network || e.code() == ErrorCode::END_OF_SESSION
+}
+
+/// `reason`, and the draft left behind if any.
+fn with_draft_note(reason: String, draft: Option<&Draft>) -> String {
+    match draft {
+        Some(d) => format!("{reason}; {d}"),
+        None => reason,
+    }
+}
+
+/// The name of `folder`: a logon folder's ([`crate::SPECIAL_FOLDER_NAMES`]), else its
+/// PidTagDisplayName, else its ID.
+async fn folder_name(session: &mut Session, folder: FolderId) -> String {
+    if let Some(i) = session
+        .special_folder_ids()
+        .iter()
+        .position(|&f| f == folder)
+        && let Some(name) = crate::SPECIAL_FOLDER_NAMES.get(i)
+    {
+        return (*name).to_owned();
+    }
+    match session.get_folder(folder).await {
+        Ok(f) if !f.name().is_empty() => f.name().to_owned(),
+        _ => folder.to_string(),
+    }
+}
+
+fn fid_text<S: serde::Serializer>(f: &FolderId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&f.to_string())
+}
+
+fn mid_text<S: serde::Serializer>(m: &MessageId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&m.to_string())
+}
+
+/// The row (MID, entry ID, subject) of the message in `folder` whose PidTagInternetMessageId
+/// is `id`.
 pub(crate) async fn find_by_message_id(
     session: &mut Session,
     folder: FolderId,
     id: &str,
-) -> Result<Option<MessageId>, Error> {
+) -> Result<Option<MessageRow>, Error> {
     let mut m = Messages::new(folder, String::new())
         .filter(Filter::Property {
             tag: tags::PidTagInternetMessageId,
             relop: RELOP_EQ,
             value: PropertyValue::Unicode(id.to_owned()),
         })
-        .columns(&[tags::PidTagMid, tags::PidTagInternetMessageId])
+        .columns(&[
+            tags::PidTagMid,
+            tags::PidTagInternetMessageId,
+            tags::PidTagEntryId,
+            tags::PidTagSubject,
+        ])
         .limit(1);
     let first = m.get_first(session).await?;
     m.close(session).await;
-    Ok(first.and_then(|r| r.message_id()))
+    Ok(first)
 }
 
 /// One attachment: create it, stream its bytes, commit, save.

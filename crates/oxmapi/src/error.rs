@@ -4,6 +4,8 @@ use std::fmt;
 
 use oxmapi_wire::data::ErrorCode;
 
+use crate::compose::Draft;
+
 /// What kind of failure this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -28,6 +30,9 @@ pub enum ErrorKind {
     AccessDenied,
     /// The caller asked for something this library does not do.
     Unsupported,
+    /// The server asked the client to back off (RopBackoff, RPC_S_SERVER_TOO_BUSY) for longer
+    /// than the call may wait ([`RetryPolicy::backoff_budget`](crate::RetryPolicy)).
+    ServerBusy,
 }
 
 /// An oxmapi error.
@@ -41,6 +46,7 @@ pub struct Error {
     step: Option<&'static str>,
     message: String,
     hint: Option<String>,
+    drafts: Vec<Draft>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -53,6 +59,7 @@ impl Error {
             step: None,
             message: message.into(),
             hint: None,
+            drafts: Vec::new(),
             source: None,
         }
     }
@@ -68,6 +75,21 @@ impl Error {
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds what else is known to the message (`...; <note>`).
+    #[must_use]
+    pub(crate) fn with_note(mut self, note: impl fmt::Display) -> Self {
+        self.message = format!("{}; {note}", self.message);
+        self
+    }
+
+    /// Names a draft the failed call left in the mailbox (it also goes into the message).
+    #[must_use]
+    pub fn with_draft(mut self, draft: Draft) -> Self {
+        self.message = format!("{}; {draft}", self.message);
+        self.drafts.push(draft);
         self
     }
 
@@ -106,6 +128,17 @@ impl Error {
     /// The message without step and code.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The unsent drafts the failed call left behind (saved before the failure), so that a
+    /// person can send or delete them.
+    pub fn drafts(&self) -> &[Draft] {
+        &self.drafts
+    }
+
+    /// True when the server stayed busy longer than the call could wait (`MAPI_E_BUSY`).
+    pub fn is_server_busy(&self) -> bool {
+        self.kind == ErrorKind::ServerBusy
     }
 
     /// True for a refused logon.
@@ -171,6 +204,7 @@ impl fmt::Debug for Error {
             .field("step", &self.step)
             .field("message", &self.message)
             .field("hint", &self.hint)
+            .field("drafts", &self.drafts)
             .finish_non_exhaustive()
     }
 }

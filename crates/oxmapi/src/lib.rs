@@ -31,6 +31,7 @@
 mod abook_channel;
 mod addressbook;
 mod attachment;
+mod backoff;
 mod channel;
 mod compose;
 mod entryid;
@@ -52,7 +53,10 @@ mod write;
 
 pub use addressbook::{AddressEntry, AddressList, Resolution, one_off_entry_id};
 pub use attachment::{ATTACH_BY_VALUE, ATTACH_EMBEDDED_MESSAGE, Attachment, Attachments};
-pub use compose::{NewAttachment, NewMessage, Recipient, RecipientType, Recipients, SendOutcome};
+pub use backoff::RetryPolicy;
+pub use compose::{
+    Draft, NewAttachment, NewMessage, Recipient, RecipientType, Recipients, SendOutcome,
+};
 pub use entryid::{
     EntryId, EntryIdParseError, FOLDER_ENTRY_ID_SIZE, FolderEntryId, MESSAGE_ENTRY_ID_SIZE,
     MessageEntryId, entry_type,

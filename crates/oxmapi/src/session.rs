@@ -21,6 +21,7 @@ use oxmapi_wire::rop::{
 use oxmapi_wire::rpcext::{AuxBody, decode_aux_buffer};
 
 use crate::abook_channel::AddressBook;
+use crate::backoff::{self, Pacing, RetryPolicy};
 use crate::channel::{self, Mailbox};
 use crate::error::{Error, ErrorKind};
 use crate::nspi;
@@ -82,6 +83,9 @@ pub struct LogonParams {
     pub no_mail: bool,
     /// Overrides of profile settings (user, Ignore No PF, front end).
     pub overrides: Overrides,
+    /// How long calls wait for a busy server, and how long a send whose answer was lost
+    /// keeps looking for the message.
+    pub retry: RetryPolicy,
 }
 
 pub(crate) struct Channels {
@@ -100,6 +104,9 @@ pub struct Session {
     mailbox_guid: [u8; 16],
     public_store: bool,
     reconnects: u32,
+    /// The back-off budget and the server's retry advice for RPC_S_SERVER_TOO_BUSY.
+    pacing: Pacing,
+    retry: RetryPolicy,
     report: LogonReport,
     /// Server objects dropped by their owners, released by the next ROP request.
     releases: ReleaseQueue,
@@ -382,19 +389,14 @@ impl Session {
     ) -> Result<(RopResponseBuffer, Vec<Vec<u8>>), Error> {
         let room = MAX_HANDLE_SLOTS.saturating_sub(request.handles.len());
         let releases = self.releases.take(self.reconnects, room);
+        let emsmdb = &mut self.channels.emsmdb;
         let (mut resp, chained) = if releases.is_empty() {
-            self.channels
-                .emsmdb
-                .execute(step, request, contexts)
-                .await?
+            backoff::execute(emsmdb, &self.pacing, step, request, contexts).await?
         } else {
             let own = request.handles.len();
             let request = with_releases(request, &releases);
-            let (mut resp, chained) = self
-                .channels
-                .emsmdb
-                .execute(step, &request, contexts)
-                .await?;
+            let (mut resp, chained) =
+                backoff::execute(emsmdb, &self.pacing, step, &request, contexts).await?;
             resp.handles.truncate(own);
             (resp, chained)
         };
@@ -479,15 +481,32 @@ impl Session {
         }
     }
 
+    /// How long calls wait for a busy server, and how long a send whose answer was lost
+    /// keeps looking for the message.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// Changes [`Session::retry_policy`] for the calls that follow.
+    pub fn set_retry_policy(&mut self, policy: RetryPolicy) {
+        self.retry = policy;
+        self.pacing = self.pacing.with_budget(policy.backoff_budget);
+    }
+
     /// Re-creates the session context after the server expired it.
     pub(crate) async fn reconnect(&mut self) -> Result<(), Error> {
         self.channels.emsmdb.reopen().await?;
-        self.channels
+        let (connected, _) = self
+            .channels
             .emsmdb
             .connect(&self.user_dn, self.profile.connect_flags())
             .await?;
+        self.pacing = self
+            .pacing
+            .with_connect(connected.retry_count, connected.retry_delay);
         let logon = private_logon(
             &mut self.channels.emsmdb,
+            &self.pacing,
             &self.user_dn,
             open_flags_for(false),
             &mut self.notifications,
@@ -579,6 +598,7 @@ fn open_flags_for(no_mail: bool) -> u32 {
 /// RopLogon for the private mailbox (MS-OXCROPS 2.2.3.1, MS-OXCSTOR 2.2.1.1).
 async fn private_logon(
     emsmdb: &mut Mailbox,
+    pacing: &Pacing,
     user_dn: &str,
     open_flags: u32,
     notifications: &mut NotificationQueue,
@@ -596,7 +616,7 @@ async fn private_logon(
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: true }];
-    let (mut resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
+    let (mut resp, _) = backoff::execute(emsmdb, pacing, STEP, &request, &ctx).await?;
     notifications.absorb(STEP, &mut resp.rops);
     let handle = resp.handles.first().copied().unwrap_or(u32::MAX);
     match resp.rops.into_iter().next() {
@@ -620,6 +640,7 @@ async fn private_logon(
 /// RopLogon for the public folder store. `Ok(None)` = the organization has none.
 async fn public_logon(
     emsmdb: &mut Mailbox,
+    pacing: &Pacing,
     notifications: &mut NotificationQueue,
 ) -> Result<Result<(), ErrorCode>, Error> {
     const STEP: &str = "public-folders";
@@ -635,7 +656,7 @@ async fn public_logon(
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: false }];
-    let (mut resp, _) = emsmdb.execute(STEP, &request, &ctx).await?;
+    let (mut resp, _) = backoff::execute(emsmdb, pacing, STEP, &request, &ctx).await?;
     notifications.absorb(STEP, &mut resp.rops);
     match resp.rops.into_iter().next() {
         Some(RopResponse::LogonPublic(_)) => Ok(Ok(())),
@@ -964,11 +985,13 @@ async fn logon_flow(
             _ => None,
         })
     });
+    let pacing =
+        Pacing::new(&params.retry).with_connect(connected.retry_count, connected.retry_delay);
     let dn = resolved.dn.clone();
     let open = open_flags_for(params.no_mail);
     let t = StepTimer::start(emsmdb.round_trips());
     let mut notifications = NotificationQueue::default();
-    let logon = private_logon(&mut emsmdb, &dn, open, &mut notifications).await;
+    let logon = private_logon(&mut emsmdb, &pacing, &dn, open, &mut notifications).await;
     t.finish(report, "rop-logon", emsmdb.round_trips(), &logon, |l| {
         format!("private mailbox opened; Inbox {}", l.folder_ids[4])
     });
@@ -991,7 +1014,7 @@ async fn logon_flow(
     // fails with MAPI_E_FAILONEPROVIDER unless Ignore No PF (CONNECT_IGNORE_NO_PF) is set.
     let ignore = profile.ignore_no_public_folders;
     let t = StepTimer::start(emsmdb.round_trips());
-    let public = public_logon(&mut emsmdb, &mut notifications).await;
+    let public = public_logon(&mut emsmdb, &pacing, &mut notifications).await;
     t.finish(
         report,
         "public-folders",
@@ -1046,6 +1069,8 @@ async fn logon_flow(
         mailbox_guid: logon.mailbox_guid,
         public_store,
         reconnects: 0,
+        pacing,
+        retry: params.retry,
         report: LogonReport::default(),
         releases: ReleaseQueue::default(),
         notifications,
