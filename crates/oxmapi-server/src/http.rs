@@ -200,14 +200,16 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
         addr: config.listen,
         source,
     })?;
+    let rpch = crate::rpch::VcRegistry::new(config.limits.body_read_timeout * 2);
     let state = Arc::new(AppState {
         store,
         sessions: SessionTable::new(config.session_idle_timeout),
         config,
-        rpch: crate::rpch::VcRegistry::default(),
+        rpch,
         throttle: auth::Throttle::default(),
     });
     let (tx, rx) = watch::channel(false);
+    tokio::spawn(sweep_unpaired(Arc::downgrade(&state), rx.clone()));
     let task = tokio::spawn(accept_loop(listener, acceptor, state.clone(), rx));
     tracing::info!(%local_addr, "oxmapi server listening");
     Ok(RunningServer {
@@ -217,6 +219,24 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: tx,
         task,
     })
+}
+
+/// Drops RPC/HTTP OUT channels whose IN channel never came (see
+/// [`crate::rpch::VcRegistry::sweep`]) until the server shuts down.
+async fn sweep_unpaired(state: std::sync::Weak<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let Some(every) = state.upgrade().map(|s| s.rpch.sweep_interval()) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => match state.upgrade() {
+                Some(s) => s.rpch.sweep(),
+                None => return,
+            },
+        }
+    }
 }
 
 /// First delay after an accept error; it doubles up to [`ACCEPT_BACKOFF_MAX`].

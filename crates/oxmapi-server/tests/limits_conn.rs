@@ -329,6 +329,30 @@ async fn silent_one_gib_rpc_in_data_is_closed_at_the_body_read_timeout() {
 }
 
 #[tokio::test]
+async fn an_out_channel_never_paired_is_closed() {
+    let _shared = FDS.read().await;
+    let limits = short_limits();
+    // Unpaired OUT channels live twice the body read timeout (at most 60 s).
+    let lifetime = limits.body_read_timeout * 2;
+    let ts = start_with(limits).await;
+    let auth = basic("alice", ALICE_PASSWORD);
+    let query = format!("{}:6004", ts.alice.personalized_server_name);
+    let mut s = tls_over(&ts, tcp_from(ATTACKER, &ts).await).await.unwrap();
+    let started = Instant::now();
+    request_head(&mut s, "RPC_OUT_DATA", &query, &auth, 76, false).await;
+    let a1 = RtsPdu::conn_a1(Uuid([4; 16]), Uuid([5; 16]), 0x1_0000)
+        .to_bytes()
+        .unwrap();
+    s.write_all(&a1).await.unwrap();
+    let (head, _) = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // CONN/A3 arrives, then nothing: no IN channel ever claims the cookie.
+    let closed = started.elapsed() + closed_within(&mut s, lifetime * SLACK).await;
+    assert!(closed >= lifetime, "closed after {closed:?}");
+    normal_request_served(&ts).await;
+}
+
+#[tokio::test]
 async fn established_virtual_connection_outlives_body_and_idle_timeouts() {
     // Between calls an IN channel may stay silent for the advertised ConnectionTimeout
     // (MS-RPCH 2.2.3.5.3), far longer than the body read and idle timeouts.

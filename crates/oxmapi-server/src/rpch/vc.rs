@@ -11,8 +11,9 @@ use bytes::Bytes;
 use oxmapi_wire::dcerpc::Uuid;
 use tokio::sync::{Notify, mpsc};
 
-/// An OUT channel waiting for its IN channel is dropped after this long.
-const UNPAIRED_LIFETIME: Duration = Duration::from_secs(60);
+/// Longest an OUT channel waits for its IN channel before it is dropped (its response ends
+/// and its connection closes); [`VcRegistry::new`] may shorten it.
+const MAX_UNPAIRED_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The OUT channel half of a virtual connection, as its IN channel receives it.
 #[derive(Debug)]
@@ -33,9 +34,10 @@ struct Pending {
 }
 
 /// Virtual connections whose OUT channel arrived and whose IN channel did not yet.
-#[derive(Default)]
 pub(crate) struct VcRegistry {
     pending: Mutex<HashMap<Uuid, Pending>>,
+    /// How long an OUT channel may wait for its IN channel.
+    unpaired_lifetime: Duration,
     arrived: Notify,
     /// Bumped by [`VcRegistry::expire_mailboxes`]: an EMSMDB virtual connection established
     /// under an older value closes at its next PDU (test hook).
@@ -55,7 +57,44 @@ pub(crate) enum PairError {
     OtherUser,
 }
 
+impl Default for VcRegistry {
+    fn default() -> Self {
+        Self::new(MAX_UNPAIRED_LIFETIME)
+    }
+}
+
 impl VcRegistry {
+    /// A registry whose unpaired OUT channels are dropped after `unpaired_lifetime` (at most
+    /// 60 s) once [`VcRegistry::sweep`] runs.
+    pub(crate) fn new(unpaired_lifetime: Duration) -> Self {
+        Self {
+            pending: Mutex::default(),
+            unpaired_lifetime: unpaired_lifetime.min(MAX_UNPAIRED_LIFETIME),
+            arrived: Notify::new(),
+            epoch: AtomicU64::new(0),
+            objects: Mutex::default(),
+        }
+    }
+
+    /// How often [`VcRegistry::sweep`] should run.
+    pub(crate) fn sweep_interval(&self) -> Duration {
+        (self.unpaired_lifetime / 2).max(Duration::from_millis(100))
+    }
+
+    /// Drops the OUT channels that waited longer than the unpaired lifetime for their IN
+    /// channel, or whose client went away: their response bodies end, their connections close
+    /// (an authenticated client cannot park OUT channels forever).
+    pub(crate) fn sweep(&self) {
+        let lifetime = self.unpaired_lifetime;
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, p| p.since.elapsed() < lifetime && !p.out.tx.is_closed());
+        let dropped = before - map.len();
+        if dropped > 0 {
+            tracing::debug!(dropped, "rpc out channels never paired: dropped");
+        }
+    }
+
     /// Registers an OUT channel under its virtual connection cookie. A pending OUT channel of
     /// the same user is replaced (its response ends); one of another user is kept and this
     /// one refused: a cookie never lets a user tear down someone else's channel (both halves
@@ -63,8 +102,9 @@ impl VcRegistry {
     pub(crate) fn register(&self, vc: Uuid, out: OutChannel) -> Result<(), PairError> {
         let user_id = out.user_id;
         let owner = {
+            let lifetime = self.unpaired_lifetime;
             let mut map = self.lock();
-            map.retain(|_, p| p.since.elapsed() < UNPAIRED_LIFETIME && !p.out.tx.is_closed());
+            map.retain(|_, p| p.since.elapsed() < lifetime && !p.out.tx.is_closed());
             match map.get(&vc).map(|p| p.out.user_id) {
                 Some(owner) if owner != user_id => Some(owner),
                 _ => {
