@@ -570,7 +570,13 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(tls), service);
+        .serve_connection(
+            TokioIo::new(crate::stall::StallGuard::new(
+                tls,
+                limits.write_stall_timeout,
+            )),
+            service,
+        );
     let mut conn = std::pin::pin!(conn);
     loop {
         let wake = activity

@@ -30,6 +30,7 @@ mod nspi;
 pub mod queue;
 mod rpch;
 mod session;
+mod stall;
 pub mod store;
 pub mod tls;
 pub mod tokens;

@@ -25,6 +25,9 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// A connection with no request in flight is closed after this time.
     pub idle_timeout: Duration,
+    /// A response write (or flush) that makes no progress for this long ends the connection:
+    /// a client that stops reading its responses cannot hold the connection open.
+    pub write_stall_timeout: Duration,
     /// Most TCP connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
     /// Most TCP connections from one client IP address at once; further ones are closed
@@ -74,6 +77,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(15),
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
+            write_stall_timeout: Duration::from_secs(60),
             max_connections: 512,
             max_connections_per_ip: 64,
             max_objects_per_session: 2048,
