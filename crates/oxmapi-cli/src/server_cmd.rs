@@ -49,6 +49,10 @@ pub(crate) enum ServerCommand {
         /// The mailbox owner's alias.
         #[arg(long)]
         user: String,
+        /// The server config whose [limits] (max_message_size, mailbox_quota) apply, as for
+        /// `oxmapi serve --config` (default: the default limits).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// An .eml file or a directory of .eml files.
         path: PathBuf,
     },
@@ -267,9 +271,18 @@ fn non_default_limits(limits: &Limits) -> String {
 
 pub(crate) fn server_cmd(cmd: ServerCommand) -> Result<ExitCode> {
     match cmd {
-        ServerCommand::Import { data, user, path } => {
+        ServerCommand::Import {
+            data,
+            user,
+            config,
+            path,
+        } => {
+            let limits = match &config {
+                Some(file) => load_server_config(file)?,
+                None => Limits::default(),
+            };
             let store = Store::open(&data)?;
-            let report = oxmapi_server::import::import_eml(&store, &user, &path)
+            let report = oxmapi_server::import::import_eml_within(&store, &user, &path, &limits)
                 .with_context(|| format!("importing {} into {user}'s Inbox", path.display()))?;
             println!(
                 "imported {} message(s) into {user}'s Inbox",

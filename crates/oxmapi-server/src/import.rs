@@ -5,14 +5,22 @@
 //! To/Cc/Bcc become recipients, the text and HTML bodies PidTagBody and PidTagHtml, and
 //! each attachment an attachment (file name, MIME type, content ID, data stored in chunks).
 //! A message is read when its `Status:` header (mbox convention) contains `R`.
+//!
+//! Imports respect the mailbox limits ([`Limits::max_message_size`],
+//! [`Limits::mailbox_quota`]): a message larger than the limit, or one that would take the
+//! mailbox past its quota, is not stored and is listed in [`ImportReport::skipped`] with the
+//! reason. The import runs without the server's config file, so [`import_eml`] applies
+//! [`Limits::default`]; [`import_eml_within`] takes the limits to apply.
 
 use std::path::{Path, PathBuf};
 
 use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
 use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
 
-use crate::store::deliver::{MSGFLAG_READ, NewAttachment, NewMessage};
-use crate::store::messages::PropList;
+use crate::limits::Limits;
+use crate::store::deliver::{MSGFLAG_READ, NewAttachment, NewMessage, insert_message};
+use crate::store::messages::{self as m, PropList};
+use crate::store::usage::within_quota;
 use crate::store::{SPECIAL_INBOX, Store, StoreError};
 
 /// PidTagAddressType-less SMTP recipient properties use these tags too.
@@ -25,7 +33,8 @@ const ATTACH_BY_VALUE: i32 = 1;
 pub struct ImportReport {
     /// MIDs of the imported messages (stored form).
     pub imported: Vec<i64>,
-    /// Files that could not be parsed, with the reason.
+    /// Files not imported, with the reason: not parsable, larger than
+    /// [`Limits::max_message_size`], or over the mailbox quota.
     pub skipped: Vec<(PathBuf, String)>,
 }
 
@@ -53,8 +62,22 @@ pub enum ImportError {
 }
 
 /// Imports one `.eml` file, or every `*.eml` file of a directory (sorted by name), into the
-/// Inbox of `alias`. Unparsable files are reported in [`ImportReport::skipped`].
+/// Inbox of `alias` under the default [`Limits`]. Unparsable files, and messages the limits
+/// refuse, are reported in [`ImportReport::skipped`].
 pub fn import_eml(store: &Store, alias: &str, path: &Path) -> Result<ImportReport, ImportError> {
+    import_eml_within(store, alias, path, &Limits::default())
+}
+
+/// [`import_eml`] under `limits`: a message larger than `limits.max_message_size`
+/// (PidTagMessageSize of the stored message), or one that would take the mailbox past
+/// `limits.mailbox_quota`, is skipped with the reason and stores nothing; the files after it
+/// are still imported.
+pub fn import_eml_within(
+    store: &Store,
+    alias: &str,
+    path: &Path,
+    limits: &Limits,
+) -> Result<ImportReport, ImportError> {
     let (mailbox, inbox) = inbox_of(store, alias)?;
     let io = |source| ImportError::Io {
         path: path.to_path_buf(),
@@ -79,15 +102,64 @@ pub fn import_eml(store: &Store, alias: &str, path: &Path) -> Result<ImportRepor
             source,
         })?;
         match parse_eml(&bytes, None) {
-            Some(msg) => report
-                .imported
-                .push(store.insert_message(mailbox, inbox, &msg)?),
+            Some(msg) => match insert_within(store, mailbox, inbox, &msg, limits)? {
+                Ok(mid) => report.imported.push(mid),
+                Err(why) => {
+                    tracing::warn!(file = %file.display(), "not imported: {why}");
+                    report.skipped.push((file, why));
+                }
+            },
             None => report
                 .skipped
                 .push((file, "not an RFC 5322 message".into())),
         }
     }
     Ok(report)
+}
+
+/// Why [`insert_within`] undid an insert.
+enum Refusal {
+    Sql(rusqlite::Error),
+    TooLarge(u64),
+}
+
+impl From<rusqlite::Error> for Refusal {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sql(e)
+    }
+}
+
+/// Stores `msg` in folder `fid` of `mailbox` if the limits allow (one transaction); `Ok(Err)`
+/// is why not (nothing stored).
+fn insert_within(
+    store: &Store,
+    mailbox: i64,
+    fid: i64,
+    msg: &NewMessage,
+    limits: &Limits,
+) -> Result<Result<i64, String>, StoreError> {
+    store.with_conn(|c| {
+        let out = within_quota(c, mailbox, limits.mailbox_quota, |c| {
+            let mid = insert_message(c, mailbox, fid, msg)?;
+            let size = m::message_size(c, mailbox, mid)?.unsigned_abs();
+            if size > limits.max_message_size {
+                return Err(Refusal::TooLarge(size));
+            }
+            Ok(mid)
+        });
+        match out {
+            Ok(Ok(mid)) => Ok(Ok(mid)),
+            Ok(Err(over)) => Ok(Err(format!(
+                "over the mailbox quota: the mailbox would hold {} bytes, the quota is {}",
+                over.would_hold, over.quota
+            ))),
+            Err(Refusal::TooLarge(size)) => Ok(Err(format!(
+                "message of {size} bytes is larger than max_message_size ({} bytes)",
+                limits.max_message_size
+            ))),
+            Err(Refusal::Sql(e)) => Err(e.into()),
+        }
+    })
 }
 
 /// Creates a handful of realistic messages in the Inbox of `alias`: plain text, HTML, one
@@ -319,6 +391,7 @@ fn demo_messages(me: &str) -> Vec<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::usage::mailbox_bytes;
 
     fn prop(m: &NewMessage, tag: PropertyTag) -> Option<&PropertyValue> {
         m.props
@@ -371,5 +444,92 @@ mod tests {
             prop(&m, tags::PidTagHtml),
             Some(&PropertyValue::Binary(html.as_bytes().to_vec()))
         );
+    }
+
+    fn eml(subject: &str, attachment: usize) -> String {
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD.encode(vec![7u8; attachment]);
+        let lines: Vec<&str> = data
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        format!(
+            "From: a@example.test\r\nTo: b@example.test\r\nSubject: {subject}\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+             --m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+             --m\r\nContent-Type: application/octet-stream; name=\"d.bin\"\r\n\
+             Content-Disposition: attachment; filename=\"d.bin\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--m--\r\n",
+            lines.join("\r\n")
+        )
+    }
+
+    /// Messages over max_message_size, or over the quota, are skipped with the reason and
+    /// store nothing; the files after them are imported; the usage stays exact.
+    #[test]
+    fn import_skips_what_the_limits_refuse() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("data")).expect("open");
+        store.init_org("Org", "example.test", false).expect("org");
+        let user = store.add_user("alice", "Alice", "pw").expect("alice");
+        let files = dir.path().join("mail");
+        std::fs::create_dir(&files).expect("mkdir");
+        for (name, size) in [
+            ("a.eml", 0),
+            ("b.eml", 200 << 10),
+            ("c.eml", 60 << 10),
+            ("d.eml", 60 << 10),
+            ("e.eml", 0),
+        ] {
+            std::fs::write(files.join(name), eml(name, size)).expect("write");
+        }
+        let limits = Limits {
+            max_message_size: 100 << 10,
+            mailbox_quota: 100 << 10,
+            ..Limits::default()
+        };
+        let report = import_eml_within(&store, "alice", &files, &limits).expect("import");
+        assert_eq!(report.imported.len(), 3, "{report:?}");
+        let skipped: Vec<_> = report
+            .skipped
+            .iter()
+            .map(|(p, why)| (p.file_name().and_then(|n| n.to_str()), why.as_str()))
+            .collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped[0].0, Some("b.eml"));
+        assert!(
+            skipped[0].1.contains("larger than max_message_size"),
+            "{skipped:?}"
+        );
+        assert_eq!(skipped[1].0, Some("d.eml"));
+        assert!(
+            skipped[1].1.contains("over the mailbox quota"),
+            "{skipped:?}"
+        );
+        let (used, slow, count) = store
+            .with_conn(|c| {
+                let used = mailbox_bytes(c, user.id)?;
+                let slow: i64 = c.query_row(
+                    "SELECT SUM(n) FROM (SELECT length(value) AS n FROM props WHERE mailbox_id = ?1
+                     UNION ALL SELECT length(data) FROM blobs WHERE mailbox_id = ?1
+                     UNION ALL SELECT length(props) FROM recipients WHERE mailbox_id = ?1)",
+                    [user.id],
+                    |r| r.get(0),
+                )?;
+                let count: i64 = c.query_row(
+                    "SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1",
+                    [user.id],
+                    |r| r.get(0),
+                )?;
+                Ok((used, slow.unsigned_abs(), count))
+            })
+            .expect("sql");
+        assert_eq!(used, slow);
+        assert!(used <= 100 << 10 && used > 60 << 10, "{used}");
+        assert_eq!(count, 3);
+        // Under the defaults everything fits.
+        let report = import_eml(&store, "alice", &files).expect("import");
+        assert_eq!((report.imported.len(), report.skipped.len()), (5, 0));
     }
 }

@@ -1,8 +1,9 @@
 //! Administration of the outbound queue: the messages users submitted for recipients outside
-//! the organization, which this test server keeps instead of relaying
-//! (`oxmapi server queue --data DIR` lists them).
+//! the organization, which this test server keeps instead of relaying, and for local
+//! recipients whose mailbox refused the message (over `max_message_size` or over quota, see
+//! docs/server-limits.md) (`oxmapi server queue --data DIR` lists them).
 //!
-//! The queue is the `outbound_queue` table of `mailbox.db`, one row per (message, external
+//! The queue is the `outbound_queue` table of `mailbox.db`, one row per (message, undelivered
 //! recipient): `id, mailbox_id, mid, recipient, queued_at` (`queued_at` in Unix seconds).
 //! The submit path fills it; this module only reads and removes rows.
 

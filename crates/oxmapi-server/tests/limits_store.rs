@@ -1,7 +1,8 @@
 //! Server-side limits on store work, over MAPI/HTTP on 127.0.0.1: the per-request store time
 //! budget (RopBackoff, MS-OXCROPS 3.2.4.2) while other sessions keep being served, the
 //! per-session object and table caps (ecMaxObjsExceeded), stream, message and mailbox sizes
-//! (StreamSizeError, StreamSeekError, ecTooBig, ecQuotaExceeded) and the store's file modes.
+//! (StreamSizeError, StreamSeekError, ecTooBig, ecQuotaExceeded) on saves, stream writes and
+//! seeks, message and folder copies and local delivery, and the store's file modes.
 //!
 //! Times are only compared with each other within one run; nothing asserts a wall-clock
 //! threshold.
@@ -12,18 +13,22 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use infra_support::*;
-use oxmapi_server::store::UserRecord;
+use oxmapi_server::store::deliver::{NewAttachment, NewMessage};
+use oxmapi_server::store::usage::mailbox_bytes;
+use oxmapi_server::store::{Store, UserRecord};
 use oxmapi_server::{Limits, ServerConfig};
 use oxmapi_wire::WriteCursor;
 use oxmapi_wire::data::{
-    ErrorCode, FolderId, PropertyTag, PropertyValue, ValueContext, encode_typed_value, tags,
+    ErrorCode, FolderId, MessageId, PropertyTag, PropertyValue, ValueContext, encode_typed_value,
+    tags,
 };
 use oxmapi_wire::rop::{
-    CreateMessageRequest, GetContentsTableRequest, GetPropertiesSpecificRequest, OpenFolderRequest,
-    OpenStreamRequest, QueryRowsRequest, ReleaseRequest, RopId, RopRequest, RopRequestBuffer,
-    RopResponse, RopResponseBuffer, SaveChangesMessageRequest, SeekStreamRequest,
-    SetColumnsRequest, SetStreamSizeRequest, SortOrder, SortOrderSet, SortTableRequest,
-    WriteStreamRequest,
+    CopyFolderRequest, CreateFolderRequest, CreateMessageRequest, GetContentsTableRequest,
+    GetPropertiesSpecificRequest, GetStreamSizeRequest, MoveCopyMessagesRequest, OpenFolderRequest,
+    OpenMessageRequest, OpenStreamRequest, QueryRowsRequest, ReadStreamRequest, ReleaseRequest,
+    RopId, RopRequest, RopRequestBuffer, RopResponse, RopResponseBuffer, SaveChangesMessageRequest,
+    SeekStreamRequest, SetColumnsRequest, SetStreamSizeRequest, SortOrder, SortOrderSet,
+    SortTableRequest, SubmitMessageRequest, WriteStreamRequest, folder_type, seek_origin,
 };
 use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_segments};
 
@@ -40,6 +45,7 @@ const STREAM_SIZE_ERROR: ErrorCode = ErrorCode(0x8003_0070);
 const STREAM_SEEK_ERROR: ErrorCode = ErrorCode(0x8003_0019);
 /// Special folder numbers (`folders.special`).
 const INBOX: i64 = 5;
+const SENT_ITEMS: i64 = 7;
 const DRAFTS: i64 = 11;
 
 async fn start_with(limits: Limits) -> TestServer {
@@ -235,7 +241,7 @@ fn seed(ts: &TestServer, user: &UserRecord, n: usize) {
         .with_conn(|c| {
             let tx = c.transaction()?;
             for i in 0..n {
-                let mid = oxmapi_wire::data::MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
+                let mid = MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
                 tx.execute(
                     "INSERT INTO messages VALUES (?1, ?2, ?3)",
                     rusqlite::params![user.id, mid, inbox],
@@ -622,7 +628,7 @@ async fn stream_size_abuse_is_refused_and_stores_no_gap() {
     let RopResponse::GetStreamSize(size) = &s
         .exec(
             vec![
-                oxmapi_wire::rop::GetStreamSizeRequest {
+                GetStreamSizeRequest {
                     logon_id: 0,
                     input_handle_index: 2,
                 }
@@ -701,6 +707,415 @@ async fn quota_and_message_size() {
     ts.server.shutdown().await;
 }
 
+// ---- Quota on copies, delivery and seeks ----------------------------------------------
+
+/// Bytes the usage table says `user`'s mailbox holds.
+fn usage(store: &Store, user: &UserRecord) -> u64 {
+    store.with_conn(|c| Ok(mailbox_bytes(c, user.id)?)).unwrap()
+}
+
+/// The same, summed the slow way over every stored value.
+fn recount(store: &Store, user: &UserRecord) -> u64 {
+    store
+        .with_conn(|c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(SUM(n), 0) FROM (
+                   SELECT length(value) AS n FROM props WHERE mailbox_id = ?1
+                   UNION ALL SELECT length(data) FROM blobs WHERE mailbox_id = ?1
+                   UNION ALL SELECT length(props) FROM recipients WHERE mailbox_id = ?1)",
+                [user.id],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
+        .unwrap()
+        .unsigned_abs()
+}
+
+/// Messages in folder `fid` of `user`'s mailbox.
+fn count_in(store: &Store, user: &UserRecord, fid: u64) -> i64 {
+    store
+        .with_conn(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND fid = ?2",
+                rusqlite::params![user.id, fid as i64],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap()
+}
+
+/// Stores a message with `attachment` bytes of attachment data (and `recipients`) straight
+/// into folder `fid` of `user`'s mailbox; returns its MID.
+fn stored_message(
+    store: &Store,
+    user: &UserRecord,
+    fid: u64,
+    subject: &str,
+    attachment: usize,
+    recipients: &[&str],
+) -> u64 {
+    let msg = NewMessage {
+        props: vec![
+            (tags::PidTagSubject, PropertyValue::Unicode(subject.into())),
+            (
+                tags::PidTagMessageClass,
+                PropertyValue::Unicode("IPM.Note".into()),
+            ),
+        ],
+        recipients: recipients
+            .iter()
+            .map(|a| {
+                (
+                    1,
+                    vec![
+                        (tags::PidTagDisplayName, PropertyValue::Unicode((*a).into())),
+                        (
+                            tags::PidTagEmailAddress,
+                            PropertyValue::Unicode((*a).into()),
+                        ),
+                        (tags::PidTagSmtpAddress, PropertyValue::Unicode((*a).into())),
+                        (
+                            tags::PidTagAddressType,
+                            PropertyValue::Unicode("SMTP".into()),
+                        ),
+                    ],
+                )
+            })
+            .collect(),
+        attachments: if attachment == 0 {
+            Vec::new()
+        } else {
+            vec![NewAttachment {
+                props: vec![(
+                    tags::PidTagAttachLongFilename,
+                    PropertyValue::Unicode("data.bin".into()),
+                )],
+                data: vec![0x5A; attachment],
+            }]
+        },
+    };
+    store.insert_message(user.id, fid as i64, &msg).unwrap() as u64
+}
+
+fn move_copy(ids: &[u64], copy: bool) -> RopRequest {
+    MoveCopyMessagesRequest {
+        logon_id: 0,
+        source_handle_index: 1,
+        dest_handle_index: 2,
+        message_ids: ids.iter().map(|&m| MessageId(m)).collect(),
+        want_asynchronous: 0,
+        want_copy: u8::from(copy),
+    }
+    .into()
+}
+
+/// RopMoveCopyMessages copies that would take the mailbox past its quota fail with
+/// ecQuotaExceeded and copy nothing, also when only the second of two messages would not fit
+/// (the ROP is all-or-nothing); copies that fit and moves within the mailbox go through, and
+/// the usage stays exact throughout.
+#[tokio::test]
+async fn message_copies_respect_the_quota() {
+    const QUOTA: u64 = 400 << 10;
+    let mut limits = Limits::default();
+    limits.mailbox_quota = QUOTA;
+    let ts = start_with(limits).await;
+    let store = ts.server.store().clone();
+    let (inbox, drafts) = (
+        folder(&ts, &ts.alice, INBOX),
+        folder(&ts, &ts.alice, DRAFTS),
+    );
+    let big = stored_message(&store, &ts.alice, inbox, "big", 150 << 10, &[]);
+    let small = stored_message(&store, &ts.alice, inbox, "small", 0, &[]);
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    let handles = vec![s.logon, NULL, NULL];
+    let (r, h) = s
+        .exec(vec![open_folder(inbox, 1), open_folder(drafts, 2)], handles)
+        .await;
+    assert!(matches!(r[1], RopResponse::OpenFolder(_)), "{r:?}");
+
+    // One copy fits (about 300 KiB stored then).
+    let (r, _) = s.exec(vec![move_copy(&[big], true)], h.clone()).await;
+    assert_eq!(r[0].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    assert_eq!(count_in(&store, &ts.alice, drafts), 1);
+    let used = usage(&store, &ts.alice);
+    assert!(used > 300 << 10 && used < QUOTA, "{used}");
+    assert_eq!(used, recount(&store, &ts.alice));
+
+    // A second copy of the big one would not: refused, nothing copied.
+    let (r, _) = s.exec(vec![move_copy(&[big], true)], h.clone()).await;
+    assert_eq!(r[0].return_value(), Some(EC_QUOTA_EXCEEDED), "{r:?}");
+    // Two messages of which only the first fits: neither is copied.
+    let (r, _) = s
+        .exec(vec![move_copy(&[small, big], true)], h.clone())
+        .await;
+    assert_eq!(r[0].return_value(), Some(EC_QUOTA_EXCEEDED), "{r:?}");
+    assert_eq!(count_in(&store, &ts.alice, drafts), 1);
+    assert_eq!(count_in(&store, &ts.alice, inbox), 2);
+    assert_eq!(usage(&store, &ts.alice), used);
+    assert_eq!(recount(&store, &ts.alice), used);
+
+    // What fits is still copied; a move stores nothing new and is never refused.
+    let (r, _) = s
+        .exec(
+            vec![move_copy(&[small], true), move_copy(&[big], false)],
+            h.clone(),
+        )
+        .await;
+    assert_eq!(r[0].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    assert_eq!(r[1].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    assert_eq!(count_in(&store, &ts.alice, drafts), 3);
+    assert_eq!(count_in(&store, &ts.alice, inbox), 1);
+    assert_eq!(usage(&store, &ts.alice), recount(&store, &ts.alice));
+    ts.server.shutdown().await;
+}
+
+/// RopCopyFolder of a folder whose copy would take the mailbox past its quota fails with
+/// ecQuotaExceeded and creates nothing; a copy that fits goes through.
+#[tokio::test]
+async fn folder_copy_respects_the_quota() {
+    const QUOTA: u64 = 256 << 10;
+    let mut limits = Limits::default();
+    limits.mailbox_quota = QUOTA;
+    let ts = start_with(limits).await;
+    let store = ts.server.store().clone();
+    let (inbox, drafts) = (
+        folder(&ts, &ts.alice, INBOX),
+        folder(&ts, &ts.alice, DRAFTS),
+    );
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    let (r, h) = s
+        .exec(
+            vec![
+                open_folder(inbox, 1),
+                open_folder(drafts, 2),
+                CreateFolderRequest {
+                    logon_id: 0,
+                    input_handle_index: 1,
+                    output_handle_index: 3,
+                    folder_type: folder_type::GENERIC,
+                    use_unicode_strings: 1,
+                    open_existing: 0,
+                    reserved: 0,
+                    display_name: "Heavy".into(),
+                    comment: String::new(),
+                }
+                .into(),
+            ],
+            vec![s.logon, NULL, NULL, NULL],
+        )
+        .await;
+    let RopResponse::CreateFolder(created) = &r[2] else {
+        panic!("{r:?}")
+    };
+    let heavy = created.folder_id;
+    // Eight messages of about 14 KB each, inline values (the folder copy copies those).
+    for i in 0..8 {
+        let subject = format!("{i}{}", "s".repeat(7_000));
+        stored_message(&store, &ts.alice, heavy.0, &subject, 0, &[]);
+    }
+    let copy = |name: &str| -> RopRequest {
+        CopyFolderRequest {
+            logon_id: 0,
+            source_handle_index: 1,
+            dest_handle_index: 2,
+            want_asynchronous: 0,
+            want_recursive: 0,
+            use_unicode: 1,
+            folder_id: heavy,
+            new_folder_name: name.into(),
+        }
+        .into()
+    };
+    let folders = |store: &Store| -> i64 {
+        store
+            .with_conn(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM folders WHERE mailbox_id = ?1",
+                    [ts.alice.id],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    };
+    let (r, _) = s.exec(vec![copy("Heavy 1")], h.clone()).await;
+    assert_eq!(r[0].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+    let used = usage(&store, &ts.alice);
+    assert!(used > 220_000 && used < QUOTA, "{used}");
+    let before = folders(&store);
+    let (r, _) = s.exec(vec![copy("Heavy 2")], h.clone()).await;
+    assert_eq!(r[0].return_value(), Some(EC_QUOTA_EXCEEDED), "{r:?}");
+    let RopResponse::CopyFolder(c) = &r[0] else {
+        panic!("{r:?}")
+    };
+    assert_eq!(c.partial_completion, 0);
+    assert_eq!(folders(&store), before);
+    assert_eq!(usage(&store, &ts.alice), used);
+    assert_eq!(recount(&store, &ts.alice), used);
+    ts.server.shutdown().await;
+}
+
+/// Alice sends one message to Bob, whose mailbox is nearly full, to Carol and to an outside
+/// address. The submit succeeds; Carol gets her copy, Bob gets none (his usage does not move)
+/// and is kept in the outbound queue next to the outside address; the message is in Alice's
+/// Sent Items.
+#[tokio::test]
+async fn delivery_skips_a_full_mailbox_and_serves_the_others() {
+    const QUOTA: u64 = 400 << 10;
+    let mut limits = Limits::default();
+    limits.mailbox_quota = QUOTA;
+    let ts = start_with(limits).await;
+    let store = ts.server.store().clone();
+    let carol = store.add_user("carol", "Carol Jones", "carol-pw").unwrap();
+    let bob_inbox = folder(&ts, &ts.bob, INBOX);
+    let carol_inbox = folder(&ts, &carol, INBOX);
+    stored_message(&store, &ts.bob, bob_inbox, "filler", 300 << 10, &[]);
+    let bob_used = usage(&store, &ts.bob);
+    let drafts = folder(&ts, &ts.alice, DRAFTS);
+    let mid = stored_message(
+        &store,
+        &ts.alice,
+        drafts,
+        "hello all",
+        150 << 10,
+        &[&ts.bob.smtp, &carol.smtp, "eve@remote.example"],
+    );
+
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    let (r, _) = s
+        .exec(
+            vec![
+                OpenMessageRequest {
+                    logon_id: 0,
+                    input_handle_index: 0,
+                    output_handle_index: 1,
+                    code_page_id: 0x0FFF,
+                    folder_id: FolderId(drafts),
+                    open_mode_flags: 0x01,
+                    message_id: MessageId(mid),
+                }
+                .into(),
+                SubmitMessageRequest {
+                    logon_id: 0,
+                    input_handle_index: 1,
+                    submit_flags: 0,
+                }
+                .into(),
+            ],
+            vec![s.logon, NULL],
+        )
+        .await;
+    assert!(matches!(r[0], RopResponse::OpenMessage(_)), "{r:?}");
+    assert_eq!(r[1].return_value(), Some(ErrorCode::SUCCESS), "{r:?}");
+
+    assert_eq!(count_in(&store, &carol, carol_inbox), 1);
+    assert_eq!(count_in(&store, &ts.bob, bob_inbox), 1, "only the filler");
+    assert_eq!(usage(&store, &ts.bob), bob_used);
+    assert_eq!(recount(&store, &ts.bob), bob_used);
+    assert_eq!(usage(&store, &carol), recount(&store, &carol));
+    assert!(usage(&store, &carol) > 150 << 10);
+    assert_eq!(
+        count_in(&store, &ts.alice, folder(&ts, &ts.alice, SENT_ITEMS)),
+        1
+    );
+    let mut queued: Vec<String> = oxmapi_server::queue::list_queue(&store)
+        .unwrap()
+        .into_iter()
+        .map(|q| {
+            assert_eq!(q.mid as u64, mid);
+            assert_eq!(q.sender.as_deref(), Some("alice"));
+            q.recipient
+        })
+        .collect();
+    queued.sort();
+    let mut want = vec![ts.bob.smtp.clone(), "eve@remote.example".to_owned()];
+    want.sort();
+    assert_eq!(queued, want);
+    ts.server.shutdown().await;
+}
+
+fn read(n: u16) -> RopRequest {
+    ReadStreamRequest {
+        logon_id: 0,
+        input_handle_index: 2,
+        byte_count: n,
+        maximum_byte_count: None,
+    }
+    .into()
+}
+
+/// MS-OXCPRPT 3.2.5.18: a seek past the end of a writable stream extends it with zeros,
+/// storing only a chunk or two (the gap is sparse), within the mailbox quota: an extension
+/// that would take the mailbox past it fails with ecQuotaExceeded and leaves the size and the
+/// position as they were.
+#[tokio::test]
+async fn seek_past_the_end_extends_the_stream_within_the_quota() {
+    const QUOTA: u64 = 300 << 10;
+    let mut limits = Limits::default();
+    limits.mailbox_quota = QUOTA;
+    let ts = start_with(limits).await;
+    let store = ts.server.store().clone();
+    let mut s = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
+    let h = draft_with_stream(&ts, &mut s).await;
+    let size = GetStreamSizeRequest {
+        logon_id: 0,
+        input_handle_index: 2,
+    };
+    let before = usage(&store, &ts.alice);
+    let (r, _) = s
+        .exec(
+            vec![
+                write(b"abc".to_vec()),
+                seek(seek_origin::BEGINNING, 1_000_000),
+                size.into(),
+                seek(seek_origin::BEGINNING, 0),
+                read(10),
+                seek(seek_origin::END, -10),
+                read(100),
+            ],
+            h.clone(),
+        )
+        .await;
+    assert!(matches!(r[1], RopResponse::SeekStream(ref p) if p.new_position == 1_000_000));
+    assert!(matches!(r[2], RopResponse::GetStreamSize(ref p) if p.stream_size == 1_000_000));
+    assert!(matches!(r[4], RopResponse::ReadStream(ref d) if d.data == b"abc\0\0\0\0\0\0\0"));
+    assert!(
+        matches!(r[6], RopResponse::ReadStream(ref d) if d.data == [0; 10]),
+        "{r:?}"
+    );
+    let grown = usage(&store, &ts.alice) - before;
+    assert!(grown <= 2 * 65_536, "a 1 MB seek stored {grown} bytes");
+    assert_eq!(usage(&store, &ts.alice), recount(&store, &ts.alice));
+
+    // Fill the mailbox up to near its quota; a seek whose extension would pass it is refused.
+    let inbox = folder(&ts, &ts.alice, INBOX);
+    let room = QUOTA - usage(&store, &ts.alice);
+    stored_message(
+        &store,
+        &ts.alice,
+        inbox,
+        "filler",
+        (room - (20 << 10)) as usize,
+        &[],
+    );
+    let used = usage(&store, &ts.alice);
+    let (r, _) = s
+        .exec(
+            vec![
+                seek(seek_origin::BEGINNING, 5_000_000),
+                size.into(),
+                seek(seek_origin::CURRENT, 0),
+            ],
+            h,
+        )
+        .await;
+    assert_eq!(r[0].return_value(), Some(EC_QUOTA_EXCEEDED), "{r:?}");
+    assert!(matches!(r[1], RopResponse::GetStreamSize(ref p) if p.stream_size == 1_000_000));
+    assert!(matches!(r[2], RopResponse::SeekStream(ref p) if p.new_position == 1_000_000));
+    assert_eq!(usage(&store, &ts.alice), used);
+    assert_eq!(recount(&store, &ts.alice), used);
+    ts.server.shutdown().await;
+}
+
 #[cfg(unix)]
 fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -727,7 +1142,7 @@ async fn store_files_are_private() {
     // A fresh data directory below a new parent.
     let parent = tempfile::tempdir().unwrap();
     let fresh = parent.path().join("a/b");
-    let store = oxmapi_server::store::Store::open(&fresh).unwrap();
+    let store = Store::open(&fresh).unwrap();
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("mailbox.db")), 0o600);
     drop(store);
@@ -739,7 +1154,7 @@ async fn store_files_are_private() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let _store = oxmapi_server::store::Store::open(&fresh).unwrap();
+    let _store = Store::open(&fresh).unwrap();
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("mailbox.db")), 0o600);
 }

@@ -27,6 +27,7 @@ use super::objects::{Folder, Object};
 use crate::store::folders_write::{
     self as fw, DeleteOptions, FolderWriteError, KIND_FOLDER, NewFolder, WriteResult,
 };
+use crate::store::usage;
 
 /// What a folder ROP produced (mirrors the dispatcher's own step type).
 pub(super) enum FoldStep {
@@ -295,7 +296,10 @@ struct MoveCopy {
 /// source folder goes (or is copied) under the destination folder, renamed to NewFolderName.
 /// Both folders must be in the same store (ecNotSupported otherwise). A copy takes the
 /// folder's properties and messages (their `messages`/`props` rows; recipient and attachment
-/// rows of other tables are not copied), and its subfolders when WantRecursive.
+/// rows of other tables are not copied), and its subfolders when WantRecursive. A copy that
+/// would take the mailbox past [`crate::Limits::mailbox_quota`] fails with ecQuotaExceeded
+/// (MS-OXCDATA 2.4.2) and copies nothing (PartialCompletion stays zero); a move stores
+/// nothing new and is never refused.
 fn move_copy(
     ctx: &MailboxContext,
     handles: &[u32],
@@ -326,21 +330,35 @@ fn move_copy(
             return Err(ErrorCode::NO_SUPPORT);
         }
         let name = Some(req.new_name.as_str());
+        let quota = ctx.limits.mailbox_quota;
         store_write(ctx, |c| {
             if rop == RopId::MOVE_FOLDER {
-                fw::move_folder(c, src.mailbox_id, src.fid, req.fid, dest.fid, name)
+                fw::move_folder(c, src.mailbox_id, src.fid, req.fid, dest.fid, name).map(Ok)
             } else {
-                fw::copy_folder(
-                    c,
-                    src.mailbox_id,
-                    src.fid,
-                    req.fid,
-                    dest.fid,
-                    name,
-                    req.recursive,
-                )
-                .map(|_| ())
+                usage::within_quota(c, src.mailbox_id, quota, |c| {
+                    fw::copy_folder(
+                        c,
+                        src.mailbox_id,
+                        src.fid,
+                        req.fid,
+                        dest.fid,
+                        name,
+                        req.recursive,
+                    )
+                })
+                .map(|r| r.map(|_| ()))
             }
+        })?
+        .map_err(|over| {
+            tracing::info!(
+                user = %ctx.user.alias,
+                mailbox_id = over.mailbox_id,
+                used = over.used,
+                would_hold = over.would_hold,
+                quota = over.quota,
+                "mailbox quota reached: folder not copied"
+            );
+            super::EC_QUOTA_EXCEEDED
         })
     });
     let (return_value, partial_completion) = outcome(result.map(|()| false));

@@ -24,14 +24,15 @@ use oxmapi_wire::rop::{
 };
 use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor, WriteCursor};
 
-use super::MailboxContext;
 use super::msgobj::{self, Bag, MsgState};
 use super::objects::{Message, Object};
 use super::props::StoreInfo;
 use super::recipients;
 use super::storeops;
+use super::{EC_QUOTA_EXCEEDED, MailboxContext};
 use crate::store::deliver::{self, MSGFLAG_READ, MSGFLAG_UNSENT, SubmitError, SubmitHooks};
 use crate::store::messages::{self as m, KIND_MESSAGE, NamedProp};
+use crate::store::usage;
 
 /// What a ROP of this module produced.
 pub(super) enum MsgStep {
@@ -1066,6 +1067,15 @@ fn delete_messages(
 
 /// RopMoveCopyMessages (MS-OXCFOLD 3.2.5.6): a move changes the folder of the row; a copy
 /// is a new message (new MID) with copies of everything.
+///
+/// Quota: a copy, or a move into another store, that would take the destination mailbox past
+/// [`crate::Limits::mailbox_quota`] fails with ecQuotaExceeded (MS-OXCDATA 2.4.2) and
+/// changes nothing, however many of the messages would have fit. The PartialCompletion field
+/// (MS-OXCFOLD 2.2.1.6.2: the ROP "fails for a subset of targets") would also allow copying
+/// the messages that fit and flagging the rest; this server keeps the ROP all-or-nothing so
+/// that the client sees the quota error itself and has no partial copy to clean up.
+/// PartialCompletion stays for messages that are not in the source folder. A move within one
+/// store stores nothing new and is never refused.
 fn move_copy(
     ctx: &mut MailboxContext,
     handles: &[u32],
@@ -1080,8 +1090,10 @@ fn move_copy(
         };
         let (smb, dmb) = (src.mailbox_id, dst.mailbox_id);
         let copy = q.want_copy != 0;
-        ctx.with_conn(|c| {
+        let quota = ctx.limits.mailbox_quota;
+        let out = ctx.with_conn(|c| {
             let tx = c.unchecked_transaction()?;
+            let before = usage::mailbox_bytes(&tx, dmb)?;
             let mut partial = false;
             for id in &q.message_ids {
                 let mid = id.0 as i64;
@@ -1096,6 +1108,11 @@ fn move_copy(
                         "INSERT INTO messages VALUES (?1, ?2, ?3)",
                         rusqlite::params![dmb, new, dst_fid],
                     )?;
+                    // Checked after each copy, so a large batch stops at the first message
+                    // that does not fit; dropping `tx` rolls back the ones before it.
+                    if let Some(over) = usage::over_quota(&tx, dmb, quota, before)? {
+                        return Ok(Err(over));
+                    }
                     if !copy {
                         m::delete_instance(&tx, smb, mid)?;
                         tx.execute(
@@ -1111,7 +1128,18 @@ fn move_copy(
                 }
             }
             tx.commit()?;
-            Ok(partial)
+            Ok(Ok(partial))
+        })?;
+        out.map_err(|over| {
+            tracing::info!(
+                user = %ctx.user.alias,
+                mailbox_id = over.mailbox_id,
+                used = over.used,
+                would_hold = over.would_hold,
+                quota = over.quota,
+                "mailbox quota reached: messages not copied"
+            );
+            EC_QUOTA_EXCEEDED
         })
     })();
     match result {
@@ -1125,7 +1153,9 @@ fn move_copy(
 // ---------------------------------------------------------------------------------------
 
 /// RopSubmitMessage: saves pending changes, then delivers in one transaction
-/// (`store::deliver::submit`).
+/// (`store::deliver::submit`). Local recipients whose mailbox cannot take the message (its
+/// size, their quota) get no copy and are kept in the outbound queue; the submit still
+/// succeeds for everyone else.
 fn submit(
     ctx: &mut MailboxContext,
     handles: &[u32],
@@ -1151,10 +1181,25 @@ fn submit(
             ErrorCode::TOO_BIG => EC_MAX_SUBMISSION_EXCEEDED,
             ec => ec,
         })?;
+        // A message saved earlier without changes since was not measured by the commit (it
+        // may predate a lower limit).
+        let size = ctx.with_conn(|c| m::message_size(c, ctx.user.id, mid))?;
+        if size.unsigned_abs() > ctx.limits.max_message_size {
+            return Err(EC_MAX_SUBMISSION_EXCEEDED);
+        }
         let user = ctx.user.clone();
+        let limits = &ctx.limits;
         let out = ctx
             .store
-            .with_conn(|c| Ok(deliver::submit(c, &user, mid, SubmitHooks::default())))
+            .with_conn(|c| {
+                Ok(deliver::submit(
+                    c,
+                    &user,
+                    mid,
+                    limits,
+                    SubmitHooks::default(),
+                ))
+            })
             .map_err(|_| ErrorCode::CALL_FAILED)?;
         match out {
             Ok(o) => Ok(o),

@@ -10,9 +10,10 @@
 //! Limits: a stream never grows beyond [`crate::Limits::max_stream_size`] (nor the 2^31
 //! bytes of MS-OXCPRPT 3.2.5.18): RopSetStreamSize and RopWriteStream past it fail with
 //! StreamSizeError, RopSeekStream past it with StreamSeekError, and nothing is written. A
-//! stream that is only sized or seeked stores no zeros for the gap (see
-//! [`crate::store::messages`]), and growth that would take the mailbox past
-//! [`crate::Limits::mailbox_quota`] fails with ecQuotaExceeded.
+//! stream that is only sized or seeked past its end (a seek extends a writable stream,
+//! MS-OXCPRPT 3.2.5.18) stores no zeros for the gap (see [`crate::store::messages`]), and
+//! growth that would take the mailbox past [`crate::Limits::mailbox_quota`] fails with
+//! ecQuotaExceeded.
 
 use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType};
 use oxmapi_wire::rop::{
@@ -28,6 +29,7 @@ use super::message_rops::{MsgStep, fail, out_slot, reply, slot};
 use super::msgobj::{self, Bag, StreamObj};
 use super::objects::Object;
 use crate::store::messages as m;
+use crate::store::usage;
 
 /// OpenModeFlags (MS-OXCPRPT 2.2.14.1): ReadOnly 0x00, ReadWrite 0x01, Create 0x02,
 /// BestAccess 0x03.
@@ -446,7 +448,14 @@ fn write(
 
 /// RopSeekStream (MS-OXCPRPT 3.2.5.18): a position before the start or beyond the stream
 /// size limit (at most 2^31) is StreamSeekError, an unknown Origin StreamInvalidParam.
-/// Seeking past the end stores nothing: only a later write extends the value.
+///
+/// "If the client requests the seek pointer be moved beyond the end of the stream, the stream
+/// is extended, and zeros filled to the new seek location" (3.2.5.18): a writable stream's
+/// value is extended to the new position like RopSetStreamSize does, sparsely (the gap is not
+/// stored and reads as zeros, see [`crate::store::messages`]). An extension that would take
+/// the mailbox past [`crate::Limits::mailbox_quota`] fails with ecQuotaExceeded and changes
+/// nothing, the position included. A read-only stream cannot grow: its seek pointer moves and
+/// reads there return no bytes.
 fn seek(ctx: &mut MailboxContext, h: u32, q: &SeekStreamRequest) -> Result<u64, ErrorCode> {
     let s = stream(ctx, h)?;
     let base = match q.origin {
@@ -460,6 +469,29 @@ fn seek(ctx: &mut MailboxContext, h: u32, q: &SeekStreamRequest) -> Result<u64, 
         .ok()
         .filter(|&p| p <= max_stream(ctx))
         .ok_or(STREAM_SEEK_ERROR)?;
+    if s.writable {
+        let (s, bag) = writable(ctx, h)?;
+        let quota = ctx.limits.mailbox_quota;
+        let extended = ctx.with_conn(|c| {
+            if pos <= m::blob_size(c, bag.owner(), s.tag)? {
+                return Ok(Ok(()));
+            }
+            usage::within_quota(c, bag.mailbox_id, quota, |c| {
+                m::set_blob_size(c, bag.owner(), s.tag, pos)
+            })
+        })?;
+        extended.map_err(|over| {
+            tracing::info!(
+                user = %ctx.user.alias,
+                mailbox_id = over.mailbox_id,
+                used = over.used,
+                would_hold = over.would_hold,
+                quota = over.quota,
+                "mailbox quota reached: stream not extended by a seek"
+            );
+            super::EC_QUOTA_EXCEEDED
+        })?;
+    }
     set_pos(ctx, h, pos)?;
     Ok(pos)
 }

@@ -1,11 +1,20 @@
 //! Creating whole messages (import, seeding) and submitting them (MS-OXOMSG 3.2.5.1):
 //! local delivery, the Sent Items copy and the outbound queue, all in one transaction.
+//!
+//! Local delivery respects the recipients' limits ([`Limits::max_message_size`],
+//! [`Limits::mailbox_quota`]): a recipient whose mailbox cannot take the message gets no copy,
+//! the others do, and the submit succeeds. This server generates no non-delivery reports, so
+//! such a recipient is kept where undelivered mail is kept, the outbound queue (one row with
+//! the recipient's SMTP address, listed by `oxmapi server queue`), reported in
+//! [`SubmitOutcome::refused`] and logged at warn level.
 
 use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::messages::{self as m, BlobOwner, KIND_ATTACHMENT, KIND_MESSAGE, PropList, Recipient};
+use super::usage::{self, OverQuota};
 use super::{Store, StoreError, UserRecord};
+use crate::limits::Limits;
 
 /// PidTagSenderEntryId.
 pub const PID_TAG_SENDER_ENTRY_ID: PropertyTag = PropertyTag(0x0C19_0102);
@@ -55,8 +64,38 @@ pub struct SubmitOutcome {
     pub delivered: Vec<(i64, i64)>,
     /// Queued external addresses.
     pub queued: Vec<String>,
+    /// Local recipients that got no copy (their limits), each also queued.
+    pub refused: Vec<Refused>,
     /// The submit id had been recorded before: nothing was done again.
     pub already_submitted: bool,
+}
+
+/// A local recipient that did not get its copy of a submitted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The recipient's mailbox (`users.id`).
+    pub mailbox_id: i64,
+    /// The recipient's SMTP address, as queued.
+    pub address: String,
+    /// Why.
+    pub reason: Undeliverable,
+}
+
+/// Why a local recipient got no copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Undeliverable {
+    /// The message is larger than [`Limits::max_message_size`].
+    #[error("the message ({size} bytes) is larger than the limit of {max} bytes")]
+    TooLarge {
+        /// The message's size (PidTagMessageSize).
+        size: u64,
+        /// [`Limits::max_message_size`].
+        max: u64,
+    },
+    /// The copy would have taken the recipient's mailbox past [`Limits::mailbox_quota`].
+    #[error("the recipient's mailbox is full: {0}")]
+    QuotaExceeded(OverQuota),
 }
 
 /// Errors of a submit.
@@ -95,15 +134,28 @@ impl Store {
         self.with_tx(|tx| Ok(insert_message(tx, mailbox_id, fid, msg)?))
     }
 
-    /// Submits committed message `mid` of `sender`'s mailbox (see [`submit`]).
+    /// Submits committed message `mid` of `sender`'s mailbox (see [`submit`]) under the
+    /// default [`Limits`].
     pub fn submit_message(
         &self,
         sender: &UserRecord,
         mid: i64,
         hooks: SubmitHooks,
     ) -> Result<SubmitOutcome, SubmitError> {
+        self.submit_message_within(sender, mid, &Limits::default(), hooks)
+    }
+
+    /// Submits committed message `mid` of `sender`'s mailbox (see [`submit`]); local
+    /// deliveries respect `limits`.
+    pub fn submit_message_within(
+        &self,
+        sender: &UserRecord,
+        mid: i64,
+        limits: &Limits,
+        hooks: SubmitHooks,
+    ) -> Result<SubmitOutcome, SubmitError> {
         let mut conn = self.conn.lock().map_err(|_| SubmitError::NotFound)?;
-        submit(&mut conn, sender, mid, hooks)
+        submit(&mut conn, sender, mid, limits, hooks)
     }
 }
 
@@ -165,7 +217,11 @@ pub fn insert_message(
 /// 1. the sender is the authenticated user: every PidTagSender* / PidTagSentRepresenting*
 ///    value is overwritten;
 /// 2. each recipient resolving to a local user (by SMTP address, legacy DN or display name)
-///    gets a copy in their Inbox (unread);
+///    gets a copy in their Inbox (unread), unless the message is larger than
+///    `limits.max_message_size` or the copy would take that mailbox past
+///    `limits.mailbox_quota`: then the recipient is queued in `outbound_queue` instead (under
+///    its SMTP address), listed in [`SubmitOutcome::refused`] and logged at warn level; the
+///    other recipients are served all the same;
 /// 3. other SMTP recipients are queued in `outbound_queue`;
 /// 4. the message itself moves to Sent Items (leaving the Outbox or Drafts), read and sent;
 /// 5. the submit id (its PidTagInternetMessageId, created when missing) is recorded in
@@ -177,10 +233,11 @@ pub fn submit(
     conn: &mut Connection,
     sender: &UserRecord,
     mid: i64,
+    limits: &Limits,
     hooks: SubmitHooks,
 ) -> Result<SubmitOutcome, SubmitError> {
     let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
-    let out = submit_in(&tx, sender, mid, hooks)?;
+    let out = submit_in(&tx, sender, mid, limits, hooks)?;
     tx.commit()?;
     Ok(out)
 }
@@ -189,6 +246,7 @@ fn submit_in(
     tx: &Connection,
     sender: &UserRecord,
     mid: i64,
+    limits: &Limits,
     hooks: SubmitHooks,
 ) -> Result<SubmitOutcome, SubmitError> {
     let mb = sender.id;
@@ -237,6 +295,7 @@ fn submit_in(
             sent_mid,
             delivered: Vec::new(),
             queued: Vec::new(),
+            refused: Vec::new(),
             already_submitted: true,
         });
     }
@@ -244,12 +303,27 @@ fn submit_in(
     if rcpts.is_empty() {
         return Err(SubmitError::NoRecipients);
     }
+    // The size the client saved (and RopSubmitMessage checked), before the sender values.
+    let size = m::message_size(tx, mb, mid)?.unsigned_abs();
+    let too_large = (size > limits.max_message_size).then_some(Undeliverable::TooLarge {
+        size,
+        max: limits.max_message_size,
+    });
     let now = m::now_filetime();
     set_sender(tx, sender, mid, now)?;
 
     let mut delivered = Vec::new();
     let mut queued = Vec::new();
+    let mut refused = Vec::new();
     let mut seen_users = Vec::new();
+    let queue = |addr: &str| -> rusqlite::Result<()> {
+        tx.execute(
+            "INSERT INTO outbound_queue (mailbox_id, mid, recipient, queued_at, submit_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![mb, mid, addr, unix_now(), submit_id],
+        )?;
+        Ok(())
+    };
     for r in &rcpts {
         match resolve(tx, &r.props)? {
             Target::Local(user) => {
@@ -265,40 +339,43 @@ fn submit_in(
                     )
                     .optional()?;
                 let Some(inbox) = inbox else { continue };
-                let copy = m::alloc_id(tx, user)?;
-                m::copy_instance(tx, mb, mid, user, copy)?;
-                tx.execute(
-                    "INSERT INTO messages VALUES (?1, ?2, ?3)",
-                    params![user, copy, inbox],
-                )?;
-                let flags = current_flags(tx, user, copy)? & !(MSGFLAG_READ | MSGFLAG_UNSENT);
-                m::put_prop(
-                    tx,
-                    user,
-                    KIND_MESSAGE,
-                    copy,
-                    tags::PidTagMessageFlags,
-                    &PropertyValue::Int32(flags),
-                )?;
-                m::put_prop(
-                    tx,
-                    user,
-                    KIND_MESSAGE,
-                    copy,
-                    tags::PidTagMessageDeliveryTime,
-                    &PropertyValue::Time(now),
-                )?;
-                delivered.push((user, copy));
-                if hooks.fail_after_deliveries == Some(delivered.len()) {
-                    return Err(SubmitError::Injected);
+                let outcome = match too_large {
+                    Some(reason) => Err(reason),
+                    None => usage::within_quota(tx, user, limits.mailbox_quota, |tx| {
+                        deliver_copy(tx, mb, mid, user, inbox, now)
+                    })?
+                    .map_err(Undeliverable::QuotaExceeded),
+                };
+                match outcome {
+                    Ok(copy) => {
+                        delivered.push((user, copy));
+                        if hooks.fail_after_deliveries == Some(delivered.len()) {
+                            return Err(SubmitError::Injected);
+                        }
+                    }
+                    Err(reason) => {
+                        let address: String =
+                            tx.query_row("SELECT smtp FROM users WHERE id = ?1", [user], |r| {
+                                r.get(0)
+                            })?;
+                        tracing::warn!(
+                            sender = %sender.alias,
+                            recipient = %address,
+                            %submit_id,
+                            %reason,
+                            "not delivered to a local recipient; kept in the outbound queue"
+                        );
+                        queue(&address)?;
+                        refused.push(Refused {
+                            mailbox_id: user,
+                            address,
+                            reason,
+                        });
+                    }
                 }
             }
             Target::External(addr) => {
-                tx.execute(
-                    "INSERT INTO outbound_queue (mailbox_id, mid, recipient, queued_at, submit_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![mb, mid, addr, unix_now(), submit_id],
-                )?;
+                queue(&addr)?;
                 queued.push(addr);
             }
             Target::Unresolved => {}
@@ -335,7 +412,7 @@ fn submit_in(
             mid,
             mid,
             delivered.len() as i64,
-            queued.len() as i64,
+            (queued.len() + refused.len()) as i64,
             now as i64
         ],
     )?;
@@ -344,8 +421,45 @@ fn submit_in(
         sent_mid: mid,
         delivered,
         queued,
+        refused,
         already_submitted: false,
     })
+}
+
+/// Copies message `mid` of mailbox `mb` into folder `inbox` of mailbox `user`, unread, with
+/// its delivery time; returns the copy's MID.
+fn deliver_copy(
+    tx: &Connection,
+    mb: i64,
+    mid: i64,
+    user: i64,
+    inbox: i64,
+    now: u64,
+) -> rusqlite::Result<i64> {
+    let copy = m::alloc_id(tx, user)?;
+    m::copy_instance(tx, mb, mid, user, copy)?;
+    tx.execute(
+        "INSERT INTO messages VALUES (?1, ?2, ?3)",
+        params![user, copy, inbox],
+    )?;
+    let flags = current_flags(tx, user, copy)? & !(MSGFLAG_READ | MSGFLAG_UNSENT);
+    m::put_prop(
+        tx,
+        user,
+        KIND_MESSAGE,
+        copy,
+        tags::PidTagMessageFlags,
+        &PropertyValue::Int32(flags),
+    )?;
+    m::put_prop(
+        tx,
+        user,
+        KIND_MESSAGE,
+        copy,
+        tags::PidTagMessageDeliveryTime,
+        &PropertyValue::Time(now),
+    )?;
+    Ok(copy)
 }
 
 fn current_flags(conn: &Connection, mb: i64, mid: i64) -> rusqlite::Result<i32> {
@@ -479,4 +593,145 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SPECIAL_INBOX;
+
+    const DRAFTS: i64 = 11;
+
+    fn count_in(store: &Store, mailbox: i64, fid: u64) -> i64 {
+        store
+            .with_conn(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND fid = ?2",
+                    params![mailbox, fid as i64],
+                    |r| r.get(0),
+                )?)
+            })
+            .expect("count")
+    }
+
+    fn usage(store: &Store, mailbox: i64) -> u64 {
+        store
+            .with_conn(|c| Ok(usage::mailbox_bytes(c, mailbox)?))
+            .expect("usage")
+    }
+
+    fn to(addr: &str) -> (u8, PropList) {
+        (
+            1,
+            vec![
+                (tags::PidTagSmtpAddress, PropertyValue::Unicode(addr.into())),
+                (
+                    tags::PidTagAddressType,
+                    PropertyValue::Unicode("SMTP".into()),
+                ),
+            ],
+        )
+    }
+
+    /// A message larger than `max_message_size` reaches no local mailbox; a mailbox whose
+    /// quota it would pass gets no copy while another one does. Either way the submit succeeds,
+    /// the refused recipient is queued and reported, and the usage does not move.
+    #[test]
+    fn local_delivery_respects_size_and_quota() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store.init_org("Org", "example.test", false).expect("org");
+        let alice = store.add_user("alice", "Alice", "pw").expect("alice");
+        let bob = store.add_user("bob", "Bob", "pw").expect("bob");
+        let carol = store.add_user("carol", "Carol", "pw").expect("carol");
+        let drafts = store
+            .special_folder(alice.id, DRAFTS)
+            .expect("sql")
+            .expect("drafts");
+        let inbox = |u: &UserRecord| {
+            store
+                .special_folder(u.id, SPECIAL_INBOX)
+                .expect("sql")
+                .expect("inbox")
+        };
+        let message = |subject: &str, bytes: usize| NewMessage {
+            props: vec![(tags::PidTagSubject, PropertyValue::Unicode(subject.into()))],
+            recipients: vec![to(&bob.smtp), to(&carol.smtp), to("eve@remote.example")],
+            attachments: vec![NewAttachment {
+                props: Vec::new(),
+                data: vec![1; bytes],
+            }],
+        };
+
+        // 40 KB against a 32 KiB message limit: nobody local gets it.
+        let mid = store
+            .insert_message(alice.id, drafts as i64, &message("large", 40_000))
+            .expect("insert");
+        let limits = Limits {
+            max_message_size: 32 << 10,
+            ..Limits::default()
+        };
+        let out = store
+            .submit_message_within(&alice, mid, &limits, SubmitHooks::default())
+            .expect("submit");
+        assert!(out.delivered.is_empty());
+        assert_eq!(out.queued, vec!["eve@remote.example".to_owned()]);
+        let refused: Vec<_> = out.refused.iter().map(|r| r.mailbox_id).collect();
+        assert_eq!(refused, vec![bob.id, carol.id]);
+        assert!(out.refused.iter().all(|r| matches!(
+            r.reason,
+            Undeliverable::TooLarge { max: 32_768, size } if size > 40_000
+        )));
+        assert_eq!(out.refused[0].address, bob.smtp);
+        assert_eq!(
+            (count_in(&store, bob.id, inbox(&bob)), usage(&store, bob.id)),
+            (0, 0)
+        );
+        assert_eq!(count_in(&store, carol.id, inbox(&carol)), 0);
+
+        // A 20 KB message with a quota that Bob's filled mailbox cannot take.
+        let limits = Limits {
+            mailbox_quota: 64 << 10,
+            ..Limits::default()
+        };
+        store
+            .insert_message(bob.id, inbox(&bob) as i64, &message("filler", 50_000))
+            .expect("filler");
+        let bob_used = usage(&store, bob.id);
+        let mid = store
+            .insert_message(alice.id, drafts as i64, &message("medium", 20_000))
+            .expect("insert");
+        let out = store
+            .submit_message_within(&alice, mid, &limits, SubmitHooks::default())
+            .expect("submit");
+        assert_eq!(out.delivered.len(), 1);
+        assert_eq!(out.delivered[0].0, carol.id);
+        assert_eq!(out.refused.len(), 1);
+        let Undeliverable::QuotaExceeded(over) = out.refused[0].reason else {
+            panic!("{:?}", out.refused)
+        };
+        assert_eq!(
+            (over.mailbox_id, over.used, over.quota),
+            (bob.id, bob_used, 64 << 10)
+        );
+        assert!(over.would_hold > 64 << 10);
+        assert_eq!(usage(&store, bob.id), bob_used);
+        assert_eq!(count_in(&store, bob.id, inbox(&bob)), 1);
+        assert_eq!(count_in(&store, carol.id, inbox(&carol)), 1);
+        let queued: i64 = store
+            .with_conn(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM outbound_queue WHERE mid = ?1",
+                    [mid],
+                    |r| r.get(0),
+                )?)
+            })
+            .expect("queue");
+        assert_eq!(queued, 2, "eve and bob");
+        // The same submit id again does nothing more.
+        let again = store
+            .submit_message_within(&alice, mid, &limits, SubmitHooks::default())
+            .expect("again");
+        assert!(again.already_submitted && again.refused.is_empty());
+    }
 }

@@ -69,6 +69,73 @@ pub fn mailbox_bytes(conn: &Connection, mailbox_id: i64) -> rusqlite::Result<u64
     Ok(n.map_or(0, i64::unsigned_abs))
 }
 
+/// A write refused because it would have taken a mailbox past its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("mailbox {mailbox_id} would hold {would_hold} bytes, over its quota of {quota}")]
+pub struct OverQuota {
+    /// The mailbox (`users.id`, 0 = the public store).
+    pub mailbox_id: i64,
+    /// Bytes it held before the write.
+    pub used: u64,
+    /// Bytes it would have held after it.
+    pub would_hold: u64,
+    /// [`crate::Limits::mailbox_quota`].
+    pub quota: u64,
+}
+
+/// `Some` when mailbox `mailbox_id` now holds more than `quota` bytes *and* more than
+/// `before` (what it held before the caller's write): a write that frees space, or leaves the
+/// usage as it was, is never refused, even in a mailbox already over its quota.
+pub fn over_quota(
+    conn: &Connection,
+    mailbox_id: i64,
+    quota: u64,
+    before: u64,
+) -> rusqlite::Result<Option<OverQuota>> {
+    let now = mailbox_bytes(conn, mailbox_id)?;
+    Ok((now > quota && now > before).then_some(OverQuota {
+        mailbox_id,
+        used: before,
+        would_hold: now,
+        quota,
+    }))
+}
+
+/// Runs the write `f` inside a savepoint and keeps it only if mailbox `mailbox_id` is then
+/// within `quota` (see [`over_quota`]); otherwise everything `f` wrote is rolled back and
+/// `Ok(Err(OverQuota))` returned. An error of `f` rolls its writes back too. The check
+/// measures what was really stored (the TEMP usage table follows the savepoint), so it is
+/// exact whatever `f` does: copies of sparse values, recipients, attachments.
+///
+/// Works inside or outside the caller's transaction (outside, the savepoint is its own
+/// transaction).
+pub fn within_quota<T, E: From<rusqlite::Error>>(
+    conn: &Connection,
+    mailbox_id: i64,
+    quota: u64,
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<Result<T, OverQuota>, E> {
+    const ROLLBACK: &str = "ROLLBACK TO oxmapi_quota; RELEASE oxmapi_quota";
+    let before = mailbox_bytes(conn, mailbox_id)?;
+    conn.execute_batch("SAVEPOINT oxmapi_quota")?;
+    let out = f(conn).and_then(|v| Ok((v, over_quota(conn, mailbox_id, quota, before)?)));
+    match out {
+        Ok((v, None)) => {
+            conn.execute_batch("RELEASE oxmapi_quota")?;
+            Ok(Ok(v))
+        }
+        Ok((_, Some(over))) => {
+            conn.execute_batch(ROLLBACK)?;
+            Ok(Err(over))
+        }
+        Err(e) => {
+            // The rollback only fails on a broken connection; the first error matters.
+            let _ = conn.execute_batch(ROLLBACK);
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +198,73 @@ mod tests {
             .with_conn(|c| {
                 assert_eq!(mailbox_bytes(c, 7)?, 10);
                 assert_eq!(mailbox_bytes(c, 8)?, 50);
+                Ok(())
+            })
+            .expect("sql");
+    }
+
+    #[test]
+    fn within_quota_keeps_or_rolls_back_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .with_conn(|c| {
+                let put = |c: &Connection, id: i64, n: i64| {
+                    c.execute(
+                        "INSERT INTO props VALUES (7, 1, ?1, 1, zeroblob(?2))",
+                        [id, n],
+                    )
+                };
+                // Within the quota: kept, outside any transaction.
+                let r = within_quota(c, 7, 1000, |c| put(c, 1, 600))?;
+                assert_eq!(r, Ok(1));
+                assert_eq!(mailbox_bytes(c, 7)?, 600);
+                // Past it: rolled back, usage as before.
+                let r = within_quota(c, 7, 1000, |c| put(c, 2, 500))?;
+                assert_eq!(
+                    r,
+                    Err(OverQuota {
+                        mailbox_id: 7,
+                        used: 600,
+                        would_hold: 1100,
+                        quota: 1000
+                    })
+                );
+                assert_eq!(mailbox_bytes(c, 7)?, 600);
+                assert_eq!(recount(c, 7), 600);
+                // Inside the caller's transaction, nested: the inner refusal leaves the outer
+                // write, the caller's rollback removes it.
+                let tx = c.unchecked_transaction()?;
+                let r = within_quota(&tx, 7, 1000, |c| {
+                    put(c, 3, 300)?;
+                    within_quota(c, 7, 1000, |c| put(c, 4, 200))
+                })?;
+                assert!(matches!(
+                    r,
+                    Ok(Err(OverQuota {
+                        would_hold: 1100,
+                        ..
+                    }))
+                ));
+                assert_eq!(mailbox_bytes(&tx, 7)?, 900);
+                drop(tx);
+                assert_eq!(mailbox_bytes(c, 7)?, 600);
+                // A mailbox over its quota (lowered since) may still shrink or stay level.
+                let r = within_quota(c, 7, 100, |c| {
+                    c.execute(
+                        "UPDATE props SET value = zeroblob(599) WHERE mailbox_id = 7",
+                        [],
+                    )
+                })?;
+                assert_eq!(r, Ok(1));
+                // An error of the write rolls it back and is returned.
+                let r = within_quota(c, 7, 10_000, |c| {
+                    put(c, 5, 10)?;
+                    put(c, 5, 10)
+                });
+                assert!(r.is_err());
+                assert_eq!(mailbox_bytes(c, 7)?, 599);
+                assert_eq!(recount(c, 7), 599);
                 Ok(())
             })
             .expect("sql");
