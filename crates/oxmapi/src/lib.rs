@@ -21,6 +21,16 @@
 //! session.logoff().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! # Logging and secrets
+//!
+//! The crate logs through `tracing` and never formats a password, token or `Authorization`
+//! header. The `sspi` crate it uses for NTLM/Negotiate (and the `picky*` crates under it)
+//! logs the authentication messages themselves at debug/trace level — an NTLM AUTHENTICATE
+//! message can be cracked offline for the password — and the plaintext of sealed RPC/HTTP
+//! PDUs. A program that installs its own subscriber should drop those targets whatever the
+//! level, as the `oxmapi` command does (e.g. `tracing_subscriber::filter::filter_fn(|m|
+//! !m.target().starts_with("sspi") && !m.target().starts_with("picky"))` on its layer).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
