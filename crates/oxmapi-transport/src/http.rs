@@ -90,10 +90,46 @@ pub(crate) struct ChannelStats {
     pub(crate) auth_scheme: Option<AuthScheme>,
 }
 
-struct Conn {
+pub(crate) struct Conn {
     sender: SendRequest<Full<Bytes>>,
     used: bool,
     authenticated: bool,
+}
+
+/// Idle connections to one front end that the sessions of one client take turns on, so that
+/// an NTLM/Negotiate handshake (bound to the connection: connection-oriented NTLM,
+/// MS-NLMP 1.3.1.1) is done once for the address book and the mailbox, not once per
+/// endpoint. Bytes are counted by the session that opened the connection.
+#[derive(Clone, Default)]
+pub(crate) struct ConnPool(Arc<std::sync::Mutex<Vec<Conn>>>);
+
+/// Most idle connections a [`ConnPool`] keeps.
+const POOL_MAX: usize = 2;
+
+impl ConnPool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An open idle connection, if any.
+    fn take(&self) -> Option<Conn> {
+        let mut idle = self.lock();
+        while let Some(conn) = idle.pop() {
+            if !conn.sender.is_closed() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    fn put(&self, conn: Conn) {
+        let mut idle = self.lock();
+        if idle.len() < POOL_MAX {
+            idle.push(conn);
+        }
+    }
 }
 
 /// The HTTP side of one endpoint session.
@@ -109,6 +145,8 @@ pub(crate) struct HttpChannel {
     auth_needed: bool,
     /// Basic or Bearer was accepted: send its header with every request from now on.
     whole_ok: bool,
+    /// Where the connection goes between requests when it is shared with other sessions.
+    pool: Option<ConnPool>,
 }
 
 enum SendFailure {
@@ -134,6 +172,25 @@ impl HttpChannel {
             stats: ChannelStats::default(),
             auth_needed: false,
             whole_ok: false,
+            pool: None,
+        }
+    }
+
+    /// Shares connections with the other channels of `pool` ([`Self::park`] after each
+    /// request).
+    pub(crate) fn with_pool(mut self, pool: ConnPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// Hands the connection, once its response is read, to the pool for the next request of
+    /// any channel sharing it. Without a pool the channel keeps it.
+    pub(crate) fn park(&mut self) {
+        if let Some(pool) = &self.pool
+            && let Some(conn) = self.conn.take()
+            && !conn.sender.is_closed()
+        {
+            pool.put(conn);
         }
     }
 
@@ -154,13 +211,24 @@ impl HttpChannel {
                 .conn
                 .as_ref()
                 .map_or((false, false), |c| (c.used, c.authenticated));
-            if self.auth_needed && !authenticated && !self.whole_ok {
+            // NTLM and Negotiate bind to the connection (MS-NLMP 1.3.1.1): a new one starts
+            // with the first leg of the handshake, not an anonymous request answered 401.
+            let connection_auth = self
+                .auth
+                .as_ref()
+                .is_some_and(|a| matches!(a.scheme, AuthScheme::Ntlm | AuthScheme::Negotiate));
+            if (self.auth_needed || connection_auth) && !authenticated && !self.whole_ok {
                 return self.handshake(next, None).await;
             }
-            let header = match (&self.auth, self.whole_ok) {
-                (Some(a), true) => whole_request_header(a, self.target.https, &self.target.host)?,
+            // Basic and Bearer go up front over TLS, on the first request of every connection:
+            // no anonymous leg to learn that the server wants them (RFC 7617 2, RFC 6750 2.1).
+            let header = match &self.auth {
+                Some(a) if self.whole_ok || self.target.https => {
+                    whole_request_header(a, self.target.https, &self.target.host)?
+                }
                 _ => None,
             };
+            let sent_credentials = header.is_some();
             let response = match self.send_once(next()?, header).await {
                 Ok(response) => response,
                 Err(SendFailure::Closed) if reused && !retried => {
@@ -172,9 +240,21 @@ impl HttpChannel {
                 Err(SendFailure::Other(e)) => return Err(e),
             };
             if response.status() != StatusCode::UNAUTHORIZED {
+                if sent_credentials
+                    && !self.whole_ok
+                    && let Some(scheme) = self.auth.as_ref().map(|a| a.scheme)
+                {
+                    self.authenticated(scheme);
+                    self.whole_ok = true;
+                }
                 return Ok(response);
             }
             let offered = challenges(&response);
+            if sent_credentials {
+                // The credentials were refused: asking again would only count one more
+                // failed attempt against the account.
+                return Err(self.refused(response, offered).await);
+            }
             self.drain(response).await;
             self.ensure_connected().await?;
             return self.handshake(next, Some(offered)).await;
@@ -277,11 +357,22 @@ impl HttpChannel {
                 self.authenticated(auth.scheme);
                 return Ok(response);
             }
-            let token = challenges(&response)
+            let offered_now = challenges(&response);
+            self.drain(response).await;
+            if !offered_now.is_empty()
+                && !offered_now
+                    .iter()
+                    .any(|c| c.scheme.eq_ignore_ascii_case(wanted))
+            {
+                return Err(TransportError::AuthNotOffered {
+                    offered: offered_now.into_iter().map(|c| c.scheme).collect(),
+                    wanted: auth.scheme,
+                });
+            }
+            let token = offered_now
                 .into_iter()
                 .find(|c| c.scheme.eq_ignore_ascii_case(wanted))
                 .and_then(|c| c.token);
-            self.drain(response).await;
             match token {
                 Some(token) if leg == 0 => challenge = Some(token),
                 _ => return Err(failed()),
@@ -295,6 +386,38 @@ impl HttpChannel {
             }
         }
         Err(failed())
+    }
+
+    /// The error for a 401 to a request that carried Basic or Bearer credentials.
+    async fn refused(
+        &mut self,
+        response: Response<Incoming>,
+        offered: Vec<Challenge>,
+    ) -> TransportError {
+        let Some(auth) = self.auth.clone() else {
+            self.drain(response).await;
+            return TransportError::Protocol("401 to a request without credentials".into());
+        };
+        if let Some(error) = bearer_error(header_values(&response)) {
+            // RFC 6750 3.1, e.g. `invalid_token: the token has expired`; never the token.
+            tracing::debug!(host = %self.target.host, %error, "bearer token rejected");
+        }
+        self.drain(response).await;
+        let wanted = auth.scheme.header_name();
+        if !offered.is_empty()
+            && !offered
+                .iter()
+                .any(|c| c.scheme.eq_ignore_ascii_case(wanted))
+        {
+            return TransportError::AuthNotOffered {
+                offered: offered.into_iter().map(|c| c.scheme).collect(),
+                wanted: auth.scheme,
+            };
+        }
+        TransportError::AuthFailed {
+            scheme: auth.scheme,
+            user: auth.credentials.display_user(),
+        }
     }
 
     fn authenticated(&mut self, scheme: AuthScheme) {
@@ -396,7 +519,10 @@ impl HttpChannel {
         if self.conn.as_ref().is_some_and(|c| !c.sender.is_closed()) {
             return Ok(());
         }
-        self.conn = None;
+        self.conn = self.pool.as_ref().and_then(ConnPool::take);
+        if self.conn.is_some() {
+            return Ok(());
+        }
         let tcp = self.tcp_connect().await?;
         let sender = match &self.tls {
             Some(tls) => {

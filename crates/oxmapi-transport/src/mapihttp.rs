@@ -10,10 +10,10 @@ use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use uuid::Uuid;
 
-use crate::config::TransportConfig;
+use crate::config::{AuthScheme, TransportConfig};
 use crate::cookies::CookieJar;
 use crate::error::TransportError;
-use crate::http::{HttpChannel, Outgoing, Target};
+use crate::http::{ConnPool, HttpChannel, Outgoing, Target};
 use crate::stats::SessionStats;
 use crate::tls::TlsSetup;
 use oxmapi_wire::mapihttp::{FrameEvent, FramedResponse, ResponseCode, ResponseFramer};
@@ -83,6 +83,8 @@ struct ClientInner {
     target: Target,
     tls: Option<TlsSetup>,
     client_info_guid: Uuid,
+    /// Connections the sessions share when the auth scheme binds to the connection.
+    pool: Option<ConnPool>,
     /// X-ClientInfo counter: a different value for every new session context.
     contexts: AtomicU32,
 }
@@ -96,7 +98,16 @@ impl MapiHttpClient {
         } else {
             None
         };
+        // NTLM and Negotiate authenticate the connection (connection-oriented NTLM,
+        // MS-NLMP 1.3.1.1): the NSPI and EMSMDB sessions take turns on one, so the handshake
+        // is done once per front end.
+        let pool = config
+            .auth
+            .as_ref()
+            .filter(|a| matches!(a.scheme, AuthScheme::Ntlm | AuthScheme::Negotiate))
+            .map(|_| ConnPool::default());
         let inner = ClientInner {
+            pool,
             config,
             target,
             tls,
@@ -112,12 +123,15 @@ impl MapiHttpClient {
     /// (`MailboxId` query parameter, e.g. `<mailbox-guid>@<domain>` or the server name).
     pub fn session(&self, endpoint: Endpoint, mailbox_id: &str) -> MapiHttpSession {
         let inner = &self.inner;
-        let channel = HttpChannel::new(
+        let mut channel = HttpChannel::new(
             inner.target.clone(),
             inner.tls.clone(),
             inner.config.auth.clone(),
             inner.config.timeouts,
         );
+        if let Some(pool) = &inner.pool {
+            channel = channel.with_pool(pool.clone());
+        }
         MapiHttpSession {
             client: self.inner.clone(),
             path: format!("{}?MailboxId={}", endpoint.path(), encode_query(mailbox_id)),
@@ -148,6 +162,17 @@ pub struct MapiHttpSession {
 impl MapiHttpSession {
     /// Sends one request (`X-RequestType: request_type`) and returns the framed response.
     pub async fn post(
+        &mut self,
+        request_type: &str,
+        body: Vec<u8>,
+    ) -> Result<MapiHttpResponse, TransportError> {
+        let result = self.post_once(request_type, body).await;
+        // The response is read: the connection may serve another session of the client.
+        self.channel.park();
+        result
+    }
+
+    async fn post_once(
         &mut self,
         request_type: &str,
         body: Vec<u8>,

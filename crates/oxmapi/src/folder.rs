@@ -270,12 +270,28 @@ impl Session {
     /// A folder by path below the IPM subtree ("Top of Information Store"): segments separated
     /// by `/`, matched case-insensitively (`"Inbox/Projects"`). A missing segment is a
     /// NotFound error naming it.
+    ///
+    /// A first segment naming a well-known folder the logon response identifies (`Inbox`,
+    /// `Outbox`, `Sent Items`, `Deleted Items`: RopLogon's FolderIds, MS-OXCSTOR 2.2.1.1.3)
+    /// is that folder, whatever its display name in the mailbox's language, found without
+    /// reading the IPM subtree's hierarchy table.
     pub async fn folder_by_path(&mut self, path: &str) -> Result<Folder, Error> {
         const STEP: &str = "folder-by-path";
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let top = self.special_folder_ids()[3];
-        let mut current = self.get_folder(top).await?;
+        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut walked = String::new();
+        let well_known = segments.first().and_then(|seg| self.well_known_folder(seg));
+        let mut current = match well_known {
+            Some(fid) => {
+                segments.remove(0);
+                let folder = self.get_folder(fid).await?;
+                walked.push_str(&folder.name);
+                folder
+            }
+            None => {
+                let top = self.special_folder_ids()[3];
+                self.get_folder(top).await?
+            }
+        };
         for seg in segments {
             let children = current.folders(self).await?;
             let Some(next) = children
@@ -299,6 +315,14 @@ impl Session {
             current = next;
         }
         Ok(current)
+    }
+
+    /// The logon response's folder ID for a well-known folder directly below the IPM subtree,
+    /// by its English name, case-insensitively (RopLogon FolderIds, MS-OXCSTOR 2.2.1.1.3).
+    fn well_known_folder(&self, name: &str) -> Option<FolderId> {
+        (4..=7)
+            .find(|&i| crate::SPECIAL_FOLDER_NAMES[i].eq_ignore_ascii_case(name))
+            .map(|i| self.special_folder_ids()[i])
     }
 
     /// The folder ID an entry ID names, in this mailbox.

@@ -371,6 +371,14 @@ impl Session {
         }
     }
 
+    /// Queues `handles` for release (RopRelease, MS-OXCROPS 2.2.15.3), in this order, in
+    /// front of the session's next ROP request instead of a request of their own; a logoff
+    /// does not send them (Disconnect frees every object of the session context,
+    /// MS-OXCRPC 3.1.4.3, MS-OXCMAPIHTTP 3.2.5.4).
+    pub(crate) fn release_later(&self, handles: impl IntoIterator<Item = u32>) {
+        self.deferred_release().queue(handles);
+    }
+
     /// Sends one ROP request buffer and decodes the responses (plus the raw payloads of any
     /// further chained RPC_HEADER_EXT segments). Handles in `request.handles` must be current.
     ///
@@ -518,8 +526,22 @@ impl Session {
         Ok(())
     }
 
+    /// Requests this session has made so far on both channels (address book and mailbox),
+    /// from the first logon request on: HTTP round trips including authentication legs over
+    /// MAPI/HTTP; RPC calls plus the HTTP requests that set the channels up over RPC/HTTP.
+    pub fn round_trips(&self) -> u64 {
+        self.channels.emsmdb.round_trips() + self.channels.abook.round_trips()
+    }
+
     /// Logs off (CDO `Session.Logoff`): disconnects the mailbox and unbinds the address book.
-    pub async fn logoff(mut self) -> Result<(), Error> {
+    pub async fn logoff(self) -> Result<(), Error> {
+        self.logoff_counted().await.map(|_| ())
+    }
+
+    /// [`Session::logoff`], returning the requests the logoff itself took (see
+    /// [`Session::round_trips`]).
+    pub async fn logoff_counted(mut self) -> Result<u64, Error> {
+        let before = self.round_trips();
         // A context the server already expired is as good as closed.
         let gone = |r: Result<(), Error>| match r {
             Err(e) if e.code() == ErrorCode::END_OF_SESSION => Ok(()),
@@ -527,7 +549,8 @@ impl Session {
         };
         let a = gone(self.channels.emsmdb.disconnect().await);
         let b = gone(self.channels.abook.unbind().await);
-        a.and(b)
+        a.and(b)?;
+        Ok(self.round_trips().saturating_sub(before))
     }
 }
 
@@ -595,6 +618,31 @@ fn open_flags_for(no_mail: bool) -> u32 {
     f
 }
 
+/// The RopLogon request for the private mailbox (MS-OXCROPS 2.2.3.1, MS-OXCSTOR 2.2.1.1):
+/// logon ID 0, its handle in slot 0.
+fn private_logon_request(user_dn: &str, open_flags: u32) -> RopRequest {
+    RopRequest::Logon(LogonRequest {
+        logon_id: 0,
+        output_handle_index: 0,
+        logon_flags: logon_flags::PRIVATE,
+        open_flags,
+        store_state: 0,
+        essdn: Some(user_dn.to_owned()),
+    })
+}
+
+/// The RopLogon request for the public folder store: logon ID 1, its handle in `slot`.
+fn public_logon_request(slot: u8) -> RopRequest {
+    RopRequest::Logon(LogonRequest {
+        logon_id: 1,
+        output_handle_index: slot,
+        logon_flags: 0,
+        open_flags: open_flags::PUBLIC | open_flags::USE_PER_MDB_REPLID_MAPPING,
+        store_state: 0,
+        essdn: None,
+    })
+}
+
 /// RopLogon for the private mailbox (MS-OXCROPS 2.2.3.1, MS-OXCSTOR 2.2.1.1).
 async fn private_logon(
     emsmdb: &mut Mailbox,
@@ -605,21 +653,55 @@ async fn private_logon(
 ) -> Result<PrivateLogon, Error> {
     const STEP: &str = "rop-logon";
     let request = RopRequestBuffer {
-        rops: vec![RopRequest::Logon(LogonRequest {
-            logon_id: 0,
-            output_handle_index: 0,
-            logon_flags: logon_flags::PRIVATE,
-            open_flags,
-            store_state: 0,
-            essdn: Some(user_dn.to_owned()),
-        })],
+        rops: vec![private_logon_request(user_dn, open_flags)],
         handles: vec![u32::MAX],
     };
     let ctx = [ResponseContext::Logon { private: true }];
     let (mut resp, _) = backoff::execute(emsmdb, pacing, STEP, &request, &ctx).await?;
     notifications.absorb(STEP, &mut resp.rops);
     let handle = resp.handles.first().copied().unwrap_or(u32::MAX);
-    match resp.rops.into_iter().next() {
+    private_logon_result(resp.rops.into_iter().next(), handle)
+}
+
+/// The private and the public RopLogon in one request: ROPs of a buffer are processed in
+/// order, each with its own LogonId and output slot (MS-OXCROPS 3.1.4.2, 3.2.5.1), so the
+/// public store costs no round trip of its own. The first result is the private logon's;
+/// the second is `Ok(Ok(()))` when the public store opened, `Ok(Err(code))` when it did
+/// not (the organization has none).
+async fn both_logons(
+    emsmdb: &mut Mailbox,
+    pacing: &Pacing,
+    user_dn: &str,
+    open_flags: u32,
+    notifications: &mut NotificationQueue,
+) -> Result<(Result<PrivateLogon, Error>, PublicLogon), Error> {
+    const STEP: &str = "rop-logon";
+    let request = RopRequestBuffer {
+        rops: vec![
+            private_logon_request(user_dn, open_flags),
+            public_logon_request(1),
+        ],
+        handles: vec![u32::MAX, u32::MAX],
+    };
+    let ctx = [
+        ResponseContext::Logon { private: true },
+        ResponseContext::Logon { private: false },
+    ];
+    let (mut resp, _) = backoff::execute(emsmdb, pacing, STEP, &request, &ctx).await?;
+    notifications.absorb(STEP, &mut resp.rops);
+    let handle = resp.handles.first().copied().unwrap_or(u32::MAX);
+    let mut rops = resp.rops.into_iter();
+    let private = private_logon_result(rops.next(), handle);
+    let public = public_logon_result(rops.next());
+    Ok((private, public))
+}
+
+/// What the public RopLogon gave: `Ok(Err(code))` = the organization has no public folders.
+type PublicLogon = Result<Result<(), ErrorCode>, Error>;
+
+fn private_logon_result(r: Option<RopResponse>, handle: u32) -> Result<PrivateLogon, Error> {
+    const STEP: &str = "rop-logon";
+    match r {
         Some(RopResponse::LogonPrivate(r)) => Ok(PrivateLogon {
             handle,
             folder_ids: r.folder_ids,
@@ -637,28 +719,10 @@ async fn private_logon(
     }
 }
 
-/// RopLogon for the public folder store. `Ok(None)` = the organization has none.
-async fn public_logon(
-    emsmdb: &mut Mailbox,
-    pacing: &Pacing,
-    notifications: &mut NotificationQueue,
-) -> Result<Result<(), ErrorCode>, Error> {
+/// The public RopLogon's response. `Ok(Err(code))` = the organization has none.
+fn public_logon_result(r: Option<RopResponse>) -> PublicLogon {
     const STEP: &str = "public-folders";
-    let request = RopRequestBuffer {
-        rops: vec![RopRequest::Logon(LogonRequest {
-            logon_id: 1,
-            output_handle_index: 0,
-            logon_flags: 0,
-            open_flags: open_flags::PUBLIC | open_flags::USE_PER_MDB_REPLID_MAPPING,
-            store_state: 0,
-            essdn: None,
-        })],
-        handles: vec![u32::MAX],
-    };
-    let ctx = [ResponseContext::Logon { private: false }];
-    let (mut resp, _) = backoff::execute(emsmdb, pacing, STEP, &request, &ctx).await?;
-    notifications.absorb(STEP, &mut resp.rops);
-    match resp.rops.into_iter().next() {
+    match r {
         Some(RopResponse::LogonPublic(_)) => Ok(Ok(())),
         Some(RopResponse::Error(e)) => Ok(Err(e.return_value)),
         Some(other) => Err(rop_failure(STEP, &other)),
@@ -991,7 +1055,11 @@ async fn logon_flow(
     let open = open_flags_for(params.no_mail);
     let t = StepTimer::start(emsmdb.round_trips());
     let mut notifications = NotificationQueue::default();
-    let logon = private_logon(&mut emsmdb, &pacing, &dn, open, &mut notifications).await;
+    let (logon, public) =
+        match both_logons(&mut emsmdb, &pacing, &dn, open, &mut notifications).await {
+            Ok((logon, public)) => (logon, Some(public)),
+            Err(e) => (Err(e), None),
+        };
     t.finish(report, "rop-logon", emsmdb.round_trips(), &logon, |l| {
         format!("private mailbox opened; Inbox {}", l.folder_ids[4])
     });
@@ -1013,8 +1081,9 @@ async fn logon_flow(
     // Public folders: CDO opens the public store too; without public folders the logon
     // fails with MAPI_E_FAILONEPROVIDER unless Ignore No PF (CONNECT_IGNORE_NO_PF) is set.
     let ignore = profile.ignore_no_public_folders;
+    // The public RopLogon went in the request of the private one (no round trip here).
     let t = StepTimer::start(emsmdb.round_trips());
-    let public = public_logon(&mut emsmdb, &pacing, &mut notifications).await;
+    let public = public.unwrap_or_else(|| Err(no_response("public-folders")));
     t.finish(
         report,
         "public-folders",

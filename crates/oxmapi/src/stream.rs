@@ -298,17 +298,15 @@ impl Session {
             Ok(total)
         }
         .await;
-        // Release the stream and the objects whatever happened.
-        let live: Vec<u32> = handles.into_iter().skip(1).collect();
-        if !live.is_empty() {
-            let mut b = Batch::new(live.clone());
-            for slot in (0..live.len()).rev() {
-                if live[slot] != NEW_HANDLE {
-                    b.release(u8::try_from(slot).unwrap_or(u8::MAX));
-                }
-            }
-            let _ = b.send(self, "release").await;
-        }
+        // Release the stream and the objects whatever happened, innermost first, with the
+        // next request (a read-only stream has nothing to commit).
+        self.release_later(
+            handles
+                .into_iter()
+                .skip(1)
+                .rev()
+                .filter(|&h| h != NEW_HANDLE),
+        );
         result
     }
 }

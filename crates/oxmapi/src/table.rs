@@ -313,18 +313,11 @@ impl TableCursor {
         std::mem::take(&mut self.owned)
     }
 
-    /// Releases the table and the objects opened on the way (best effort: a failure here
-    /// only leaks server handles until the session ends).
+    /// Releases the table and the objects opened on the way, the table first, with the
+    /// session's next request ([`Session::release_later`]: no request of their own).
     pub(crate) async fn close(&mut self, session: &mut Session) {
-        if self.owned.is_empty() {
-            return;
-        }
         let handles = std::mem::take(&mut self.owned);
-        let mut batch = Batch::new(handles.clone());
-        for slot in (0..handles.len()).rev() {
-            batch.release(u8::try_from(slot).unwrap_or(u8::MAX));
-        }
-        let _ = batch.send(session, "release").await;
+        session.release_later(handles.into_iter().rev());
         self.done = true;
     }
 }

@@ -253,9 +253,15 @@ async fn a_listing_dropped_early_is_released_by_the_next_request() {
     );
     assert_eq!(lab.server.open_object_count(), before);
 
-    // A listing read to its end releases its table itself; nothing is left over either.
+    // A listing read to its end queues its table's release the same way: the next request
+    // carries it, and nothing is left over.
     let all = folder.messages().collect(&mut session).await.unwrap();
     assert_eq!(all.len(), 5);
+    assert_eq!(lab.server.open_object_count(), before + 2);
+    session
+        .store_properties(&[tags::PidTagMailboxOwnerName])
+        .await
+        .unwrap();
     assert_eq!(lab.server.open_object_count(), before);
     session.logoff().await.unwrap();
 }
