@@ -18,12 +18,13 @@ mod attack {
     pub(crate) mod passwords;
     pub(crate) mod rops;
     pub(crate) mod slow;
+    pub(crate) mod unread;
 }
 
 use std::time::Duration;
 
 use attack::harness::{ServerProc, Spec, StartOpts, TestLimits, run_attack, serial};
-use attack::{bomb, fuzz, heavy, passwords, rops, slow};
+use attack::{bomb, fuzz, heavy, passwords, rops, slow, unread};
 
 fn default_server() -> ServerProc {
     ServerProc::start(StartOpts::default())
@@ -175,5 +176,26 @@ fn heavy_sorts_on_two_sessions() {
         ..Spec::new("heavy-sort")
     };
     let row = run_attack(&mut server, spec, heavy::heavy_sort);
+    row.assert_ok(&server);
+}
+
+#[test]
+fn never_reading_client() {
+    let _one_at_a_time = serial();
+    // Long subjects in bob's Inbox make every RopQueryRows answer about 200 KB.
+    let mut server = ServerProc::start(StartOpts {
+        limits: TestLimits {
+            write_stall_timeout: unread::WRITE_STALL,
+            ..TestLimits::default()
+        },
+        prepare: Some(unread::seed_bob_inbox),
+        ..StartOpts::default()
+    });
+    let spec = Spec {
+        // Let the first virtual connection log on and its unread answers pile up.
+        ramp_up: Duration::from_secs(1),
+        ..Spec::new("never-reading")
+    };
+    let row = run_attack(&mut server, spec, unread::never_reading);
     row.assert_ok(&server);
 }

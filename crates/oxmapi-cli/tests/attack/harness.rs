@@ -61,6 +61,7 @@ pub(crate) struct TestLimits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
     pub(crate) idle_timeout: Duration,
+    pub(crate) write_stall_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
     pub(crate) max_objects_per_session: usize,
@@ -84,6 +85,8 @@ impl Default for TestLimits {
             header_read_timeout: Duration::from_secs(2),
             body_read_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(3),
+            // The server's default; the never-reading client's attack shortens it.
+            write_stall_timeout: Duration::from_secs(60),
             max_connections: 400,
             max_connections_per_ip: 32,
             max_objects_per_session: 256,
@@ -119,6 +122,11 @@ impl TestLimits {
         );
         let _ = writeln!(s, "body_read_timeout_ms = {}", ms(self.body_read_timeout));
         let _ = writeln!(s, "idle_timeout_ms = {}", ms(self.idle_timeout));
+        let _ = writeln!(
+            s,
+            "write_stall_timeout_ms = {}",
+            ms(self.write_stall_timeout)
+        );
         let _ = writeln!(s, "max_connections = {}", self.max_connections);
         let _ = writeln!(
             s,

@@ -70,7 +70,20 @@ impl Target {
 
     /// A TCP connection from `src` (port chosen by the kernel).
     pub(crate) async fn tcp(&self, src: IpAddr) -> io::Result<TcpStream> {
+        self.tcp_with(src, None).await
+    }
+
+    /// A TCP connection from `src` whose receive buffer (SO_RCVBUF) is set to `recv_buffer`
+    /// bytes before connecting, so that the window it advertises stays that small.
+    pub(crate) async fn tcp_with(
+        &self,
+        src: IpAddr,
+        recv_buffer: Option<u32>,
+    ) -> io::Result<TcpStream> {
         let sock = TcpSocket::new_v4()?;
+        if let Some(n) = recv_buffer {
+            sock.set_recv_buffer_size(n)?;
+        }
         sock.bind(SocketAddr::new(src, 0))?;
         tokio::time::timeout(WAIT, sock.connect(self.addr))
             .await
@@ -79,7 +92,12 @@ impl Target {
 
     /// A TLS connection from `src`.
     pub(crate) async fn tls(&self, src: IpAddr) -> io::Result<Tls> {
-        let tcp = self.tcp(src).await?;
+        self.tls_with(src, None).await
+    }
+
+    /// A TLS connection from `src` over [`Self::tcp_with`].
+    pub(crate) async fn tls_with(&self, src: IpAddr, recv_buffer: Option<u32>) -> io::Result<Tls> {
+        let tcp = self.tcp_with(src, recv_buffer).await?;
         let name = rustls_pki_types::ServerName::try_from("127.0.0.1").expect("server name");
         tokio::time::timeout(WAIT, self.tls.connect(name, tcp))
             .await
@@ -399,11 +417,21 @@ fn cookie() -> Uuid {
 impl Vc {
     /// Opens a virtual connection to `<user's server>:6001` (EMSMDB) as `user`.
     pub(crate) async fn open(target: &Target, src: IpAddr, user: &User) -> Result<Self, String> {
+        Self::open_with(target, src, user, None).await
+    }
+
+    /// [`Self::open`] with the OUT channel's TCP receive buffer set to `out_recv_buffer`.
+    pub(crate) async fn open_with(
+        target: &Target,
+        src: IpAddr,
+        user: &User,
+        out_recv_buffer: Option<u32>,
+    ) -> Result<Self, String> {
         let auth = basic(&user.alias, &user.password);
         let query = format!("{}:6001", user.personalized_server_name);
         let vc_cookie = cookie();
         let io = |e: io::Error| e.to_string();
-        let mut out = target.tls(src).await.map_err(io)?;
+        let mut out = target.tls_with(src, out_recv_buffer).await.map_err(io)?;
         rpc_head(&mut out, "RPC_OUT_DATA", &query, Some(&auth), 76, true)
             .await
             .map_err(io)?;
@@ -541,6 +569,12 @@ impl Vc {
     /// and returns the first answering PDU (a response fragment or a fault), `None` when the
     /// channel closed instead.
     pub(crate) async fn call(&mut self, opnum: u16, stub: &[u8]) -> Result<Option<Pdu>, String> {
+        self.send_call(opnum, stub).await?;
+        self.next_rpc().await
+    }
+
+    /// Sends a request like [`Self::call`] without reading anything from the OUT channel.
+    pub(crate) async fn send_call(&mut self, opnum: u16, stub: &[u8]) -> Result<(), String> {
         let alloc_hint = u32::try_from(stub.len()).unwrap_or(u32::MAX);
         let call_id = self.call_id;
         self.call_id += 1;
@@ -558,7 +592,15 @@ impl Vc {
             pdu.pfc_flags = flags;
             self.send(&pdu).await?;
         }
-        self.next_rpc().await
+        Ok(())
+    }
+
+    /// Reads raw bytes of the OUT channel (none of them framed), within [`WAIT`]; `Ok(0)`
+    /// once the server closed it.
+    pub(crate) async fn read_out_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        tokio::time::timeout(WAIT, self.out.read(buf))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "OUT channel silent"))?
     }
 
     /// The whole response stub of a call (reassembling response fragments).
