@@ -17,6 +17,7 @@ mod attack {
     pub(crate) mod net;
     pub(crate) mod passwords;
     pub(crate) mod rops;
+    pub(crate) mod seed;
     pub(crate) mod slow;
     pub(crate) mod unread;
 }

@@ -14,11 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oxmapi_server::store::{SPECIAL_INBOX, Store, StoreError};
-use oxmapi_wire::WriteCursor;
-use oxmapi_wire::data::{
-    FolderId, MessageId, PropertyValue, ValueContext, encode_typed_value, tags,
-};
+use oxmapi_wire::data::{FolderId, PropertyValue, tags};
 use oxmapi_wire::rop::{
     GetContentsTableRequest, OpenFolderRequest, QueryRowsRequest, ReleaseRequest, RopRequest,
     RopResponse, SetColumnsRequest, SortOrder, SortOrderSet, SortTableRequest,
@@ -27,6 +23,7 @@ use oxmapi_wire::rop::{
 use super::harness::{AttackCtx, Outcome};
 use super::net::Target;
 use super::rops::{NULL, code_name, logon};
+use super::seed::seed_inbox;
 
 /// Messages in bob's Inbox.
 pub(crate) const ROWS: usize = 20_000;
@@ -37,59 +34,21 @@ const HAMMER: Duration = Duration::from_secs(8);
 /// Most heavy requests per session (a safety stop; the stop signal ends it long before).
 const MAX_REQUESTS: usize = 2_000;
 
-/// PropertyValue as stored in `props.value` (the ROP encoding of a typed value).
-fn encoded(v: &PropertyValue) -> Vec<u8> {
-    let mut w = WriteCursor::new();
-    encode_typed_value(v, &mut w, ValueContext::Rop).expect("encoding a property value");
-    w.into_inner()
-}
-
 /// Puts [`ROWS`] messages with a subject and a delivery time into bob's Inbox of the store in
-/// `data`, in one transaction (the server is not running yet; the store is closed again on
-/// return).
+/// `data` (the server is not running yet).
 pub(crate) fn seed_bob_inbox(data: &Path) {
-    let store = Store::open(data).expect("opening the store");
-    let bob = store
-        .user_by_alias("bob")
-        .expect("looking up bob")
-        .expect("bob exists");
-    let inbox = store
-        .special_folder(bob.id, SPECIAL_INBOX)
-        .expect("looking up bob's Inbox")
-        .expect("bob has an Inbox")
-        .cast_signed();
-    store
-        .with_conn(|c| {
-            let tx = c.transaction()?;
-            {
-                let mut msg =
-                    tx.prepare("INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)")?;
-                let mut prop = tx.prepare(
-                    "INSERT INTO props (mailbox_id, kind, object_id, tag, value) \
-                     VALUES (?1, 1, ?2, ?3, ?4)",
-                )?;
-                for i in 0..ROWS {
-                    let mid = MessageId::new(1, 0x10_0000 + i as u64).0.cast_signed();
-                    msg.execute((bob.id, mid, inbox))?;
-                    let values = [
-                        (
-                            tags::PidTagSubject,
-                            PropertyValue::Unicode(format!("message {}", (i * 7919) % ROWS)),
-                        ),
-                        (
-                            tags::PidTagMessageDeliveryTime,
-                            PropertyValue::Time(133_000_000_000_000_000 + i as u64),
-                        ),
-                    ];
-                    for (tag, v) in values {
-                        prop.execute((bob.id, mid, i64::from(tag.0), encoded(&v)))?;
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok::<(), StoreError>(())
-        })
-        .expect("seeding bob's Inbox");
+    seed_inbox(data, "bob", ROWS, |i| {
+        vec![
+            (
+                tags::PidTagSubject,
+                PropertyValue::Unicode(format!("message {}", (i * 7919) % ROWS)),
+            ),
+            (
+                tags::PidTagMessageDeliveryTime,
+                PropertyValue::Time(133_000_000_000_000_000 + i as u64),
+            ),
+        ]
+    });
 }
 
 /// The heavy request on a logon in handle slot 0: the Inbox in slot 1, its contents table in

@@ -23,9 +23,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oxmapi_server::store::{SPECIAL_INBOX, Store, StoreError};
-use oxmapi_wire::WriteCursor;
-use oxmapi_wire::data::{FolderId, MessageId, PropertyTag, PropertyValue, tags};
+use oxmapi_wire::data::{FolderId, PropertyTag, PropertyValue, tags};
 use oxmapi_wire::dcerpc::emsmdb::{EcDoRpcExt2Request, EcDoRpcExt2Response, OPNUM_EC_DO_RPC_EXT2};
 use oxmapi_wire::dcerpc::ndr::{ContextHandle, NdrCodec};
 use oxmapi_wire::rop::{
@@ -38,6 +36,7 @@ use tokio::io::AsyncReadExt;
 use super::harness::{AttackCtx, Outcome};
 use super::net::{ATTACKER, Target, Vc, WAIT};
 use super::rops::{NULL, code_name};
+use super::seed::seed_inbox;
 
 /// Messages in bob's Inbox.
 pub(crate) const ROWS: usize = 300;
@@ -62,14 +61,6 @@ const MAX_ROUNDS: usize = 20;
 /// The configured write stall timeout of this attack's server.
 pub(crate) const WRITE_STALL: Duration = Duration::from_millis(1000);
 
-/// PropertyValue as stored in `props.value` (the ROP encoding of a typed value).
-fn encoded(v: &PropertyValue) -> Vec<u8> {
-    let mut w = WriteCursor::new();
-    oxmapi_wire::data::encode_typed_value(v, &mut w, oxmapi_wire::data::ValueContext::Rop)
-        .expect("encoding a property value");
-    w.into_inner()
-}
-
 /// A subject of [`SUBJECT_CHARS`] pseudo-random letters (so that no compression shrinks the
 /// answers).
 fn subject(i: usize) -> String {
@@ -85,39 +76,11 @@ fn subject(i: usize) -> String {
 }
 
 /// Puts [`ROWS`] messages with long subjects into bob's Inbox of the store in `data` (the
-/// server is not running yet; the store is closed again on return).
+/// server is not running yet).
 pub(crate) fn seed_bob_inbox(data: &Path) {
-    let store = Store::open(data).expect("opening the store");
-    let bob = store
-        .user_by_alias("bob")
-        .expect("looking up bob")
-        .expect("bob exists");
-    let inbox = store
-        .special_folder(bob.id, SPECIAL_INBOX)
-        .expect("looking up bob's Inbox")
-        .expect("bob has an Inbox")
-        .cast_signed();
-    store
-        .with_conn(|c| {
-            let tx = c.transaction()?;
-            {
-                let mut msg =
-                    tx.prepare("INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)")?;
-                let mut prop = tx.prepare(
-                    "INSERT INTO props (mailbox_id, kind, object_id, tag, value) \
-                     VALUES (?1, 1, ?2, ?3, ?4)",
-                )?;
-                for i in 0..ROWS {
-                    let mid = MessageId::new(1, 0x10_0000 + i as u64).0.cast_signed();
-                    msg.execute((bob.id, mid, inbox))?;
-                    let v = PropertyValue::Unicode(subject(i));
-                    prop.execute((bob.id, mid, i64::from(tags::PidTagSubject.0), encoded(&v)))?;
-                }
-            }
-            tx.commit()?;
-            Ok::<(), StoreError>(())
-        })
-        .expect("seeding bob's Inbox");
+    seed_inbox(data, "bob", ROWS, |i| {
+        vec![(tags::PidTagSubject, PropertyValue::Unicode(subject(i)))]
+    });
 }
 
 /// EcDoRpcExt2's request stub for `rops` in one uncompressed segment (pulFlags NoCompression
