@@ -9,19 +9,6 @@ use http::Request;
 use http_body_util::Full;
 use support::*;
 
-/// Connect request body (MS-OXCMAPIHTTP 2.2.4.1.1): UserDn, Flags, DefaultCodePage,
-/// LcidSort, LcidString, AuxiliaryBufferSize 0.
-fn connect_body(dn: &str) -> Vec<u8> {
-    Bytes8::default()
-        .asciiz(dn)
-        .u32(0)
-        .u32(1252)
-        .u32(0x409)
-        .u32(0x409)
-        .u32(0)
-        .done()
-}
-
 #[tokio::test]
 async fn unauthenticated_and_wrong_password_get_401() {
     let ts = start().await;

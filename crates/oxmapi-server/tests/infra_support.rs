@@ -278,3 +278,101 @@ impl Rd<'_> {
         assert!(self.0.is_empty(), "trailing bytes: {:?}", self.0);
     }
 }
+
+/// An empty slot of the Server object handle table.
+pub const NULL: u32 = 0xFFFF_FFFF;
+
+/// Connect request body (MS-OXCMAPIHTTP 2.2.4.1.1): UserDn, Flags, DefaultCodePage,
+/// LcidSort, LcidString, AuxiliaryBufferSize 0.
+pub fn connect_body(dn: &str) -> Vec<u8> {
+    Bytes8::default()
+        .asciiz(dn)
+        .u32(0)
+        .u32(1252)
+        .u32(0x409)
+        .u32(0x409)
+        .u32(0)
+        .done()
+}
+
+/// One EMSMDB session context with a private logon in handle 0 (suites add their own
+/// methods in `impl support::Session` blocks).
+pub struct Session {
+    pub m: Mapi,
+    pub logon: u32,
+}
+
+impl Session {
+    /// Connect, then RopLogon (private mailbox) as `user`.
+    pub async fn open(ts: &TestServer, user: &UserRecord, password: &str) -> Self {
+        let mut m = Mapi::new(ts, "emsmdb", user, password).await;
+        let r = m.post("Connect", connect_body(&user.legacy_dn)).await;
+        assert_eq!(r.response_code(), Some(0));
+        let mut s = Self { m, logon: NULL };
+        let logon = oxmapi_wire::rop::LogonRequest {
+            logon_id: 0,
+            output_handle_index: 0,
+            logon_flags: 0x01,
+            open_flags: 0x0100_000C,
+            store_state: 0,
+            essdn: Some(user.legacy_dn.clone()),
+        };
+        let (r, h) = s.exec(vec![logon.into()], vec![NULL]).await;
+        assert!(
+            matches!(r[0], oxmapi_wire::rop::RopResponse::LogonPrivate(_)),
+            "{r:?}"
+        );
+        s.logon = h[0];
+        s
+    }
+
+    /// Execute (MS-OXCMAPIHTTP 2.2.4.2) with one uncompressed, unobfuscated segment.
+    pub async fn exec(
+        &mut self,
+        rops: Vec<oxmapi_wire::rop::RopRequest>,
+        handles: Vec<u32>,
+    ) -> (Vec<oxmapi_wire::rop::RopResponse>, Vec<u32>) {
+        self.exec_with_columns(rops, handles, |_, _| None).await
+    }
+
+    /// [`Session::exec`], with the columns of tables whose RopSetColumns is not in this
+    /// request (for decoding RopQueryRows and table notifications).
+    pub async fn exec_with_columns(
+        &mut self,
+        rops: Vec<oxmapi_wire::rop::RopRequest>,
+        handles: Vec<u32>,
+        known_columns: impl FnMut(usize, u8) -> Option<Vec<oxmapi_wire::data::PropertyTag>>,
+    ) -> (Vec<oxmapi_wire::rop::RopResponse>, Vec<u32>) {
+        use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_segments};
+        let req = oxmapi_wire::rop::RopRequestBuffer { rops, handles };
+        let seg = pack_segment(
+            &req.to_bytes().unwrap(),
+            PackOptions {
+                compress: false,
+                xor: false,
+                last: true,
+            },
+        )
+        .unwrap();
+        let body = Bytes8::default()
+            .u32(0x3)
+            .u32(seg.len() as u32)
+            .raw(&seg)
+            .u32(0x40000)
+            .u32(0)
+            .done();
+        let r = self.m.post("Execute", body).await;
+        assert_eq!(r.response_code(), Some(0));
+        let mut b = Rd(r.mapi_body());
+        assert_eq!(b.u32(), 0, "StatusCode");
+        assert_eq!(b.u32(), 0, "ErrorCode");
+        b.u32();
+        let n = b.u32() as usize;
+        let out = b.raw(n);
+        let segs = unpack_segments(&out).unwrap();
+        let contexts = req.response_contexts(known_columns).unwrap();
+        let resp =
+            oxmapi_wire::rop::RopResponseBuffer::decode(&segs[0].payload, &contexts).unwrap();
+        (resp.rops, resp.handles)
+    }
+}

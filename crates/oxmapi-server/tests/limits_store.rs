@@ -26,11 +26,10 @@ use oxmapi_wire::rop::{
     CopyFolderRequest, CreateFolderRequest, CreateMessageRequest, GetContentsTableRequest,
     GetPropertiesSpecificRequest, GetStreamSizeRequest, MoveCopyMessagesRequest, OpenFolderRequest,
     OpenMessageRequest, OpenStreamRequest, QueryRowsRequest, ReadStreamRequest, ReleaseRequest,
-    RopId, RopRequest, RopRequestBuffer, RopResponse, RopResponseBuffer, SaveChangesMessageRequest,
-    SeekStreamRequest, SetColumnsRequest, SetStreamSizeRequest, SortOrder, SortOrderSet,
-    SortTableRequest, SubmitMessageRequest, WriteStreamRequest, folder_type, seek_origin,
+    RopId, RopRequest, RopResponse, SaveChangesMessageRequest, SeekStreamRequest,
+    SetColumnsRequest, SetStreamSizeRequest, SortOrder, SortOrderSet, SortTableRequest,
+    SubmitMessageRequest, WriteStreamRequest, folder_type, seek_origin,
 };
-use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_segments};
 
 const NULL: u32 = 0xFFFF_FFFF;
 /// Messages in the heavy mailbox.
@@ -70,80 +69,7 @@ async fn start_with(limits: Limits) -> TestServer {
     }
 }
 
-fn connect_body(dn: &str) -> Vec<u8> {
-    Bytes8::default()
-        .asciiz(dn)
-        .u32(0)
-        .u32(1252)
-        .u32(0x409)
-        .u32(0x409)
-        .u32(0)
-        .done()
-}
-
-/// One EMSMDB session context with a private logon in handle 0.
-struct Session {
-    m: Mapi,
-    logon: u32,
-}
-
 impl Session {
-    async fn open(ts: &TestServer, user: &UserRecord, password: &str) -> Self {
-        let mut m = Mapi::new(ts, "emsmdb", user, password).await;
-        let r = m.post("Connect", connect_body(&user.legacy_dn)).await;
-        assert_eq!(r.response_code(), Some(0));
-        let mut s = Self { m, logon: NULL };
-        let logon = oxmapi_wire::rop::LogonRequest {
-            logon_id: 0,
-            output_handle_index: 0,
-            logon_flags: 0x01,
-            open_flags: 0x0100_000C,
-            store_state: 0,
-            essdn: Some(user.legacy_dn.clone()),
-        };
-        let (r, h) = s.exec(vec![logon.into()], vec![NULL]).await;
-        assert!(matches!(r[0], RopResponse::LogonPrivate(_)), "{r:?}");
-        s.logon = h[0];
-        s
-    }
-
-    /// Execute (MS-OXCMAPIHTTP 2.2.4.2) with one uncompressed, unobfuscated segment.
-    async fn exec(
-        &mut self,
-        rops: Vec<RopRequest>,
-        handles: Vec<u32>,
-    ) -> (Vec<RopResponse>, Vec<u32>) {
-        let req = RopRequestBuffer { rops, handles };
-        let seg = pack_segment(
-            &req.to_bytes().unwrap(),
-            PackOptions {
-                compress: false,
-                xor: false,
-                last: true,
-            },
-        )
-        .unwrap();
-        let body = Bytes8::default()
-            .u32(0x3)
-            .u32(seg.len() as u32)
-            .raw(&seg)
-            .u32(0x40000)
-            .u32(0)
-            .done();
-        let r = self.m.post("Execute", body).await;
-        assert_eq!(r.response_code(), Some(0));
-        let mut b = Rd(r.mapi_body());
-        assert_eq!(b.u32(), 0, "StatusCode");
-        assert_eq!(b.u32(), 0, "ErrorCode");
-        b.u32();
-        let n = b.u32() as usize;
-        let out = b.raw(n);
-        let segs = unpack_segments(&out).unwrap();
-        let contexts = req.response_contexts(|_, _| None).unwrap();
-        let resp = RopResponseBuffer::decode(&segs[0].payload, &contexts).unwrap();
-        (resp.rops, resp.handles)
-    }
-
     /// A small request: open a folder and its (empty) contents table, read the folder's
     /// display name, release both (a few short store reads).
     async fn small(&mut self, fid: u64) -> Duration {

@@ -5,92 +5,24 @@
 #[path = "infra_support.rs"]
 mod support;
 
-use oxmapi_server::store::UserRecord;
 use oxmapi_wire::data::{FolderId, PropertyRow, PropertyValue, TaggedPropertyValue, tags};
 use oxmapi_wire::rop::{
     CreateMessageRequest, GetContentsTableRequest, ModifyRecipientRow, ModifyRecipientsRequest,
     NotificationType, OpenFolderRequest, QueryPositionRequest, QueryRowsRequest, RecipientRow,
-    RopRequest, RopRequestBuffer, RopResponse, RopResponseBuffer, SetColumnsRequest,
-    SetPropertiesRequest, SubmitMessageRequest, TableEventType, recipient_flags as rf,
+    RopRequest, RopResponse, SetColumnsRequest, SetPropertiesRequest, SubmitMessageRequest,
+    TableEventType, recipient_flags as rf,
 };
-use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_segments};
 use support::*;
 
-const NULL: u32 = 0xFFFF_FFFF;
-
-fn connect_body(dn: &str) -> Vec<u8> {
-    Bytes8::default()
-        .asciiz(dn)
-        .u32(0)
-        .u32(1252)
-        .u32(0x409)
-        .u32(0x409)
-        .u32(0)
-        .done()
-}
-
-struct Session {
-    m: Mapi,
-    logon: u32,
-}
-
 impl Session {
-    async fn open(ts: &TestServer, user: &UserRecord, password: &str) -> Self {
-        let mut m = Mapi::new(ts, "emsmdb", user, password).await;
-        let r = m.post("Connect", connect_body(&user.legacy_dn)).await;
-        assert_eq!(r.response_code(), Some(0));
-        let mut s = Self { m, logon: NULL };
-        let logon = oxmapi_wire::rop::LogonRequest {
-            logon_id: 0,
-            output_handle_index: 0,
-            logon_flags: 0x01,
-            open_flags: 0x0100_000C,
-            store_state: 0,
-            essdn: Some(user.legacy_dn.clone()),
-        };
-        let (r, h) = s.exec(vec![logon.into()], vec![NULL]).await;
-        assert!(matches!(r[0], RopResponse::LogonPrivate(_)), "{r:?}");
-        s.logon = h[0];
-        s
-    }
-
-    /// Execute (MS-OXCMAPIHTTP 2.2.4.2) with one uncompressed, unobfuscated segment.
-    async fn exec(
+    /// Execute, decoding rows of tables set up earlier as (PidTagSubject).
+    async fn exec_subjects(
         &mut self,
         rops: Vec<RopRequest>,
         handles: Vec<u32>,
     ) -> (Vec<RopResponse>, Vec<u32>) {
-        let req = RopRequestBuffer { rops, handles };
-        let seg = pack_segment(
-            &req.to_bytes().unwrap(),
-            PackOptions {
-                compress: false,
-                xor: false,
-                last: true,
-            },
-        )
-        .unwrap();
-        let body = Bytes8::default()
-            .u32(0x3)
-            .u32(seg.len() as u32)
-            .raw(&seg)
-            .u32(0x40000)
-            .u32(0)
-            .done();
-        let r = self.m.post("Execute", body).await;
-        assert_eq!(r.response_code(), Some(0));
-        let mut b = Rd(r.mapi_body());
-        assert_eq!(b.u32(), 0, "StatusCode");
-        assert_eq!(b.u32(), 0, "ErrorCode");
-        b.u32();
-        let n = b.u32() as usize;
-        let out = b.raw(n);
-        let segs = unpack_segments(&out).unwrap();
-        let contexts = req
-            .response_contexts(|_, _| Some(vec![tags::PidTagSubject]))
-            .unwrap();
-        let resp = RopResponseBuffer::decode(&segs[0].payload, &contexts).unwrap();
-        (resp.rops, resp.handles)
+        self.exec_with_columns(rops, handles, |_, _| Some(vec![tags::PidTagSubject]))
+            .await
     }
 
     /// NotificationWait (MS-OXCMAPIHTTP 2.2.4.4): EventPending.
@@ -117,7 +49,7 @@ async fn delivery_is_announced_by_notification_wait_and_sent_with_the_next_execu
     let inbox = store.special_folder(ts.alice.id, 5).unwrap().unwrap();
     let mut alice = Session::open(&ts, &ts.alice, ALICE_PASSWORD).await;
     let (r, h) = alice
-        .exec(
+        .exec_subjects(
             vec![
                 OpenFolderRequest {
                     logon_id: 0,
@@ -173,7 +105,7 @@ async fn delivery_is_announced_by_notification_wait_and_sent_with_the_next_execu
         properties: PropertyRow::from_values(vec![]),
     };
     let (r, _) = bob
-        .exec(
+        .exec_subjects(
             vec![
                 CreateMessageRequest {
                     logon_id: 0,
@@ -218,7 +150,7 @@ async fn delivery_is_announced_by_notification_wait_and_sent_with_the_next_execu
 
     assert_eq!(alice.notification_wait().await, 1, "EventPending");
     let (r, _) = alice
-        .exec(
+        .exec_subjects(
             vec![
                 QueryPositionRequest {
                     logon_id: 0,
