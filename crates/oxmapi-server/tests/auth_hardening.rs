@@ -411,59 +411,6 @@ async fn a_failed_logon_is_logged_with_user_and_address_but_not_the_password() {
     ts.server.shutdown().await;
 }
 
-/// sspi's Negotiate client (SPNEGO with NTLM only, as the client transport without a KDC).
-fn negotiate_client(
-    user: &str,
-    domain: &str,
-    password: &str,
-) -> impl FnMut(Option<Vec<u8>>) -> Vec<u8> {
-    use sspi::ntlm::NtlmConfig;
-    use sspi::{
-        AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, Credentials,
-        DataRepresentation, Negotiate, NegotiateConfig, SecurityBuffer, Sspi, SspiImpl, Username,
-    };
-    let config = NegotiateConfig::new(
-        Box::new(NtlmConfig::new("WS".to_owned())),
-        Some("!kerberos,!pku2u,ntlm".to_owned()),
-        "WS".to_owned(),
-    );
-    let mut ctx = Negotiate::new_client(config).unwrap();
-    let identity = AuthIdentity {
-        username: Username::new(user, Some(domain)).unwrap(),
-        password: password.to_owned().into(),
-    };
-    let mut creds = ctx
-        .acquire_credentials_handle()
-        .with_credential_use(CredentialUse::Outbound)
-        .with_auth_data(&Credentials::AuthIdentity(identity))
-        .execute(&mut ctx)
-        .unwrap()
-        .credentials_handle;
-    move |input| {
-        let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-        let mut inp = input
-            .map(|b| vec![SecurityBuffer::new(b, BufferType::Token)])
-            .unwrap_or_default();
-        let mut builder = ctx
-            .initialize_security_context()
-            .with_credentials_handle(&mut creds)
-            .with_context_requirements(
-                ClientRequestFlags::ALLOCATE_MEMORY | ClientRequestFlags::INTEGRITY,
-            )
-            .with_target_data_representation(DataRepresentation::Native)
-            .with_target_name("HTTP/127.0.0.1")
-            .with_output(&mut out);
-        if !inp.is_empty() {
-            builder = builder.with_input(&mut inp);
-        }
-        ctx.initialize_security_context_impl(&mut builder)
-            .unwrap()
-            .resolve_to_result()
-            .unwrap();
-        out.remove(0).buffer
-    }
-}
-
 /// A full Negotiate handshake on `c`: the final answer.
 async fn negotiate_handshake(c: &mut Client, user: &str, password: &str) -> Answer {
     let mut step = negotiate_client(user, "TESTDOM", password);

@@ -314,11 +314,6 @@ async fn ntlm_handshake_on_one_connection() {
 async fn negotiate_handshake_on_one_connection() {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD as B64;
-    use sspi::ntlm::NtlmConfig;
-    use sspi::{
-        AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, Credentials,
-        DataRepresentation, Negotiate, NegotiateConfig, SecurityBuffer, Sspi, SspiImpl, Username,
-    };
 
     let ts = start().await;
     let mut m = Mapi::new(&ts, "emsmdb", &ts.alice, ALICE_PASSWORD).await;
@@ -328,47 +323,7 @@ async fn negotiate_handshake_on_one_connection() {
         (ALICE_PASSWORD, true, false),
         (ALICE_PASSWORD, false, true),
     ] {
-        // SPNEGO with NTLM only, as the client transport does without a KDC.
-        let config = NegotiateConfig::new(
-            Box::new(NtlmConfig::new("WS".to_owned())),
-            Some("!kerberos,!pku2u,ntlm".to_owned()),
-            "WS".to_owned(),
-        );
-        let mut ctx = Negotiate::new_client(config).unwrap();
-        let identity = AuthIdentity {
-            username: Username::new("alice", Some("TESTDOM")).unwrap(),
-            password: password.to_owned().into(),
-        };
-        let mut creds = ctx
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Outbound)
-            .with_auth_data(&Credentials::AuthIdentity(identity))
-            .execute(&mut ctx)
-            .unwrap()
-            .credentials_handle;
-        let mut step = |input: Option<Vec<u8>>| {
-            let mut out = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-            let mut inp = input
-                .map(|b| vec![SecurityBuffer::new(b, BufferType::Token)])
-                .unwrap_or_default();
-            let mut builder = ctx
-                .initialize_security_context()
-                .with_credentials_handle(&mut creds)
-                .with_context_requirements(
-                    ClientRequestFlags::ALLOCATE_MEMORY | ClientRequestFlags::INTEGRITY,
-                )
-                .with_target_data_representation(DataRepresentation::Native)
-                .with_target_name("HTTP/127.0.0.1")
-                .with_output(&mut out);
-            if !inp.is_empty() {
-                builder = builder.with_input(&mut inp);
-            }
-            ctx.initialize_security_context_impl(&mut builder)
-                .unwrap()
-                .resolve_to_result()
-                .unwrap();
-            out.remove(0).buffer
-        };
+        let mut step = negotiate_client("alice", "TESTDOM", password);
         let init = step(None);
         m.auth = Some(format!("Negotiate {}", B64.encode(init)));
         let r = m.post("PING", Vec::new()).await;
