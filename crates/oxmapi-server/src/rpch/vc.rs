@@ -85,14 +85,19 @@ impl VcRegistry {
     /// channel, or whose client went away: their response bodies end, their connections close
     /// (an authenticated client cannot park OUT channels forever).
     pub(crate) fn sweep(&self) {
-        let lifetime = self.unpaired_lifetime;
-        let mut map = self.lock();
-        let before = map.len();
-        map.retain(|_, p| p.since.elapsed() < lifetime && !p.out.tx.is_closed());
-        let dropped = before - map.len();
+        let dropped = self.prune(&mut self.lock());
         if dropped > 0 {
             tracing::debug!(dropped, "rpc out channels never paired: dropped");
         }
+    }
+
+    /// Removes the OUT channels past the unpaired lifetime or whose client went away;
+    /// returns how many.
+    fn prune(&self, map: &mut HashMap<Uuid, Pending>) -> usize {
+        let before = map.len();
+        let lifetime = self.unpaired_lifetime;
+        map.retain(|_, p| p.since.elapsed() < lifetime && !p.out.tx.is_closed());
+        before - map.len()
     }
 
     /// Registers an OUT channel under its virtual connection cookie. A pending OUT channel of
@@ -102,9 +107,8 @@ impl VcRegistry {
     pub(crate) fn register(&self, vc: Uuid, out: OutChannel) -> Result<(), PairError> {
         let user_id = out.user_id;
         let owner = {
-            let lifetime = self.unpaired_lifetime;
             let mut map = self.lock();
-            map.retain(|_, p| p.since.elapsed() < lifetime && !p.out.tx.is_closed());
+            self.prune(&mut map);
             match map.get(&vc).map(|p| p.out.user_id) {
                 Some(owner) if owner != user_id => Some(owner),
                 _ => {
