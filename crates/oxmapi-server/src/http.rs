@@ -5,21 +5,16 @@
 //! before `accept` (excess connections wait in the listen backlog), a per-address count
 //! closes connections over `max_connections_per_ip` right after accept, accept errors back
 //! off (10 ms doubling to 1 s), and each connection has a TLS handshake timeout, hyper's
-//! header read timeout, an idle timeout and body read timeouts ([`read_body`]).
+//! header read timeout, an idle timeout and body read timeouts ([`crate::body::read_body`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::{Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -28,59 +23,18 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
+use crate::activity::{Activity, InFlight};
+use crate::auth::throttle::Throttle;
 use crate::auth::{self, ConnAuth};
+use crate::body::{BodyError, ChunkedBody, gone, plain, read_body, timed_out};
+use crate::rpch::vc::VcRegistry;
 use crate::session::{Endpoint, SessionTable};
+use crate::state::{AppState, ServerConfig};
 use crate::store::{Store, StoreError};
 use crate::tls::{ServerCert, TlsError};
 
 /// Largest request body accepted (MS-OXCRPC: rgbIn ≤ 0x40000 plus headers and aux).
 const MAX_BODY: usize = 0x10_0000;
-
-/// Server settings; [`ServerConfig::new`] gives the defaults.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// Holds `mailbox.db`, `cert.pem`, `key.pem`.
-    pub data_dir: PathBuf,
-    /// Address to listen on (port 0 picks a free port).
-    pub listen: SocketAddr,
-    /// A session context without requests for this long is destroyed.
-    pub session_idle_timeout: Duration,
-    /// Organization name used when the store has no organization yet.
-    pub org_name: String,
-    /// Mail domain used when the store has no organization yet.
-    pub domain: String,
-    /// Public folders setting used when the store has no organization yet.
-    pub public_folders: bool,
-    /// `X-ServerApplication` response header.
-    pub server_application: String,
-    /// Serve MAPI over HTTP. `false` behaves like Exchange 2013 before SP1: RPC over HTTP only
-    /// (the `/mapi/` endpoints answer 404), which is what a client's `auto` transport must
-    /// detect and fall back from.
-    pub mapi_http: bool,
-    /// Resource limits (timeouts, connection caps, per-session and per-mailbox limits,
-    /// logon throttling); see [`crate::Limits`].
-    pub limits: crate::limits::Limits,
-}
-
-impl ServerConfig {
-    /// Defaults: `127.0.0.1:8443`, 30 minutes idle timeout, org `Oxmapi`, domain `example.test`,
-    /// no public folders.
-    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        let org = crate::default_org(crate::DEFAULT_DOMAIN);
-        Self {
-            data_dir: data_dir.into(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
-            session_idle_timeout: Duration::from_secs(30 * 60),
-            org_name: org.name,
-            domain: org.domain,
-            public_folders: org.public_folders,
-            server_application: "Exchange/15.02.1544.004".to_owned(),
-            mapi_http: true,
-            limits: crate::limits::Limits::default(),
-        }
-    }
-}
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -100,17 +54,6 @@ pub enum ServerError {
         /// The cause.
         source: std::io::Error,
     },
-}
-
-/// State shared by all connections.
-pub(crate) struct AppState {
-    pub(crate) store: Store,
-    pub(crate) sessions: SessionTable,
-    pub(crate) config: ServerConfig,
-    /// RPC/HTTP virtual connections waiting for their IN channel.
-    pub(crate) rpch: crate::rpch::VcRegistry,
-    /// Failed-logon counters per account and client address (see `auth::throttle`).
-    pub(crate) throttle: auth::Throttle,
 }
 
 /// A server running in the background.
@@ -200,13 +143,13 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
         addr: config.listen,
         source,
     })?;
-    let rpch = crate::rpch::VcRegistry::new(config.limits.body_read_timeout * 2);
+    let rpch = VcRegistry::new(config.limits.body_read_timeout * 2);
     let state = Arc::new(AppState {
         store,
         sessions: SessionTable::new(config.session_idle_timeout),
         config,
         rpch,
-        throttle: auth::Throttle::default(),
+        throttle: Throttle::default(),
     });
     let (tx, rx) = watch::channel(false);
     tokio::spawn(sweep_unpaired(Arc::downgrade(&state), rx.clone()));
@@ -222,7 +165,7 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
 }
 
 /// Drops RPC/HTTP OUT channels whose IN channel never came (see
-/// [`crate::rpch::VcRegistry::sweep`]) until the server shuts down.
+/// [`VcRegistry::sweep`]) until the server shuts down.
 async fn sweep_unpaired(state: std::sync::Weak<AppState>, mut shutdown: watch::Receiver<bool>) {
     let Some(every) = state.upgrade().map(|s| s.rpch.sweep_interval()) else {
         return;
@@ -470,63 +413,6 @@ impl Drop for IpSlot {
     }
 }
 
-/// Requests in flight on one connection and since when it has none (the idle timeout).
-#[derive(Debug)]
-struct Activity {
-    state: Mutex<ActivityState>,
-}
-
-#[derive(Debug)]
-struct ActivityState {
-    in_flight: usize,
-    idle_since: Instant,
-}
-
-impl Activity {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            state: Mutex::new(ActivityState {
-                in_flight: 0,
-                idle_since: Instant::now(),
-            }),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, ActivityState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// When the connection becomes idle for `timeout`; `None` while a request is in flight.
-    fn idle_deadline(&self, timeout: Duration) -> Option<Instant> {
-        let s = self.lock();
-        (s.in_flight == 0).then(|| s.idle_since + timeout)
-    }
-}
-
-/// One request in flight, from the moment hyper hands it to the service until its response
-/// body was sent or dropped (so a streaming RPC/HTTP OUT channel counts as in flight).
-#[derive(Debug)]
-pub(crate) struct InFlight(Arc<Activity>);
-
-impl InFlight {
-    fn start(activity: &Arc<Activity>) -> Self {
-        activity.lock().in_flight += 1;
-        Self(activity.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut s = self.0.lock();
-        s.in_flight = s.in_flight.saturating_sub(1);
-        if s.in_flight == 0 {
-            s.idle_since = Instant::now();
-        }
-    }
-}
-
 async fn connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -635,72 +521,6 @@ async fn handle(
     crate::session::store_work(|| crate::mapihttp::dispatch(state, endpoint, &user, &parts, &body))
 }
 
-/// Why a request body could not be read.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum BodyError {
-    /// The body (or its Content-Length) is over the limit: answered (MAPI/HTTP: TooLarge).
-    #[error("request body over the {limit}-byte limit")]
-    TooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The body did not arrive in time: answered `408` and the connection closed.
-    #[error("request body not complete within {0:?}")]
-    TimedOut(Duration),
-    /// The client closed the connection or broke the body's framing: nobody reads an answer.
-    #[error("client went away while sending the body: {0}")]
-    Aborted(#[source] hyper::Error),
-}
-
-/// Reads a whole request body of at most `limit` bytes that must arrive within `within`
-/// (the body read timeout) from now. A Content-Length over the limit fails at once.
-pub(crate) async fn read_body(
-    mut body: Incoming,
-    limit: usize,
-    within: Duration,
-) -> Result<Bytes, BodyError> {
-    if body.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
-        return Err(BodyError::TooLarge { limit });
-    }
-    let deadline = Instant::now() + within;
-    let mut buf = BytesMut::new();
-    loop {
-        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return Err(BodyError::TimedOut(within)),
-            Ok(None) => return Ok(buf.freeze()),
-            Ok(Some(Err(e))) => return Err(BodyError::Aborted(e)),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        if let Ok(data) = frame.into_data() {
-            if buf.len().saturating_add(data.len()) > limit {
-                return Err(BodyError::TooLarge { limit });
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-}
-
-/// Marks a response as the last one on its connection (the request body was not read to its
-/// end, so the connection cannot carry another request).
-pub(crate) fn closing(mut resp: Response<ChunkedBody>) -> Response<ChunkedBody> {
-    resp.headers_mut().insert(
-        header::CONNECTION,
-        header::HeaderValue::from_static("close"),
-    );
-    resp
-}
-
-/// `408 Request Timeout` (RFC 9110 15.5.9) after a body read timeout; the connection closes.
-pub(crate) fn timed_out() -> Response<ChunkedBody> {
-    closing(plain(StatusCode::REQUEST_TIMEOUT, "request body timeout"))
-}
-
-/// The answer to a request whose client went away mid-body: nobody reads it, hyper only needs
-/// a response to end the exchange; the connection closes.
-pub(crate) fn gone() -> Response<ChunkedBody> {
-    closing(plain(StatusCode::BAD_REQUEST, "incomplete request body"))
-}
-
 /// `/mapi/emsmdb/` or `/mapi/nspi/` (case-insensitive, trailing slash optional).
 fn route(path: &str) -> Option<Endpoint> {
     let p = path.trim_end_matches('/').to_ascii_lowercase();
@@ -708,96 +528,6 @@ fn route(path: &str) -> Option<Endpoint> {
         "/mapi/emsmdb" => Some(Endpoint::Emsmdb),
         "/mapi/nspi" => Some(Endpoint::Nspi),
         _ => None,
-    }
-}
-
-/// A plain-text response.
-pub(crate) fn plain(status: StatusCode, text: &str) -> Response<ChunkedBody> {
-    let mut resp = Response::new(ChunkedBody::sized(Bytes::copy_from_slice(text.as_bytes())));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp
-}
-
-/// A response body sent as a fixed list of chunks. Without a known size hyper sends it with
-/// `Transfer-Encoding: chunked`, one HTTP chunk per frame.
-#[derive(Debug, Default)]
-pub(crate) struct ChunkedBody {
-    chunks: VecDeque<Bytes>,
-    exact: Option<u64>,
-    /// Frames after the fixed chunks, until the sender is dropped (the RPC/HTTP OUT channel).
-    stream: Option<tokio::sync::mpsc::Receiver<Bytes>>,
-    /// Keeps the connection's request counted as in flight until the body is sent or dropped
-    /// (the idle timeout; set by the connection's service).
-    in_flight: Option<InFlight>,
-}
-
-impl ChunkedBody {
-    /// A chunked body of these chunks.
-    pub(crate) fn chunked(chunks: impl IntoIterator<Item = Bytes>) -> Self {
-        Self {
-            chunks: chunks.into_iter().collect(),
-            exact: None,
-            stream: None,
-            in_flight: None,
-        }
-    }
-
-    /// A body with a Content-Length.
-    pub(crate) fn sized(b: Bytes) -> Self {
-        let exact = u64::try_from(b.len()).ok();
-        Self {
-            chunks: VecDeque::from([b]),
-            exact,
-            stream: None,
-            in_flight: None,
-        }
-    }
-
-    /// A body fed by a channel, declared `exact` bytes long (the RPC/HTTP OUT channel).
-    pub(crate) fn streaming(rx: tokio::sync::mpsc::Receiver<Bytes>, exact: Option<u64>) -> Self {
-        Self {
-            chunks: VecDeque::new(),
-            exact,
-            stream: Some(rx),
-            in_flight: None,
-        }
-    }
-}
-
-impl Body for ChunkedBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if let Some(c) = self.chunks.pop_front() {
-            return Poll::Ready(Some(Ok(Frame::data(c))));
-        }
-        let Some(rx) = self.stream.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let next = std::task::ready!(rx.poll_recv(cx));
-        if next.is_none() {
-            self.stream = None;
-        }
-        Poll::Ready(next.map(|c| Ok(Frame::data(c))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty() && self.stream.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self.exact {
-            Some(n) => SizeHint::with_exact(n),
-            None => SizeHint::default(),
-        }
     }
 }
 

@@ -20,7 +20,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod activity;
 mod auth;
+mod body;
 mod emsmdb;
 mod http;
 pub mod import;
@@ -31,12 +33,14 @@ pub mod queue;
 mod rpch;
 mod session;
 mod stall;
+mod state;
 pub mod store;
 pub mod tls;
 pub mod tokens;
 
-pub use http::{RunningServer, ServerConfig, ServerError, serve};
+pub use http::{RunningServer, ServerError, serve};
 pub use limits::Limits;
+pub use state::ServerConfig;
 
 /// The default mail domain.
 pub const DEFAULT_DOMAIN: &str = "example.test";

@@ -2,66 +2,27 @@
 //! session-context cookies, the response framing (2.2.7 meta-tags and additional headers) and
 //! the EMSMDB request types Connect, Execute, Disconnect, NotificationWait and PING.
 
+pub(crate) mod common;
+
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode, request::Parts};
 use oxmapi_wire::data::ErrorCode;
-use oxmapi_wire::{DecodeResult, ReadCursor, WriteCursor};
+use oxmapi_wire::mapihttp::emsmdb::{
+    ConnectRequest, ConnectResponse, ConnectSuccess, DisconnectRequest, DisconnectResponse,
+    DisconnectSuccess, ExecuteRequest, ExecuteResponse, ExecuteSuccess, NotificationWaitRequest,
+    NotificationWaitResponse, NotificationWaitSuccess,
+};
+use oxmapi_wire::{Decode, Encode, ReadCursor, WriteCursor};
 
+use crate::body::{ChunkedBody, closing, plain};
 use crate::emsmdb::MailboxContext;
-use crate::http::{AppState, ChunkedBody};
-use crate::session::{CONTEXT_COOKIE, Endpoint, LookupError, RequestId};
+use crate::session::{CONTEXT_COOKIE, Endpoint, RequestId};
+use crate::state::AppState;
 use crate::store::UserRecord;
-
-/// X-ResponseCode values (MS-OXCMAPIHTTP 2.2.3.3.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum ResponseCode {
-    Success = 0,
-    UnknownFailure = 1,
-    InvalidVerb = 2,
-    InvalidHeader = 4,
-    InvalidRequestType = 5,
-    MissingHeader = 7,
-    TooLarge = 9,
-    ContextNotFound = 10,
-    NoPrivilege = 11,
-    InvalidRequestBody = 12,
-    MissingCookie = 13,
-}
-
-/// What a request handler produces.
-pub(crate) struct Outcome {
-    /// The binary response body (after the meta-tags), or a transport-level failure.
-    pub(crate) result: Result<Vec<u8>, ResponseCode>,
-    /// Cookies to set.
-    pub(crate) set_cookies: Vec<String>,
-}
-
-impl Outcome {
-    fn body(b: Vec<u8>) -> Self {
-        Self {
-            result: Ok(b),
-            set_cookies: Vec::new(),
-        }
-    }
-
-    fn fail(code: ResponseCode) -> Self {
-        Self {
-            result: Err(code),
-            set_cookies: Vec::new(),
-        }
-    }
-}
-
-/// The checked common request headers (MS-OXCMAPIHTTP 2.2.2.1, 2.2.3.3).
-pub(crate) struct RequestInfo<'a> {
-    pub(crate) request_type: &'a str,
-    pub(crate) request_id: RequestId,
-    pub(crate) cookie: Option<String>,
-}
+use common::{Outcome, RequestInfo, ResponseCode, context_cookie, exorginfo_aux, lookup};
 
 /// Handles one POST to an endpoint for an authenticated user.
 pub(crate) fn dispatch(
@@ -89,7 +50,7 @@ pub(crate) fn dispatch(
 /// The response to a request body over the size limit (MS-OXCMAPIHTTP 2.2.3.3.3 X-ResponseCode
 /// 9, Request Too Large). The body was not read to its end, so the connection closes.
 pub(crate) fn too_large(headers: &HeaderMap) -> Response<ChunkedBody> {
-    crate::http::closing(failure(headers, ResponseCode::TooLarge))
+    closing(failure(headers, ResponseCode::TooLarge))
 }
 
 fn check_request<'a>(parts: &'a Parts) -> Result<RequestInfo<'a>, ResponseCode> {
@@ -157,55 +118,31 @@ fn emsmdb(state: &AppState, user: &UserRecord, info: &RequestInfo<'_>, body: &[u
     }
 }
 
-/// Finds the request's session context and checks it belongs to `user` and `endpoint`.
-pub(crate) fn lookup(
-    state: &AppState,
-    endpoint: Endpoint,
-    user: &UserRecord,
-    info: &RequestInfo<'_>,
-) -> Result<Option<std::sync::Arc<std::sync::Mutex<MailboxContext>>>, ResponseCode> {
-    let cookie = info.cookie.as_deref().ok_or(ResponseCode::MissingCookie)?;
-    state
-        .sessions
-        .touch(cookie, endpoint, user.id, &info.request_id)
-        .map_err(|e| match e {
-            LookupError::NotFound => ResponseCode::ContextNotFound,
-            LookupError::NoPrivilege => ResponseCode::NoPrivilege,
-            LookupError::BadRequestId => ResponseCode::InvalidHeader,
-        })
-}
-
-/// The cookie line that creates a session context.
-pub(crate) fn context_cookie(value: &str, endpoint: Endpoint) -> String {
-    let path = match endpoint {
-        Endpoint::Emsmdb => "/mapi/emsmdb/",
-        Endpoint::Nspi => "/mapi/nspi/",
-    };
-    format!("{CONTEXT_COOKIE}={value}; path={path}; secure; HttpOnly")
-}
-
-/// MS-OXCMAPIHTTP 2.2.4.1.1 Connect request body.
-struct ConnectRequest {
-    user_dn: String,
-}
-
-fn parse_connect(body: &[u8]) -> DecodeResult<ConnectRequest> {
+/// Decodes a whole request body with its `oxmapi-wire` codec (the fuzzed one): anything
+/// malformed, and any byte after the auxiliary buffer, is an invalid request body
+/// (MS-OXCMAPIHTTP 2.2.2.2 X-ResponseCode 5).
+fn decode_request<T: Decode>(body: &[u8]) -> Result<T, ResponseCode> {
     let mut r = ReadCursor::new(body);
-    let user_dn = r.ascii_z("UserDn")?;
-    r.u32("Flags")?;
-    r.u32("DefaultCodePage")?;
-    r.u32("LcidSort")?;
-    r.u32("LcidString")?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    Ok(ConnectRequest { user_dn })
+    let req = T::decode(&mut r).map_err(|_| ResponseCode::InvalidRequestBody)?;
+    r.finish("AuxiliaryBuffer")
+        .map_err(|_| ResponseCode::InvalidRequestBody)?;
+    Ok(req)
+}
+
+/// Encodes a response body with its `oxmapi-wire` codec.
+fn encode_response(resp: &impl Encode) -> Result<Vec<u8>, ResponseCode> {
+    let mut w = WriteCursor::new();
+    resp.encode(&mut w)
+        .map_err(|_| ResponseCode::UnknownFailure)?;
+    Ok(w.into_inner())
 }
 
 /// Connect (MS-OXCMAPIHTTP 2.2.4.1; EcDoConnectEx semantics, MS-OXCRPC 3.1.4.1): the UserDn
 /// must be the authenticated user's legacy DN.
 fn connect(state: &AppState, user: &UserRecord, info: &RequestInfo<'_>, body: &[u8]) -> Outcome {
-    let Ok(req) = parse_connect(body) else {
-        return Outcome::fail(ResponseCode::InvalidRequestBody);
+    let req = match decode_request::<ConnectRequest>(body) {
+        Ok(r) => r,
+        Err(code) => return Outcome::fail(code),
     };
     let org = match state.store.org() {
         Ok(Some(org)) => org,
@@ -218,54 +155,41 @@ fn connect(state: &AppState, user: &UserRecord, info: &RequestInfo<'_>, body: &[
     } else {
         ErrorCode::UNKNOWN_USER
     };
-    let mut w = WriteCursor::new();
-    w.u32(0); // StatusCode
-    w.u32(error.0);
+    let resp = if error == ErrorCode::SUCCESS {
+        ConnectSuccess {
+            error_code: error.0,
+            polls_max: 60_000,
+            retry_count: 6,
+            retry_delay: 10_000,
+            dn_prefix: format!(
+                "/o={}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)",
+                org.name
+            ),
+            display_name: user.display_name.clone(),
+            aux: exorginfo_aux(org.public_folders),
+        }
+    } else {
+        ConnectSuccess {
+            error_code: error.0,
+            ..ConnectSuccess::default()
+        }
+    };
+    let body = match encode_response(&ConnectResponse::Success(resp)) {
+        Ok(b) => b,
+        Err(code) => return Outcome::fail(code),
+    };
     if error != ErrorCode::SUCCESS {
-        w.u32(0); // PollsMax
-        w.u32(0); // RetryCount
-        w.u32(0); // RetryDelay
-        w.ascii_z("");
-        w.utf16_z("");
-        w.u32(0);
-        return Outcome::body(w.into_inner());
+        return Outcome::body(body);
     }
-    w.u32(60_000); // PollsMax (ms)
-    w.u32(6); // RetryCount
-    w.u32(10_000); // RetryDelay (ms)
-    w.ascii_z(&format!(
-        "/o={}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)",
-        org.name
-    ));
-    w.utf16_z(&user.display_name);
-    let aux = exorginfo_aux(org.public_folders);
-    w.u32(u32::try_from(aux.len()).unwrap_or(0));
-    w.bytes(&aux);
     let mailbox = MailboxContext::new(user.clone(), state.store.clone(), org.public_folders)
         .with_limits(&state.config.limits);
     let cookie = state
         .sessions
         .create(Endpoint::Emsmdb, user.id, &info.request_id, Some(mailbox));
     Outcome {
-        result: Ok(w.into_inner()),
+        result: Ok(body),
         set_cookies: vec![context_cookie(&cookie, Endpoint::Emsmdb)],
     }
-}
-
-/// An auxiliary buffer with one AUX_EXORGINFO block (MS-OXCRPC 2.2.2.2.17): RPC_HEADER_EXT
-/// (Version 0, Flags Last, Size = SizeActual = 8), AUX_HEADER (Size 8, Version 1,
-/// Type 0x17 AUX_TYPE_EXORGINFO), OrgFlags (0x1 PUBLIC_FOLDERS_ENABLED).
-pub(crate) fn exorginfo_aux(public_folders: bool) -> Vec<u8> {
-    let mut w = WriteCursor::new();
-    w.u16(0x0000); // Version
-    w.u16(0x0004); // Flags: Last
-    w.u16(8); // Size
-    w.u16(8); // SizeActual
-    w.u16(8); // AUX_HEADER.Size
-    w.u8(0x01); // AUX_VERSION_1
-    w.u8(0x17); // AUX_TYPE_EXORGINFO
-    w.u32(u32::from(public_folders));
-    w.into_inner()
 }
 
 /// Execute (MS-OXCMAPIHTTP 2.2.4.2).
@@ -273,35 +197,23 @@ fn execute(
     mailbox: &std::sync::Mutex<MailboxContext>,
     body: &[u8],
 ) -> Result<Vec<u8>, ResponseCode> {
-    let parsed = (|| -> DecodeResult<_> {
-        let mut r = ReadCursor::new(body);
-        let flags = r.u32("Flags")?;
-        let size = r.u32("RopBufferSize")?;
-        let rops = r.bytes(size as usize, "RopBuffer")?;
-        let max_out = r.u32("MaxRopOut")?;
-        skip_aux(&mut r)?;
-        r.finish("AuxiliaryBuffer")?;
-        Ok((flags, rops, max_out))
-    })();
-    let (flags, rops, max_out) = parsed.map_err(|_| ResponseCode::InvalidRequestBody)?;
+    let req = decode_request::<ExecuteRequest>(body)?;
     let result = {
         let mut m = mailbox
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.execute(flags, rops, max_out)
+        m.execute(req.flags, &req.rop_buffer, req.max_rop_out)
     };
-    let (error, out) = match result {
+    let (error, rop_buffer) = match result {
         Ok(out) => (ErrorCode::SUCCESS, out),
         Err(e) => (e, Vec::new()),
     };
-    let mut w = WriteCursor::new();
-    w.u32(0); // StatusCode
-    w.u32(error.0);
-    w.u32(0); // Flags (reserved)
-    w.u32(u32::try_from(out.len()).map_err(|_| ResponseCode::UnknownFailure)?);
-    w.bytes(&out);
-    w.u32(0); // AuxiliaryBufferSize
-    Ok(w.into_inner())
+    encode_response(&ExecuteResponse::Success(ExecuteSuccess {
+        error_code: error.0,
+        flags: 0,
+        rop_buffer,
+        aux: Vec::new(),
+    }))
 }
 
 /// Disconnect (MS-OXCMAPIHTTP 2.2.4.3): destroys the session context.
@@ -310,10 +222,7 @@ fn disconnect(
     info: &RequestInfo<'_>,
     body: &[u8],
 ) -> Result<Vec<u8>, ResponseCode> {
-    let mut r = ReadCursor::new(body);
-    skip_aux(&mut r)
-        .and_then(|()| r.finish("AuxiliaryBuffer"))
-        .map_err(|_| ResponseCode::InvalidRequestBody)?;
+    decode_request::<DisconnectRequest>(body)?;
     if let Some(c) = &info.cookie {
         state.sessions.remove(c);
     }
@@ -327,39 +236,25 @@ fn notification_wait(
     mailbox: Option<&std::sync::Mutex<MailboxContext>>,
     body: &[u8],
 ) -> Result<Vec<u8>, ResponseCode> {
-    let mut r = ReadCursor::new(body);
-    (|| -> DecodeResult<()> {
-        r.u32("Flags")?;
-        skip_aux(&mut r)?;
-        r.finish("AuxiliaryBuffer")
-    })()
-    .map_err(|_| ResponseCode::InvalidRequestBody)?;
+    decode_request::<NotificationWaitRequest>(body)?;
     let pending = mailbox.is_some_and(|m| {
         m.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .poll_notifications()
     });
-    let mut w = WriteCursor::new();
-    w.u32(0); // StatusCode
-    w.u32(0); // ErrorCode
-    w.u32(u32::from(pending)); // EventPending
-    w.u32(0); // AuxiliaryBufferSize
-    Ok(w.into_inner())
+    encode_response(&NotificationWaitResponse::Success(
+        NotificationWaitSuccess {
+            error_code: 0,
+            event_pending: u32::from(pending),
+            aux: Vec::new(),
+        },
+    ))
 }
 
-/// StatusCode 0, ErrorCode 0, AuxiliaryBufferSize 0.
+/// StatusCode 0, ErrorCode 0, AuxiliaryBufferSize 0 (the Disconnect success body,
+/// MS-OXCMAPIHTTP 2.2.4.3.2).
 pub(crate) fn status_ok_body() -> Vec<u8> {
-    let mut w = WriteCursor::new();
-    w.u32(0);
-    w.u32(0);
-    w.u32(0);
-    w.into_inner()
-}
-
-/// AuxiliaryBufferSize + AuxiliaryBuffer (content ignored).
-pub(crate) fn skip_aux(r: &mut ReadCursor<'_>) -> DecodeResult<()> {
-    let n = r.u32("AuxiliaryBufferSize")?;
-    r.skip(n as usize, "AuxiliaryBuffer")
+    encode_response(&DisconnectResponse::Success(DisconnectSuccess::default())).unwrap_or_default()
 }
 
 fn render(
@@ -400,7 +295,7 @@ fn render(
 
 /// A transport-level failure: HTTP 200 with a non-zero X-ResponseCode and a text body.
 fn failure(req: &HeaderMap, code: ResponseCode) -> Response<ChunkedBody> {
-    let mut resp = crate::http::plain(
+    let mut resp = plain(
         StatusCode::OK,
         &format!("X-ResponseCode {}: {code:?}", code as u32),
     );
@@ -503,25 +398,28 @@ mod tests {
     }
 
     #[test]
-    fn exorginfo_bytes() {
-        assert_eq!(
-            exorginfo_aux(true),
-            [0, 0, 4, 0, 8, 0, 8, 0, 8, 0, 1, 0x17, 1, 0, 0, 0]
-        );
-    }
-
-    #[test]
     fn connect_body_prefixes_are_rejected() {
         let mut body = b"/o=X/cn=a\0".to_vec();
         for v in [0u32, 1252, 0x409, 0x409, 0] {
             body.extend(v.to_le_bytes());
         }
-        assert_eq!(parse_connect(&body).unwrap().user_dn, "/o=X/cn=a");
+        let req: ConnectRequest = decode_request(&body).unwrap();
+        assert_eq!(req.user_dn, "/o=X/cn=a");
         for cut in 0..body.len() {
-            assert!(parse_connect(&body[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                decode_request::<ConnectRequest>(&body[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         body.push(0);
-        assert!(parse_connect(&body).is_err());
+        assert!(decode_request::<ConnectRequest>(&body).is_err());
+    }
+
+    /// The Disconnect success body (MS-OXCMAPIHTTP 2.2.4.3.2): StatusCode, ErrorCode,
+    /// AuxiliaryBufferSize, all zero.
+    #[test]
+    fn status_ok_body_known_answer() {
+        assert_eq!(status_ok_body(), [0u8; 12]);
     }
 
     #[test]

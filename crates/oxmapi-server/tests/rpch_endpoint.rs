@@ -6,15 +6,25 @@
 #[path = "infra_support.rs"]
 mod support;
 
-use oxmapi_wire::data::PropertyTag;
+use oxmapi_wire::data::restriction::{RELOP_EQ, Restriction};
+use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyValue, TaggedPropertyValue};
 use oxmapi_wire::dcerpc::ndr::NdrCodec;
 use oxmapi_wire::dcerpc::nspi::{
-    NspiBindRequest, NspiBindResponse, NspiQueryRowsRequest, NspiQueryRowsResponse, opnum,
+    NspiBindRequest, NspiBindResponse, NspiDnToMIdRequest, NspiDnToMIdResponse,
+    NspiGetMatchesRequest, NspiGetMatchesResponse, NspiGetPropsRequest, NspiGetPropsResponse,
+    NspiGetSpecialTableRequest, NspiGetSpecialTableResponse, NspiQueryRowsRequest,
+    NspiQueryRowsResponse, NspiResolveNamesWRequest, NspiResolveNamesWResponse, opnum,
 };
-use oxmapi_wire::dcerpc::nspi_types::Stat;
+use oxmapi_wire::dcerpc::nspi_types::{PropertyNameR, Stat};
 use oxmapi_wire::dcerpc::pdu::{ContextResultKind, Request};
 use oxmapi_wire::dcerpc::rts::RtsKind;
 use oxmapi_wire::dcerpc::{FaultStatus, Pdu, PduBody, PfcFlags, RtsPdu, SyntaxId, Uuid};
+use oxmapi_wire::mapihttp::Response;
+use oxmapi_wire::mapihttp::nspi::{
+    BindRequest, GetMatchesRequest, GetMatchesResponse, GetSpecialTableRequest,
+    GetSpecialTableResponse, LargePropertyTagArray, ResolveNamesRequest, ResolveNamesResponse,
+};
+use oxmapi_wire::{Decode, Encode, ReadCursor, WriteCursor};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -27,6 +37,240 @@ fn fault_status(p: Pdu) -> FaultStatus {
         PduBody::Fault(f) => f.status,
         other => panic!("expected a fault, got {other:?}"),
     }
+}
+
+fn encode(body: &impl Encode) -> Vec<u8> {
+    let mut w = WriteCursor::new();
+    body.encode(&mut w).unwrap();
+    w.into_inner()
+}
+
+fn decode<T: Decode>(body: &[u8]) -> T {
+    let mut r = ReadCursor::new(body);
+    let v = T::decode(&mut r).unwrap();
+    assert!(r.is_empty());
+    v
+}
+
+async fn call(vc: &mut Vc, op: u16, stub: Vec<u8>) -> Vec<u8> {
+    response_stub(vc.call(op, stub).await)
+}
+
+fn success<T>(r: Response<T>) -> T {
+    match r {
+        Response::Success(t) => t,
+        Response::Failure(f) => panic!("status {}", f.status_code),
+    }
+}
+
+/// The NSPI calls over RPC/HTTP (NDR) answer as the MAPI/HTTP request types do: both
+/// transports run the same operations (MS-OXNSPI 3.1.4.1).
+#[tokio::test]
+async fn nspi_calls_answer_as_over_mapi_http() {
+    let ts = start().await;
+    ts.server
+        .store()
+        .add_user("bobby", "Bobby Tables", "x")
+        .unwrap();
+    let stat = Stat {
+        code_page: 1252,
+        sort_locale: 0x409,
+        ..Stat::default()
+    };
+    let anr = Restriction::Property {
+        relop: RELOP_EQ,
+        tag: PropertyTag(0x360C_001F),
+        value: TaggedPropertyValue::new(
+            PropertyTag(0x360C_001F),
+            PropertyValue::Unicode("bo".into()),
+        ),
+    };
+    let cols = vec![PropertyTag(0x3A00_001F), PropertyTag(0x3A17_001F)];
+
+    let mut m = Mapi::new(&ts, "nspi", &ts.alice, ALICE_PASSWORD).await;
+    let bind = BindRequest {
+        flags: 0,
+        state: Some(stat),
+        aux: Vec::new(),
+    };
+    assert_eq!(m.post("Bind", encode(&bind)).await.response_code(), Some(0));
+    let special = GetSpecialTableRequest {
+        flags: 4,
+        state: Some(stat),
+        version: None,
+        aux: Vec::new(),
+    };
+    let r = m.post("GetSpecialTable", encode(&special)).await;
+    let http_special = success(decode::<GetSpecialTableResponse>(r.mapi_body()));
+    let matches = GetMatchesRequest {
+        state: Some(stat),
+        filter: Some(anr.clone()),
+        row_count: 50,
+        columns: Some(LargePropertyTagArray(cols.clone())),
+        ..GetMatchesRequest::default()
+    };
+    let r = m.post("GetMatches", encode(&matches)).await;
+    let http_matches = success(decode::<GetMatchesResponse>(r.mapi_body()));
+    let resolve = ResolveNamesRequest {
+        state: Some(stat),
+        property_tags: Some(LargePropertyTagArray(cols.clone())),
+        names: Some(vec!["alice".into(), "bo".into(), "zed".into()]),
+        ..ResolveNamesRequest::default()
+    };
+    let r = m.post("ResolveNames", encode(&resolve)).await;
+    let http_resolve = success(decode::<ResolveNamesResponse>(r.mapi_body()));
+
+    let mut vc = open_vc(&ts).await;
+    assert!(matches!(
+        vc.bind(SyntaxId::NSPI).await.body,
+        PduBody::BindAck(_)
+    ));
+    let bind = NspiBindRequest {
+        flags: 0,
+        stat,
+        server_guid: Some(Uuid::NIL),
+    };
+    let resp =
+        NspiBindResponse::from_stub(&call(&mut vc, opnum::BIND, bind.to_stub().unwrap()).await)
+            .unwrap();
+    let org = ts.server.store().org().unwrap().unwrap();
+    assert_eq!(resp.server_guid, Some(Uuid(org.server_guid)));
+    let handle = resp.handle;
+
+    // GetSpecialTable: the same hierarchy row (MS-OXNSPI 3.1.4.1.3 constraints 14-16), and
+    // no rows for the address creation table.
+    let req = NspiGetSpecialTableRequest {
+        handle,
+        flags: 4,
+        stat,
+        version: 0,
+    };
+    let resp = NspiGetSpecialTableResponse::from_stub(
+        &call(&mut vc, opnum::GET_SPECIAL_TABLE, req.to_stub().unwrap()).await,
+    )
+    .unwrap();
+    let rows: Vec<_> = resp.rows.unwrap().into_iter().map(|r| r.values).collect();
+    assert_eq!(Some(rows), http_special.rows);
+    assert_eq!(Some(resp.version), http_special.version);
+    let templates = NspiGetSpecialTableRequest { flags: 2, ..req };
+    let resp = NspiGetSpecialTableResponse::from_stub(
+        &call(
+            &mut vc,
+            opnum::GET_SPECIAL_TABLE,
+            templates.to_stub().unwrap(),
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(resp.rows, Some(Vec::new()));
+
+    // GetMatches: the same Explicit Table, and the same cells (a missing PR_TITLE is
+    // PtypErrorCode over NDR, a flagged error cell over MAPI/HTTP).
+    let req = NspiGetMatchesRequest {
+        handle,
+        reserved1: 0,
+        stat,
+        reserved_tags: None,
+        reserved2: 0,
+        filter: Some(anr),
+        prop_name: None,
+        requested: 50,
+        prop_tags: Some(cols.clone()),
+    };
+    let resp = NspiGetMatchesResponse::from_stub(
+        &call(&mut vc, opnum::GET_MATCHES, req.clone().to_stub().unwrap()).await,
+    )
+    .unwrap();
+    assert_eq!(resp.result, ErrorCode::SUCCESS);
+    assert_eq!(resp.mids, http_matches.minimal_ids);
+    assert_eq!(resp.mids.as_ref().map(Vec::len), Some(2));
+    let ndr_rows = resp.rows.unwrap();
+    let http_rows = http_matches.columns_and_rows.unwrap().rows;
+    assert_eq!(ndr_rows.len(), http_rows.len());
+    for (n, h) in ndr_rows.iter().zip(&http_rows) {
+        assert_eq!(Some(&n.values[0].value), h.values[0].value());
+        assert_eq!(n.values[1].tag, PropertyTag(0x3A17_000A));
+        assert_eq!(
+            n.values[1].value,
+            PropertyValue::Error(ErrorCode::NOT_FOUND)
+        );
+        assert!(h.values[1].value().is_none());
+    }
+    // A named property is NotSupported; pStat unchanged, no MIds, no rows (constraint 4).
+    let named = NspiGetMatchesRequest {
+        prop_name: Some(PropertyNameR {
+            guid: None,
+            reserved: 0,
+            id: 1,
+        }),
+        stat: Stat {
+            current_rec: 0x1234,
+            ..stat
+        },
+        ..req
+    };
+    let resp = NspiGetMatchesResponse::from_stub(
+        &call(
+            &mut vc,
+            opnum::GET_MATCHES,
+            named.clone().to_stub().unwrap(),
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(resp.result, ErrorCode::NO_SUPPORT);
+    assert_eq!((resp.stat, resp.mids, resp.rows), (named.stat, None, None));
+
+    // ResolveNamesW: the same MIds and rows as ResolveNames.
+    let req = NspiResolveNamesWRequest {
+        handle,
+        reserved: 0,
+        stat,
+        prop_tags: Some(cols.clone()),
+        names: vec![Some("alice".into()), Some("bo".into()), Some("zed".into())],
+    };
+    let resp = NspiResolveNamesWResponse::from_stub(
+        &call(&mut vc, opnum::RESOLVE_NAMES_W, req.to_stub().unwrap()).await,
+    )
+    .unwrap();
+    assert_eq!(resp.mids, http_resolve.minimal_ids);
+    assert_eq!(resp.mids, Some(vec![0x1000 + ts.alice.id as u32, 1, 0]));
+    let rows = resp.rows.unwrap();
+    assert_eq!(
+        rows.len(),
+        http_resolve.columns_and_rows.unwrap().rows.len()
+    );
+    assert_eq!(
+        rows[0].values[0].value,
+        PropertyValue::Unicode("alice".into())
+    );
+
+    // GetProps on an unknown MId, DNToMId on a known and an unknown DN.
+    let req = NspiGetPropsRequest {
+        handle,
+        flags: 0,
+        stat: Stat {
+            current_rec: 0x9999,
+            ..stat
+        },
+        prop_tags: Some(cols),
+    };
+    let resp = NspiGetPropsResponse::from_stub(
+        &call(&mut vc, opnum::GET_PROPS, req.to_stub().unwrap()).await,
+    )
+    .unwrap();
+    assert_eq!((resp.result, resp.row), (ErrorCode::NOT_FOUND, None));
+    let req = NspiDnToMIdRequest {
+        handle,
+        reserved: 0,
+        names: vec![Some(ts.bob.legacy_dn.clone()), Some("/o=x".into()), None],
+    };
+    let resp = NspiDnToMIdResponse::from_stub(
+        &call(&mut vc, opnum::DN_TO_MID, req.to_stub().unwrap()).await,
+    )
+    .unwrap();
+    assert_eq!(resp.mids, Some(vec![0x1000 + ts.bob.id as u32, 0, 0]));
+    ts.server.shutdown().await;
 }
 
 #[tokio::test]

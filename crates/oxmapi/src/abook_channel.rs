@@ -7,7 +7,7 @@
 
 use oxmapi_transport::{MapiHttpSession, NspiRpc};
 use oxmapi_wire::data::{ErrorCode, PropertyRow, PropertyTag, PropertyType, Restriction, RowValue};
-use oxmapi_wire::dcerpc::nspi_types::{self, PropertyRowR};
+use oxmapi_wire::dcerpc::nspi_types::PropertyRowR;
 use oxmapi_wire::mapihttp::Stat;
 use oxmapi_wire::mapihttp::nspi::{
     ColumnsAndRows, DnToMIdRequest, DnToMIdResponse, DnToMIdSuccess, GetMatchesRequest,
@@ -63,7 +63,7 @@ impl AddressBook {
             }
             Self::Rpc(r) => {
                 let resp = r
-                    .resolve_names(ndr_stat(&stat), names, Some(columns.clone()))
+                    .resolve_names(stat, names, Some(columns.clone()))
                     .await
                     .map_err(|e| rpc_error(step, e))?;
                 Ok(ResolveNamesSuccess {
@@ -100,18 +100,12 @@ impl AddressBook {
             }
             Self::Rpc(r) => {
                 let resp = r
-                    .get_matches(
-                        ndr_stat(&stat),
-                        filter,
-                        None,
-                        row_count,
-                        Some(columns.clone()),
-                    )
+                    .get_matches(stat, filter, None, row_count, Some(columns.clone()))
                     .await
                     .map_err(|e| rpc_error(step, e))?;
                 Ok(GetMatchesSuccess {
                     error_code: resp.result.0,
-                    state: Some(http_stat(&resp.stat)),
+                    state: Some(resp.stat),
                     minimal_ids: resp.mids,
                     columns_and_rows: resp.rows.map(|rows| columns_and_rows(&columns, rows)),
                     aux: Vec::new(),
@@ -147,18 +141,12 @@ impl AddressBook {
             Self::Rpc(r) => {
                 let table = (!explicit_table.is_empty()).then_some(explicit_table);
                 let resp = r
-                    .query_rows(
-                        flags,
-                        ndr_stat(&stat),
-                        table,
-                        row_count,
-                        Some(columns.clone()),
-                    )
+                    .query_rows(flags, stat, table, row_count, Some(columns.clone()))
                     .await
                     .map_err(|e| rpc_error(step, e))?;
                 Ok(QueryRowsSuccess {
                     error_code: resp.result.0,
-                    state: Some(http_stat(&resp.stat)),
+                    state: Some(resp.stat),
                     columns_and_rows: resp.rows.map(|rows| columns_and_rows(&columns, rows)),
                     aux: Vec::new(),
                 })
@@ -187,7 +175,7 @@ impl AddressBook {
             }
             Self::Rpc(r) => {
                 let resp = r
-                    .get_special_table(flags, ndr_stat(&stat), version)
+                    .get_special_table(flags, stat, version)
                     .await
                     .map_err(|e| rpc_error(step, e))?;
                 Ok(GetSpecialTableSuccess {
@@ -225,7 +213,7 @@ impl AddressBook {
             }
             Self::Rpc(r) => {
                 let resp = r
-                    .get_props(flags, ndr_stat(&stat), Some(tags))
+                    .get_props(flags, stat, Some(tags))
                     .await
                     .map_err(|e| rpc_error(step, e))?;
                 Ok(GetPropsSuccess {
@@ -276,36 +264,6 @@ impl AddressBook {
             }
             Self::Rpc(r) => r.unbind().await.map_err(|e| rpc_error(STEP, e)),
         }
-    }
-}
-
-/// The MAPI/HTTP STAT (MS-OXCMAPIHTTP 2.2.1.6) as the NDR STAT (MS-OXNSPI 2.2.8).
-pub(crate) fn ndr_stat(s: &Stat) -> nspi_types::Stat {
-    nspi_types::Stat {
-        sort_type: s.sort_type,
-        container_id: s.container_id,
-        current_rec: s.current_rec,
-        delta: s.delta,
-        num_pos: s.num_pos,
-        total_recs: s.total_recs,
-        code_page: s.code_page,
-        template_locale: s.template_locale,
-        sort_locale: s.sort_locale,
-    }
-}
-
-/// The NDR STAT as the MAPI/HTTP STAT.
-fn http_stat(s: &nspi_types::Stat) -> Stat {
-    Stat {
-        sort_type: s.sort_type,
-        container_id: s.container_id,
-        current_rec: s.current_rec,
-        delta: s.delta,
-        num_pos: s.num_pos,
-        total_recs: s.total_recs,
-        code_page: s.code_page,
-        template_locale: s.template_locale,
-        sort_locale: s.sort_locale,
     }
 }
 
@@ -377,17 +335,5 @@ mod tests {
         assert_eq!(cells[1], RowValue::NotFound(tags::PidTagSmtpAddress.ty()));
         assert_eq!(cells[2], RowValue::NotFound(tags::PidTagAccount.ty()));
         assert!(cr.rows[0].flagged);
-    }
-
-    #[test]
-    fn stat_converts_both_ways() {
-        let s = Stat {
-            current_rec: 0x1234,
-            delta: -3,
-            num_pos: 7,
-            code_page: 1252,
-            ..Stat::default()
-        };
-        assert_eq!(http_stat(&ndr_stat(&s)), s);
     }
 }

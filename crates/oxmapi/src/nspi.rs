@@ -12,7 +12,7 @@ use oxmapi_wire::mapihttp::nspi::{
 };
 use oxmapi_wire::mapihttp::stat::Stat;
 
-use crate::abook_channel::{AddressBook, ndr_stat};
+use crate::abook_channel::AddressBook;
 use crate::channel::{decode, encode, post, success};
 use crate::error::{Error, ErrorKind};
 use crate::report::ResolvedName;
@@ -431,7 +431,7 @@ fn entry_from_row(cr: &ColumnsAndRows, i: usize, mid: u32) -> Option<ResolvedNam
 /// NspiBind over RPC/HTTP (MS-OXNSPI 3.1.4.1.1); returns the server GUID as text.
 pub(crate) async fn bind_rpc(n: &mut oxmapi_transport::NspiRpc) -> Result<String, Error> {
     let guid = n
-        .bind(ndr_stat(&initial_stat()))
+        .bind(initial_stat())
         .await
         .map_err(|e| crate::channel::rpc_error("nspi-bind", e))?;
     Ok(guid.map(|g| g.to_string()).unwrap_or_default())

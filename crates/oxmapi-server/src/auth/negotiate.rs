@@ -10,8 +10,9 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use sspi::{Ntlm, SecurityBufferRef, SecurityStatus, Sspi};
 
-use super::{Attempt, ConnAuth, Leg, accept, finish_ntlm, orphan_authenticate};
-use crate::http::{ChunkedBody, plain};
+use super::attempt::{Attempt, Leg};
+use super::ntlm::{accept, finish_ntlm, orphan_authenticate};
+use crate::body::{ChunkedBody, plain};
 
 /// Content octets of the SPNEGO OID `1.3.6.1.5.5.2` (RFC 4178 3).
 const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -283,10 +284,11 @@ pub(super) struct Spnego {
 /// One Negotiate leg: NegTokenInit → 401 with the NTLM CHALLENGE (or, when NTLM was not the
 /// client's first choice, with the mechanism selection); NegTokenResp with AUTHENTICATE and
 /// `mechListMIC` → the user, or a failure. A NegTokenResp without a handshake in progress on
-/// this connection (`pending`) fails too.
+/// this connection (`pending`) fails too. A handshake that goes on is left in `slot` (the
+/// connection's).
 pub(super) fn negotiate_step(
     attempt: &Attempt<'_>,
-    conn: &mut ConnAuth,
+    slot: &mut Option<Spnego>,
     pending: Option<Spnego>,
     token: &str,
 ) -> Leg {
@@ -314,10 +316,10 @@ pub(super) fn negotiate_step(
                 challenged: false,
             };
             match init.mech_token.filter(|_| pos == 0) {
-                Some(negotiate) => ntlm_challenge(conn, sp, negotiate, true),
+                Some(negotiate) => ntlm_challenge(slot, sp, negotiate, true),
                 None => {
                     // RFC 4178 4.2.2: select NTLM; its first token comes in a negTokenResp.
-                    conn.spnego = Some(sp);
+                    *slot = Some(sp);
                     Leg::Continue(continue_needed(&NegTokenResp {
                         neg_state: Some(ACCEPT_INCOMPLETE),
                         supported_mech: Some(NTLMSSP_OID.to_vec()),
@@ -332,7 +334,7 @@ pub(super) fn negotiate_step(
             };
             if !sp.challenged {
                 return match resp.response_token {
-                    Some(inner) => ntlm_challenge(conn, sp, inner, false),
+                    Some(inner) => ntlm_challenge(slot, sp, inner, false),
                     None => Leg::Refused,
                 };
             }
@@ -359,11 +361,16 @@ pub(super) fn negotiate_step(
 }
 
 /// Feeds the NTLM NEGOTIATE and answers with the CHALLENGE in a NegTokenResp.
-fn ntlm_challenge(conn: &mut ConnAuth, mut sp: Spnego, negotiate: Vec<u8>, first: bool) -> Leg {
+fn ntlm_challenge(
+    slot: &mut Option<Spnego>,
+    mut sp: Spnego,
+    negotiate: Vec<u8>,
+    first: bool,
+) -> Leg {
     match accept(&mut sp.ntlm, negotiate) {
         Ok((SecurityStatus::ContinueNeeded, out)) => {
             sp.challenged = true;
-            conn.spnego = Some(sp);
+            *slot = Some(sp);
             Leg::Continue(continue_needed(&NegTokenResp {
                 neg_state: Some(ACCEPT_INCOMPLETE),
                 // RFC 4178 4.2.2: supportedMech only in the acceptor's first reply.

@@ -1,81 +1,22 @@
-//! GetMatches (MS-OXCMAPIHTTP 2.2.5.5, MS-OXNSPI 3.1.4.1.10 NspiGetMatches): the GAL entries
-//! a restriction (MS-OXCDATA 2.12) selects, including the ANR restriction clients use for
-//! ambiguous names (a PropertyRestriction on PidTagAnr, MS-OXNSPI 3.1.4.7).
+//! The Filter of NspiGetMatches (MS-OXNSPI 3.1.4.1.10 constraint 8) on a GAL entry: a
+//! restriction (MS-OXCDATA 2.12), including the ANR restriction clients use for ambiguous
+//! names (a PropertyRestriction on PidTagAnr, MS-OXNSPI 3.1.4.7).
 
 use oxmapi_wire::data::restriction::{
     FL_IGNORECASE, FL_PREFIX, FL_SUBSTRING, RELOP_EQ, RELOP_GE, RELOP_GT, RELOP_LE, RELOP_LT,
     RELOP_NE, RelOp, Restriction,
 };
-use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyValue};
-use oxmapi_wire::mapihttp::nspi::GetMatchesRequest;
-use oxmapi_wire::{Decode, DecodeResult, ReadCursor, WriteCursor};
+use oxmapi_wire::data::{PropertyTag, PropertyValue};
 
-use super::codec::{Stat, write_rows, write_u32_array};
 use super::gal::Gal;
-use super::{enc, head, row};
 use crate::store::UserRecord;
 
 /// PidTagAnr (MS-OXPROPS): the ANR pseudo-property.
 const PID_TAG_ANR: u16 = 0x360C;
 
-pub(super) fn get_matches(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    let req = GetMatchesRequest::decode(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let stat = req.state.map(|s| Stat {
-        sort_type: s.sort_type,
-        container_id: s.container_id,
-        current_rec: s.current_rec,
-        delta: s.delta,
-        num_pos: s.num_pos,
-        total_recs: s.total_recs,
-        code_page: s.code_page,
-        template_locale: s.template_locale,
-        sort_locale: s.sort_locale,
-    });
-    let mut w = WriteCursor::new();
-    if req.property_name.is_some() {
-        // Link/back-link attribute queries: no such attributes on our entries.
-        head(&mut w, ErrorCode::NO_SUPPORT);
-        w.u8(0x00);
-        w.u8(0x00);
-        w.u8(0x00);
-        w.u32(0);
-        return Ok(w.into_inner());
-    }
-    let limit = usize::try_from(req.row_count).unwrap_or(usize::MAX);
-    let matched: Vec<&UserRecord> = gal
-        .users
-        .iter()
-        .filter(|u| req.filter.as_ref().is_none_or(|f| matches(gal, u, f)))
-        .take(limit)
-        .collect();
-    let mids: Vec<u32> = matched.iter().map(|u| Gal::mid(u)).collect();
-    head(&mut w, ErrorCode::SUCCESS);
-    match stat {
-        Some(s) => {
-            w.u8(0xFF);
-            s.encode(&mut w);
-        }
-        None => w.u8(0x00),
-    }
-    w.u8(0xFF);
-    write_u32_array(&mut w, &mids);
-    match req.columns {
-        Some(cols) => {
-            let rows: Vec<_> = matched.iter().map(|u| row(gal, u, &cols.0)).collect();
-            w.u8(0xFF);
-            enc(write_rows(&mut w, &cols.0, &rows))?;
-        }
-        None => w.u8(0x00),
-    }
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
 /// Whether `user` satisfies `f`. Restrictions on properties the entry lacks are false
-/// (MS-OXCDATA 2.12); sub-object restrictions never match an address-book entry. Shared by
-/// the MAPI/HTTP GetMatches above and the RPC/HTTP NspiGetMatches (`crate::rpch::dispatch`).
+/// (MS-OXCDATA 2.12); sub-object restrictions never match an address-book entry. Used by
+/// [`super::core::AddressBook::get_matches`] for both transports.
 pub(crate) fn matches(gal: &Gal, user: &UserRecord, f: &Restriction) -> bool {
     match f {
         Restriction::And(v) => v.iter().all(|f| matches(gal, user, f)),

@@ -1,42 +1,34 @@
-//! The address book (NSPI) endpoint over MAPI/HTTP: request bodies of MS-OXCMAPIHTTP 2.2.5,
-//! semantics of MS-OXNSPI 3.1.4.1. The GAL is the organization's users (see [`gal`]).
+//! The address book (NSPI) endpoint over MAPI/HTTP: the request types of MS-OXCMAPIHTTP
+//! 2.2.5, decoded and encoded with the typed bodies of `oxmapi_wire::mapihttp::nspi`, over
+//! the transport-neutral operations of [`core`] (MS-OXNSPI 3.1.4.1). The GAL is the
+//! organization's users (see [`gal`]).
 
-mod codec;
-pub(crate) mod gal;
-pub(crate) mod matches;
+pub(crate) mod core;
+mod gal;
+mod matches;
 
-use oxmapi_wire::data::{
-    ErrorCode, PropertyTag, RowValue, TaggedPropertyValue, ValueContext, tags,
+use oxmapi_wire::data::PropertyRow;
+use oxmapi_wire::mapihttp::nspi::{
+    BindRequest, BindSuccess, ColumnsAndRows, DnToMIdRequest, DnToMIdSuccess, GetMatchesRequest,
+    GetMatchesSuccess, GetPropListRequest, GetPropsRequest, GetPropsSuccess,
+    GetSpecialTableRequest, GetSpecialTableSuccess, LargePropertyTagArray, PropListSuccess,
+    QueryRowsRequest, QueryRowsSuccess, ResolveNamesRequest, ResolveNamesSuccess, UnbindRequest,
+    UnbindSuccess, UpdateStatRequest, UpdateStatSuccess,
 };
-use oxmapi_wire::{DecodeResult, EncodeResult, ReadCursor, WriteCursor};
+use oxmapi_wire::mapihttp::{Response, ResponseBody};
+use oxmapi_wire::{Decode, DecodeError, DecodeResult, Encode, ReadCursor, WriteCursor};
 
-use crate::http::AppState;
-use crate::mapihttp::{Outcome, RequestInfo, ResponseCode, context_cookie, lookup, skip_aux};
+use self::core::{AddressBook, RowSet, Stat};
+use crate::mapihttp::common::{Outcome, RequestInfo, ResponseCode, context_cookie, lookup};
 use crate::session::Endpoint;
+use crate::state::AppState;
 use crate::store::UserRecord;
-use codec::{
-    Stat, optional, present, string_array, tag_array, u32_array, write_rows, wstring_array,
-};
-use gal::{Gal, MID_BEGINNING_OF_TABLE, MID_END_OF_TABLE};
 
-/// NspiUnbind's UNBIND_SUCCESS (MS-OXNSPI 3.1.4.1.2).
-const UNBIND_SUCCESS: u32 = 1;
-/// CP_WINUNICODE code page.
+/// CP_WINUNICODE, the code page reported when the request's STAT names none.
 const CP_WINUNICODE: u32 = 1200;
 
-/// Columns returned when a request names none (MS-OXNSPI 3.1.4.1.8 default column set).
-const DEFAULT_COLUMNS: &[PropertyTag] = &[
-    tags::PidTagAddressBookContainerId,
-    tags::PidTagObjectType,
-    tags::PidTagDisplayType,
-    tags::PidTagDisplayName,
-    tags::PidTagAddressType,
-    tags::PidTagEmailAddress,
-    tags::PidTagEntryId,
-];
-
 /// A request-type handler: request body in, response body out.
-type Handler = fn(&Gal, &[u8]) -> DecodeResult<Vec<u8>>;
+type Handler = fn(&AddressBook, &[u8]) -> DecodeResult<Vec<u8>>;
 
 /// Handles one NSPI request for an authenticated user.
 pub(crate) fn handle(
@@ -50,7 +42,7 @@ pub(crate) fn handle(
         return bind(state, user, info, body);
     }
     if rt == "ping" {
-        return ok(Vec::new());
+        return Outcome::body(Vec::new());
     }
     let handler: Handler = match rt.as_str() {
         "unbind" => unbind,
@@ -61,410 +53,243 @@ pub(crate) fn handle(
         "dntomid" => dn_to_mid,
         "resolvenames" => resolve_names,
         "updatestat" => update_stat,
-        "getmatches" => matches::get_matches,
-        _ => return fail(ResponseCode::InvalidRequestType),
+        "getmatches" => get_matches,
+        _ => return Outcome::fail(ResponseCode::InvalidRequestType),
     };
     if let Err(code) = lookup(state, Endpoint::Nspi, user, info) {
-        return fail(code);
+        return Outcome::fail(code);
     }
-    let gal = match load_gal(state) {
-        Some(g) => g,
-        None => return fail(ResponseCode::UnknownFailure),
+    let book = match AddressBook::load(&state.store) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!("nspi {rt}: {e}");
+            return Outcome::fail(ResponseCode::UnknownFailure);
+        }
     };
-    let out = match handler(&gal, body) {
+    let out = match handler(&book, body) {
         Ok(out) => out,
         Err(e) => {
             tracing::debug!("nspi {rt}: {e}");
-            return fail(ResponseCode::InvalidRequestBody);
+            return Outcome::fail(ResponseCode::InvalidRequestBody);
         }
     };
     if let ("unbind", Some(c)) = (rt.as_str(), &info.cookie) {
         state.sessions.remove(c);
     }
-    ok(out)
+    Outcome::body(out)
 }
 
-fn ok(body: Vec<u8>) -> Outcome {
-    Outcome {
-        result: Ok(body),
-        set_cookies: Vec::new(),
+/// Decodes a whole request body with its `oxmapi_wire` codec (nothing may follow the
+/// auxiliary buffer).
+fn decode<T: Decode>(body: &[u8]) -> DecodeResult<T> {
+    let mut r = ReadCursor::new(body);
+    let req = T::decode(&mut r)?;
+    r.finish("AuxiliaryBuffer")?;
+    Ok(req)
+}
+
+/// Encodes the success form of a response body (StatusCode 0, MS-OXCMAPIHTTP 2.2.5.x.2).
+/// The values come from the GAL, so encoding cannot fail on them; a failure is reported as
+/// an invalid body anyway.
+fn encode<T: ResponseBody>(body: T) -> DecodeResult<Vec<u8>> {
+    let mut w = WriteCursor::new();
+    Response::Success(body)
+        .encode(&mut w)
+        .map_err(|e| DecodeError::invalid(T::NAME, 0, e.to_string()))?;
+    Ok(w.into_inner())
+}
+
+/// The CodePage of a response: the request STAT's, or CP_WINUNICODE when it has none.
+fn code_page(stat: Option<&Stat>) -> u32 {
+    match stat.map(|s| s.code_page) {
+        None | Some(0) => CP_WINUNICODE,
+        Some(cp) => cp,
     }
 }
 
-fn fail(code: ResponseCode) -> Outcome {
-    Outcome {
-        result: Err(code),
-        set_cookies: Vec::new(),
+/// Columns + RowCount + AddressBookPropertyRows (MS-OXCMAPIHTTP 2.2.1.7): a standard row
+/// when every cell has a value, else a flagged one.
+fn columns_and_rows(set: RowSet) -> ColumnsAndRows {
+    ColumnsAndRows {
+        rows: set.rows.into_iter().map(PropertyRow::from_values).collect(),
+        columns: LargePropertyTagArray(set.columns),
     }
 }
 
-fn load_gal(state: &AppState) -> Option<Gal> {
-    let users = state.store.all_users().ok()?;
-    Some(Gal::new(users))
-}
-
-/// Encoding failures cannot happen for values we build; map them to an invalid body anyway.
-fn enc(r: EncodeResult) -> DecodeResult<()> {
-    r.map_err(|e| oxmapi_wire::DecodeError::invalid("response", 0, e.to_string()))
-}
-
-/// StatusCode 0 + ErrorCode.
-fn head(w: &mut WriteCursor, ec: ErrorCode) {
-    w.u32(0);
-    w.u32(ec.0);
-}
-
-/// Bind (MS-OXCMAPIHTTP 2.2.5.1): creates the session context; returns the server GUID.
+/// Bind (MS-OXCMAPIHTTP 2.2.5.1, MS-OXNSPI 3.1.4.1.1): creates the session context and
+/// returns the server GUID.
 fn bind(state: &AppState, user: &UserRecord, info: &RequestInfo<'_>, body: &[u8]) -> Outcome {
-    let parsed = (|| -> DecodeResult<()> {
-        let mut r = ReadCursor::new(body);
-        r.u32("Flags")?;
-        optional(&mut r, "HasState", Stat::decode)?;
-        skip_aux(&mut r)?;
-        r.finish("AuxiliaryBuffer")
-    })();
-    if parsed.is_err() {
-        return fail(ResponseCode::InvalidRequestBody);
+    if decode::<BindRequest>(body).is_err() {
+        return Outcome::fail(ResponseCode::InvalidRequestBody);
     }
-    let Ok(Some(org)) = state.store.org() else {
-        return fail(ResponseCode::UnknownFailure);
-    };
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode::SUCCESS);
-    w.bytes(&org.server_guid);
-    w.u32(0);
-    let cookie = state
-        .sessions
-        .create(Endpoint::Nspi, user.id, &info.request_id, None);
-    Outcome {
-        result: Ok(w.into_inner()),
-        set_cookies: vec![context_cookie(&cookie, Endpoint::Nspi)],
-    }
-}
-
-/// Unbind (2.2.5.2): Reserved, Aux → ErrorCode UNBIND_SUCCESS.
-fn unbind(_: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Reserved")?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode(UNBIND_SUCCESS));
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// GetSpecialTable (2.2.5.9, MS-OXNSPI 3.1.4.1.3): the address book hierarchy table has
-/// one container, the GAL (container ID 0). Its row carries the properties 3.1.4.1.3 lists:
-/// PidTagEntryId, PidTagContainerFlags, PidTagDepth, PidTagAddressBookContainerId,
-/// PidTagDisplayName (PtypString8 unless NspiUnicodeStrings) and PidTagAddressBookIsMaster.
-/// With NspiAddressCreationTemplates the (empty) address creation table is returned.
-fn get_special_table(_: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    let flags = r.u32("Flags")?;
-    let stat = optional(&mut r, "HasState", Stat::decode)?;
-    let version = optional(&mut r, "HasVersion", |r| r.u32("Version"))?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let rows: Vec<Vec<TaggedPropertyValue>> = if flags & NSPI_ADDRESS_CREATION_TEMPLATES != 0 {
-        Vec::new()
-    } else {
-        vec![gal_container_row(flags & NSPI_UNICODE_STRINGS != 0)]
-    };
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode::SUCCESS);
-    w.u32(stat.map_or(CP_WINUNICODE, |s| s.code_page));
-    w.u8(0xFF);
-    w.u32(version.map_or(1, |v| v.max(1)));
-    w.u8(0xFF);
-    w.u32(u32::try_from(rows.len()).unwrap_or(u32::MAX));
-    for row in &rows {
-        w.u32(u32::try_from(row.len()).unwrap_or(u32::MAX));
-        for v in row {
-            enc(v.encode(&mut w, ValueContext::AddressBook))?;
+    let (guid, set_cookies) = match core::bind(&state.store) {
+        Ok(guid) => {
+            let cookie = state
+                .sessions
+                .create(Endpoint::Nspi, user.id, &info.request_id, None);
+            (Ok(guid), vec![context_cookie(&cookie, Endpoint::Nspi)])
         }
-    }
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// GetSpecialTable Flags (MS-OXNSPI 2.2.1.7).
-const NSPI_ADDRESS_CREATION_TEMPLATES: u32 = 0x0000_0002;
-const NSPI_UNICODE_STRINGS: u32 = 0x0000_0004;
-/// PidTagAddressBookIsMaster (MS-OXPROPS 2.531).
-const PID_TAG_ADDRESS_BOOK_IS_MASTER: PropertyTag = PropertyTag(0xFFFB_000B);
-/// PidTagContainerFlags of the GAL: AB_RECIPIENTS | AB_UNMODIFIABLE (MS-OXOABK 2.2.2.1).
-const GAL_CONTAINER_FLAGS: i32 = 0x0000_0001 | 0x0000_0008;
-
-/// The hierarchy table row of the GAL container (MS-OXNSPI 3.1.4.1.3).
-fn gal_container_row(unicode: bool) -> Vec<TaggedPropertyValue> {
-    use oxmapi_wire::data::PropertyValue as V;
-    let name = if unicode {
-        TaggedPropertyValue::new(tags::PidTagDisplayName, V::Unicode(String::new()))
-    } else {
-        TaggedPropertyValue::new(
-            tags::PidTagDisplayName.with_type(oxmapi_wire::data::PropertyType::STRING8),
-            V::String8(Vec::new()),
-        )
+        Err(code) => (Err(code), Vec::new()),
     };
-    vec![
-        TaggedPropertyValue::new(tags::PidTagEntryId, V::Binary(gal::gal_entry_id())),
-        TaggedPropertyValue::new(tags::PidTagContainerFlags, V::Int32(GAL_CONTAINER_FLAGS)),
-        TaggedPropertyValue::new(tags::PidTagDepth, V::Int32(0)),
-        TaggedPropertyValue::new(tags::PidTagAddressBookContainerId, V::Int32(0)),
-        name,
-        TaggedPropertyValue::new(PID_TAG_ADDRESS_BOOK_IS_MASTER, V::Boolean(false)),
-    ]
-}
-
-/// QueryRows (2.2.5.11, MS-OXNSPI 3.1.4.1.8): rows of an explicit table, or of the GAL from
-/// the STAT's position; the STAT returned points after the last row.
-fn query_rows(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Flags")?;
-    let stat = optional(&mut r, "HasState", Stat::decode)?.unwrap_or_default();
-    let explicit = u32_array(&mut r, "ExplicitTable")?;
-    let count = r.u32("RowCount")? as usize;
-    let columns = optional(&mut r, "HasColumns", tag_array)?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let columns = columns.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
-    let mut out_stat = stat;
-    let rows: Vec<Vec<RowValue>> = if explicit.is_empty() {
-        let start = position(gal, &stat);
-        let end = start.saturating_add(count).min(gal.users.len());
-        out_stat.current_rec = gal.users.get(end).map_or(MID_END_OF_TABLE, Gal::mid);
-        out_stat.num_pos = u32::try_from(end).unwrap_or(u32::MAX);
-        gal.users
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|u| row(gal, u, &columns))
-            .collect()
-    } else {
-        explicit
-            .iter()
-            .take(count.max(1).min(explicit.len()))
-            .map(|&mid| match gal.by_mid(mid) {
-                Some(u) => row(gal, u, &columns),
-                None => columns
-                    .iter()
-                    .map(|c| RowValue::Error(c.ty(), ErrorCode::NOT_FOUND))
-                    .collect(),
-            })
-            .collect()
+    let body = BindSuccess {
+        error_code: guid.map_or_else(|c| c.0, |_| 0),
+        server_guid: guid.unwrap_or_default(),
+        aux: Vec::new(),
     };
-    out_stat.delta = 0;
-    out_stat.total_recs = u32::try_from(gal.users.len()).unwrap_or(u32::MAX);
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode::SUCCESS);
-    w.u8(0xFF);
-    out_stat.encode(&mut w);
-    w.u8(0xFF);
-    enc(write_rows(&mut w, &columns, &rows))?;
-    w.u32(0);
-    Ok(w.into_inner())
+    match encode(body) {
+        Ok(body) => Outcome {
+            result: Ok(body),
+            set_cookies,
+        },
+        Err(_) => Outcome::fail(ResponseCode::UnknownFailure),
+    }
 }
 
-/// GetProps (2.2.5.7, MS-OXNSPI 3.1.4.1.7): properties of the entry STAT.CurrentRec names;
-/// missing ones come back as PtypErrorCode ecNotFound with ErrorCode ecWarnWithErrors.
-fn get_props(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Flags")?;
-    let stat = optional(&mut r, "HasState", Stat::decode)?.unwrap_or_default();
-    let tags = optional(&mut r, "HasPropertyTags", tag_array)?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let code_page = if stat.code_page == 0 {
-        CP_WINUNICODE
-    } else {
-        stat.code_page
+/// Unbind (2.2.5.2, MS-OXNSPI 3.1.4.1.2): UnbindSuccess; [`handle`] removes the context.
+fn unbind(_: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    decode::<UnbindRequest>(body)?;
+    encode(UnbindSuccess {
+        error_code: core::UNBIND_SUCCESS.0,
+        aux: Vec::new(),
+    })
+}
+
+/// GetSpecialTable (2.2.5.8, MS-OXNSPI 3.1.4.1.3); an absent Version is 0.
+fn get_special_table(_: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: GetSpecialTableRequest = decode(body)?;
+    let table = core::special_table(req.flags, req.version.unwrap_or(0));
+    encode(GetSpecialTableSuccess {
+        error_code: 0,
+        code_page: code_page(req.state.as_ref()),
+        version: Some(table.version),
+        rows: Some(table.rows),
+        aux: Vec::new(),
+    })
+}
+
+/// QueryRows (2.2.5.13, MS-OXNSPI 3.1.4.1.8); an absent State is the zero STAT.
+fn query_rows(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: QueryRowsRequest = decode(body)?;
+    let stat = req.state.unwrap_or_default();
+    let (stat, rows) = book.query_rows(
+        &stat,
+        Some(&req.explicit_table),
+        req.row_count,
+        req.columns.map(|c| c.0),
+    );
+    encode(QueryRowsSuccess {
+        error_code: 0,
+        state: Some(stat),
+        columns_and_rows: Some(columns_and_rows(rows)),
+        aux: Vec::new(),
+    })
+}
+
+/// GetProps (2.2.5.7, MS-OXNSPI 3.1.4.1.7): the values, or no values with the error.
+fn get_props(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: GetPropsRequest = decode(body)?;
+    let stat = req.state.unwrap_or_default();
+    let (error_code, property_values) = match book.get_props(&stat, req.property_tags.map(|t| t.0))
+    {
+        Ok(p) => (p.code.0, Some(p.values)),
+        Err(e) => (e.0, None),
     };
-    let mut w = WriteCursor::new();
-    let Some(user) = gal.by_mid(stat.current_rec) else {
-        head(&mut w, ErrorCode::NOT_FOUND);
-        w.u32(code_page);
-        w.u8(0x00);
-        w.u32(0);
-        return Ok(w.into_inner());
+    encode(GetPropsSuccess {
+        error_code,
+        code_page: code_page(req.state.as_ref()),
+        property_values,
+        aux: Vec::new(),
+    })
+}
+
+/// GetPropList (2.2.5.6, MS-OXNSPI 3.1.4.1.6).
+fn get_prop_list(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: GetPropListRequest = decode(body)?;
+    let (error_code, property_tags) = match book.get_prop_list(req.mid) {
+        Ok(tags) => (0, Some(LargePropertyTagArray(tags))),
+        Err(e) => (e.0, None),
     };
-    let tags = tags.unwrap_or_else(|| gal::ENTRY_PROPS.to_vec());
-    let mut values = Vec::with_capacity(tags.len());
-    let mut missing = false;
-    for tag in &tags {
-        values.push(match gal.value(user, *tag) {
-            Some(v) => TaggedPropertyValue {
-                tag: tag.with_type(v.ty()),
-                value: v,
-            },
-            None => {
-                missing = true;
-                TaggedPropertyValue {
-                    tag: tag.with_type(oxmapi_wire::data::PropertyType::ERROR),
-                    value: oxmapi_wire::data::PropertyValue::Error(ErrorCode::NOT_FOUND),
-                }
-            }
-        });
-    }
-    let ec = if missing {
-        ErrorCode::WARN_ERRORS_RETURNED
-    } else {
-        ErrorCode::SUCCESS
+    encode(PropListSuccess {
+        error_code,
+        property_tags,
+        aux: Vec::new(),
+    })
+}
+
+/// DNToMId (2.2.5.4, MS-OXNSPI 3.1.4.1.13): one MId per DN; no Names, no MinimalIds.
+fn dn_to_mid(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: DnToMIdRequest = decode(body)?;
+    let minimal_ids = req
+        .names
+        .map(|names| book.dn_to_mid(names.iter().map(|n| Some(n.as_str()))));
+    encode(DnToMIdSuccess {
+        error_code: 0,
+        minimal_ids,
+        aux: Vec::new(),
+    })
+}
+
+/// ResolveNames (2.2.5.14, MS-OXNSPI 3.1.4.1.17 NspiResolveNamesW); no Names resolves none.
+fn resolve_names(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: ResolveNamesRequest = decode(body)?;
+    let names = req.names.unwrap_or_default();
+    let (mids, rows) = book.resolve_names(&names, req.property_tags.map(|t| t.0));
+    encode(ResolveNamesSuccess {
+        error_code: 0,
+        code_page: code_page(req.state.as_ref()),
+        minimal_ids: Some(mids),
+        columns_and_rows: Some(columns_and_rows(rows)),
+        aux: Vec::new(),
+    })
+}
+
+/// UpdateStat (2.2.5.17, MS-OXNSPI 3.1.4.1.4): Delta only when requested (constraint 7).
+fn update_stat(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: UpdateStatRequest = decode(body)?;
+    let (stat, moved) = book.update_stat(&req.state.unwrap_or_default());
+    encode(UpdateStatSuccess {
+        error_code: 0,
+        state: Some(stat),
+        delta: req.delta_requested.then_some(moved),
+        aux: Vec::new(),
+    })
+}
+
+/// GetMatches (2.2.5.5, MS-OXNSPI 3.1.4.1.10). The State comes back when the request had
+/// one; on an error it is unchanged and MinimalIds and rows are absent (constraint 4).
+fn get_matches(book: &AddressBook, body: &[u8]) -> DecodeResult<Vec<u8>> {
+    let req: GetMatchesRequest = decode(body)?;
+    let stat = req.state.unwrap_or_default();
+    let found = book.get_matches(
+        &stat,
+        req.filter.as_ref(),
+        req.property_name.is_some(),
+        req.row_count,
+        req.columns.map(|c| c.0),
+    );
+    let out = match found {
+        Ok(m) => GetMatchesSuccess {
+            error_code: 0,
+            state: req.state.map(|_| m.stat),
+            minimal_ids: Some(m.mids),
+            columns_and_rows: m.rows.map(columns_and_rows),
+            aux: Vec::new(),
+        },
+        Err(e) => GetMatchesSuccess {
+            error_code: e.0,
+            state: req.state,
+            minimal_ids: None,
+            columns_and_rows: None,
+            aux: Vec::new(),
+        },
     };
-    head(&mut w, ec);
-    w.u32(code_page);
-    w.u8(0xFF);
-    w.u32(u32::try_from(values.len()).unwrap_or(u32::MAX));
-    for v in &values {
-        enc(v.encode(&mut w, ValueContext::AddressBook))?;
-    }
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// GetPropList (2.2.5.6, MS-OXNSPI 3.1.4.1.6): the tags an entry has.
-fn get_prop_list(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Flags")?;
-    let mid = r.u32("MinimalId")?;
-    r.u32("CodePage")?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let mut w = WriteCursor::new();
-    if gal.by_mid(mid).is_some() {
-        head(&mut w, ErrorCode::SUCCESS);
-        w.u8(0xFF);
-        codec::write_tag_array(&mut w, gal::ENTRY_PROPS);
-    } else {
-        head(&mut w, ErrorCode::INVALID_PARAMETER);
-        w.u8(0x00);
-    }
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// DNToMId (2.2.5.5, MS-OXNSPI 3.1.4.1.13): one MId per DN, 0 when unknown.
-fn dn_to_mid(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Reserved")?;
-    let names = optional(&mut r, "HasNames", string_array)?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode::SUCCESS);
-    match names {
-        Some(names) => {
-            let mids: Vec<u32> = names
-                .iter()
-                .map(|dn| gal.by_dn(dn).map_or(0, Gal::mid))
-                .collect();
-            w.u8(0xFF);
-            codec::write_u32_array(&mut w, &mids);
-        }
-        None => w.u8(0x00),
-    }
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// ResolveNames (2.2.5.14, MS-OXNSPI 3.1.4.1.17 NspiResolveNamesW): one MId per name (the
-/// entry's MId, MID_AMBIGUOUS or MID_UNRESOLVED) and one row per resolved name, by the ANR
-/// rules of [`Gal::resolve`] (shared with the RPC/HTTP NspiResolveNamesW).
-fn resolve_names(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Reserved")?;
-    let stat = optional(&mut r, "HasState", Stat::decode)?.unwrap_or_default();
-    let tags = optional(&mut r, "HasPropertyTags", tag_array)?;
-    let names = optional(&mut r, "HasNames", wstring_array)?.unwrap_or_default();
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let columns = tags.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
-    let (mids, resolved) = gal.resolve_names(&names);
-    let rows: Vec<_> = resolved.iter().map(|u| row(gal, u, &columns)).collect();
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode::SUCCESS);
-    w.u32(if stat.code_page == 0 {
-        CP_WINUNICODE
-    } else {
-        stat.code_page
-    });
-    w.u8(0xFF);
-    codec::write_u32_array(&mut w, &mids);
-    w.u8(0xFF);
-    enc(write_rows(&mut w, &columns, &rows))?;
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// UpdateStat (2.2.5.16, MS-OXNSPI 3.1.4.1.4): applies Delta to the position.
-fn update_stat(gal: &Gal, body: &[u8]) -> DecodeResult<Vec<u8>> {
-    let mut r = ReadCursor::new(body);
-    r.u32("Reserved")?;
-    let stat = optional(&mut r, "HasState", Stat::decode)?.unwrap_or_default();
-    let want_delta = present(&mut r, "DeltaRequested")?;
-    skip_aux(&mut r)?;
-    r.finish("AuxiliaryBuffer")?;
-    let from = position(gal, &stat);
-    let len = gal.users.len();
-    let to = if stat.delta >= 0 {
-        from.saturating_add(stat.delta.unsigned_abs() as usize)
-            .min(len)
-    } else {
-        from.saturating_sub(stat.delta.unsigned_abs() as usize)
-    };
-    let mut out = stat;
-    out.current_rec = gal.users.get(to).map_or(MID_END_OF_TABLE, Gal::mid);
-    out.num_pos = u32::try_from(to).unwrap_or(u32::MAX);
-    out.total_recs = u32::try_from(len).unwrap_or(u32::MAX);
-    out.delta = 0;
-    let moved = i32::try_from(to).unwrap_or(i32::MAX) - i32::try_from(from).unwrap_or(i32::MAX);
-    let mut w = WriteCursor::new();
-    head(&mut w, ErrorCode::SUCCESS);
-    w.u8(0xFF);
-    out.encode(&mut w);
-    if want_delta {
-        w.u8(0xFF);
-        w.i32(moved);
-    } else {
-        w.u8(0x00);
-    }
-    w.u32(0);
-    Ok(w.into_inner())
-}
-
-/// Index in the GAL the STAT designates (CurrentRec, else NumPos, plus nothing else).
-fn position(gal: &Gal, stat: &Stat) -> usize {
-    match stat.current_rec {
-        MID_BEGINNING_OF_TABLE => (stat.num_pos as usize).min(gal.users.len()),
-        MID_END_OF_TABLE => gal.users.len(),
-        mid => gal.position(mid).unwrap_or(0),
-    }
-}
-
-fn row(gal: &Gal, user: &UserRecord, columns: &[PropertyTag]) -> Vec<RowValue> {
-    columns.iter().map(|c| gal.cell(user, *c)).collect()
+    encode(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gal() -> Gal {
-        Gal::new(vec![UserRecord {
-            id: 1,
-            alias: "alice".into(),
-            display_name: "Alice".into(),
-            smtp: "alice@example.test".into(),
-            legacy_dn: "/o=Oxmapi/cn=alice".into(),
-            mailbox_guid: [0; 16],
-            replica_guid: [0; 16],
-            personalized_server_name: String::new(),
-        }])
-    }
-
-    fn le(parts: &[&[u8]]) -> Vec<u8> {
-        parts.concat()
-    }
+    use oxmapi_wire::data::{PropertyTag, PropertyValue, TaggedPropertyValue, ValueContext};
 
     fn user(id: i64, alias: &str, name: &str) -> UserRecord {
         UserRecord {
@@ -479,14 +304,22 @@ mod tests {
         }
     }
 
-    /// MS-OXCMAPIHTTP 2.2.5.9.2: StatusCode, ErrorCode, CodePage, HasVersion, Version,
+    fn book() -> AddressBook {
+        AddressBook::new(vec![user(1, "alice", "Alice")])
+    }
+
+    fn le(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// MS-OXCMAPIHTTP 2.2.5.8.2: StatusCode, ErrorCode, CodePage, HasVersion, Version,
     /// HasRows, RowsCount, rows of (PropertyValueCount, AddressBookTaggedPropertyValues).
     #[test]
     fn special_table_row_has_the_listed_properties() {
-        use oxmapi_wire::data::{PropertyType, PropertyValue};
+        use oxmapi_wire::data::PropertyType;
         for (flags, string_type) in [(4u32, PropertyType::UNICODE), (0, PropertyType::STRING8)] {
             let body = le(&[&flags.to_le_bytes(), &[0x00, 0x00], &[0; 4]]);
-            let out = get_special_table(&gal(), &body).expect("response");
+            let out = get_special_table(&book(), &body).expect("response");
             let mut r = ReadCursor::new(&out);
             assert_eq!(r.u32("StatusCode").unwrap(), 0);
             assert_eq!(r.u32("ErrorCode").unwrap(), 0);
@@ -523,7 +356,7 @@ mod tests {
             assert_eq!(values[5].value, PropertyValue::Boolean(false));
         }
         // NspiAddressCreationTemplates: no rows.
-        let out = get_special_table(&gal(), &le(&[&[2, 0, 0, 0], &[0, 0], &[0; 4]])).unwrap();
+        let out = get_special_table(&book(), &le(&[&[2, 0, 0, 0], &[0, 0], &[0; 4]])).unwrap();
         assert_eq!(&out[17..22], &[0xFF, 0, 0, 0, 0]);
     }
 
@@ -531,9 +364,8 @@ mod tests {
     /// prefix matches of display name (and its words), alias and SMTP address.
     #[test]
     fn get_matches_anr_is_a_prefix_match() {
-        use oxmapi_wire::data::PropertyValue;
         use oxmapi_wire::data::restriction::{RELOP_EQ, Restriction};
-        let g = Gal::new(vec![
+        let b = AddressBook::new(vec![
             user(1, "test", "Test User"),
             user(2, "tester", "Another Tester"),
             user(3, "bob", "Bob Builder"),
@@ -562,15 +394,19 @@ mod tests {
                 &[0x00],
                 &[0; 4],
             ]);
-            let out = matches::get_matches(&g, &body).expect("response");
+            let out = get_matches(&b, &body).expect("response");
             assert_eq!(&out[..8], &[0; 8]);
             assert_eq!(out[8], 0xFF);
             let mut r = ReadCursor::new(&out[45..]);
             assert_eq!(r.u8("HasMinimalIds").unwrap(), 0xFF);
             let n = r.u32("MinimalIdCount").unwrap();
-            (0..n).map(|_| r.u32("MId").unwrap()).collect()
+            let mids = (0..n).map(|_| r.u32("MId").unwrap()).collect();
+            assert_eq!(r.u8("HasColumnsAndRows").unwrap(), 0x00);
+            assert_eq!(r.u32("AuxiliaryBufferSize").unwrap(), 0);
+            assert!(r.is_empty());
+            mids
         };
-        let mid = |id: i64| Gal::mid(&user(id, "x", "x"));
+        let mid = |id: i64| gal::Gal::mid(&user(id, "x", "x"));
         // Sorted by display name: Another Tester, Bob Builder, Test User.
         assert_eq!(mids("tes"), vec![mid(2), mid(1)]);
         assert_eq!(
@@ -581,14 +417,36 @@ mod tests {
         assert_eq!(mids("builder"), vec![mid(3)]);
         assert_eq!(mids("SMTP:bob@exa"), vec![mid(3)]);
         assert_eq!(mids("someone@external.test"), Vec::<u32>::new());
-        // ResolveNames uses the same set: "test" is ambiguous, "Test User" is not.
-        assert_eq!(g.resolve("test").unwrap_err(), gal::MID_AMBIGUOUS);
-        assert_eq!(g.resolve("test user").unwrap().id, 1);
-        assert!(g.resolve("someone@external.test").is_err());
+    }
+
+    /// A property to open as a table is NotSupported (MS-OXNSPI 3.1.4.1.10 constraint 12):
+    /// the State comes back unchanged, without MinimalIds or rows (constraint 4).
+    #[test]
+    fn get_matches_on_a_named_property_is_not_supported() {
+        let mut stat = [0u8; 36];
+        stat[24..28].copy_from_slice(&1252u32.to_le_bytes());
+        let body = le(&[
+            &[0; 4],
+            &[0xFF],
+            &stat,
+            &[0x00],
+            &[0; 4],
+            &[0x00],
+            &[0xFF],
+            &[7; 16],
+            &[1, 0, 0, 0],
+            &[10, 0, 0, 0],
+            &[0x00],
+            &[0; 4],
+        ]);
+        let out = get_matches(&book(), &body).unwrap();
+        let mut want = le(&[&[0; 4], &0x8004_0102u32.to_le_bytes(), &[0xFF], &stat]);
+        want.extend([0x00, 0x00, 0, 0, 0, 0]);
+        assert_eq!(out, want);
     }
 
     /// Every strict prefix of a valid request body is an error, never a panic; the full
-    /// body succeeds.
+    /// body succeeds, and so does nothing longer.
     #[test]
     fn truncated_request_bodies_are_rejected() {
         let stat = [0u8; 36];
@@ -642,16 +500,58 @@ mod tests {
                 update_stat,
                 le(&[&[0; 4], &[0xFF], &stat, &[0xFF], &[0; 4]]),
             ),
+            (
+                get_matches,
+                le(&[
+                    &[0; 4],
+                    &[0xFF],
+                    &stat,
+                    &[0x00],
+                    &[0; 4],
+                    &[0x00],
+                    &[0x00],
+                    &[5, 0, 0, 0],
+                    &[0xFF],
+                    tags,
+                    &[0; 4],
+                ]),
+            ),
         ];
-        let g = gal();
+        let b = book();
         for (i, (handler, body)) in cases.iter().enumerate() {
-            assert!(handler(&g, body).is_ok(), "case {i} full body");
+            assert!(handler(&b, body).is_ok(), "case {i} full body");
             for cut in 0..body.len() {
-                assert!(handler(&g, &body[..cut]).is_err(), "case {i} cut at {cut}");
+                assert!(handler(&b, &body[..cut]).is_err(), "case {i} cut at {cut}");
             }
             let mut long = body.clone();
             long.push(0);
-            assert!(handler(&g, &long).is_err(), "case {i} trailing byte");
+            assert!(handler(&b, &long).is_err(), "case {i} trailing byte");
         }
+    }
+
+    /// The response bodies decode with the client's codecs (the same `oxmapi_wire` types).
+    #[test]
+    fn responses_decode_with_the_wire_codecs() {
+        use oxmapi_wire::mapihttp::nspi::{QueryRowsResponse, UpdateStatResponse};
+        let mut stat = [0u8; 36];
+        stat[12..16].copy_from_slice(&1i32.to_le_bytes());
+        let body = le(&[&[0; 4], &[0xFF], &stat, &[0xFF], &[0; 4]]);
+        let out = update_stat(&book(), &body).unwrap();
+        let Response::Success(s) = UpdateStatResponse::decode(&mut ReadCursor::new(&out)).unwrap()
+        else {
+            panic!("failure body")
+        };
+        let state = s.state.unwrap();
+        assert_eq!((state.current_rec, state.num_pos, state.delta), (2, 1, 0));
+        assert_eq!(s.delta, Some(1));
+        let body = le(&[&[0; 4], &[0x00], &[0; 4], &[5, 0, 0, 0], &[0x00], &[0; 4]]);
+        let out = query_rows(&book(), &body).unwrap();
+        let Response::Success(q) = QueryRowsResponse::decode(&mut ReadCursor::new(&out)).unwrap()
+        else {
+            panic!("failure body")
+        };
+        let cr = q.columns_and_rows.unwrap();
+        assert_eq!(cr.columns.0, core::DEFAULT_COLUMNS);
+        assert_eq!(cr.rows.len(), 1);
     }
 }

@@ -18,10 +18,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::dispatch::Calls;
+use super::proxy::{ERROR_ACCESS_DENIED, PORT_EMSMDB, Target, rpc_error, rpc_response};
 use super::server::{RpcConnection, RpcError};
 use super::vc::{OutChannel, PairError};
-use super::{Target, rpc_response};
-use crate::http::{AppState, BodyError, ChunkedBody, gone, plain, read_body, timed_out};
+use crate::body::{BodyError, ChunkedBody, closing, gone, plain, read_body, timed_out};
+use crate::state::AppState;
 use crate::store::UserRecord;
 
 /// Content-Length of the OUT channel response (MS-RPCH 2.1.2.1.4; what Exchange sends).
@@ -86,7 +87,7 @@ pub(crate) async fn out_channel(
             tracing::debug!(user = %user.alias, "rpc out channel request: {e}");
             return match e {
                 BodyError::TooLarge { .. } => {
-                    crate::http::closing(plain(StatusCode::BAD_REQUEST, "bad CONN/A1"))
+                    closing(plain(StatusCode::BAD_REQUEST, "bad CONN/A1"))
                 }
                 BodyError::TimedOut(_) => timed_out(),
                 BodyError::Aborted(_) => gone(),
@@ -119,7 +120,7 @@ pub(crate) async fn out_channel(
         tx,
     };
     if state.rpch.register(vc, out).is_err() {
-        return super::rpc_error(super::ERROR_ACCESS_DENIED);
+        return rpc_error(ERROR_ACCESS_DENIED);
     }
     rpc_response(ChunkedBody::streaming(rx, Some(OUT_CONTENT_LENGTH)))
 }
@@ -149,7 +150,7 @@ pub(crate) async fn in_channel(
         // Another user's cookie (MS-RPCH 2.1.2.1: both channels belong to one client).
         Err(e @ ChannelError::Pair(PairError::OtherUser)) => {
             tracing::warn!(user = %alias, "rpc IN channel refused: {e}");
-            return super::rpc_error(super::ERROR_ACCESS_DENIED);
+            return rpc_error(ERROR_ACCESS_DENIED);
         }
         Err(e) => tracing::info!(user = %alias, "rpc virtual connection ended: {e}"),
     }
@@ -381,7 +382,7 @@ async fn run_in_channel(
             in_rts(&RtsPdu::from_bytes(&pdu)?)?;
             continue;
         }
-        if target.port == super::PORT_EMSMDB && state.rpch.epoch() != epoch {
+        if target.port == PORT_EMSMDB && state.rpch.epoch() != epoch {
             // `RunningServer::expire_all_sessions`: the connection and its contexts go away.
             return Ok(());
         }

@@ -1,13 +1,12 @@
 //! The calls of the three interfaces a virtual connection serves, over the NDR stubs of
 //! `oxmapi_wire::dcerpc::{emsmdb, nspi}`: EMSMDB (MS-OXCRPC 3.1.4: EcDoConnectEx,
-//! EcDoRpcExt2, EcDoDisconnect), NSPI (MS-OXNSPI 3.1.4.1 over the GAL of `crate::nspi::gal`)
+//! EcDoRpcExt2, EcDoDisconnect), NSPI (MS-OXNSPI 3.1.4.1: the stubs adapted to the
+//! transport-neutral operations of `crate::nspi::core`, which the MAPI/HTTP endpoint shares)
 //! and RFR (MS-OXABREF 3.1.4). Context handles belong to the virtual connection.
 
 use std::collections::{HashMap, HashSet};
 
-use oxmapi_wire::data::{
-    ErrorCode, PropertyTag, PropertyType, PropertyValue, TaggedPropertyValue, tags,
-};
+use oxmapi_wire::data::ErrorCode;
 use oxmapi_wire::dcerpc::emsmdb::{
     EcDoConnectExRequest, EcDoConnectExResponse, EcDoDisconnectRequest, EcDoDisconnectResponse,
     EcDoRpcExt2Request, EcDoRpcExt2Response, OPNUM_EC_DO_CONNECT_EX, OPNUM_EC_DO_DISCONNECT,
@@ -22,34 +21,18 @@ use oxmapi_wire::dcerpc::nspi::{
     NspiUnbindResponse, RfrGetFqdnFromServerDnRequest, RfrGetFqdnFromServerDnResponse,
     RfrGetNewDsaRequest, RfrGetNewDsaResponse, opnum,
 };
-use oxmapi_wire::dcerpc::nspi_types::{PropertyRowR, Stat};
+use oxmapi_wire::dcerpc::nspi_types::PropertyRowR;
 use oxmapi_wire::dcerpc::{FaultStatus, Uuid};
 
 use super::server::{CallOutcome, Dispatch, Interface};
 use crate::emsmdb::MailboxContext;
-use crate::http::AppState;
-use crate::nspi::gal::{self, Gal, MID_BEGINNING_OF_TABLE, MID_END_OF_TABLE};
+use crate::mapihttp::common::exorginfo_aux;
+use crate::nspi::core::{self as nspi, AddressBook, RowSet};
+use crate::state::AppState;
 use crate::store::UserRecord;
 
-/// NspiUnbind's UNBIND_SUCCESS (MS-OXNSPI 3.1.4.1.2).
-const UNBIND_SUCCESS: ErrorCode = ErrorCode(1);
-/// NspiGetSpecialTable dwFlags NspiUnicodeStrings (MS-OXNSPI 2.2.1.2).
-const NSPI_UNICODE_STRINGS: u32 = 0x4;
-/// Largest rows one NspiQueryRows returns.
-const MAX_ROWS: usize = 1000;
 /// The largest AUX output we write into (MS-OXCRPC 3.1.4.1: pcbAuxOut ≤ 0x1008).
 const MAX_AUX_OUT: u32 = 0x1008;
-
-/// Columns returned when a request names none (MS-OXNSPI 3.1.4.1.8 default column set).
-const DEFAULT_COLUMNS: &[PropertyTag] = &[
-    tags::PidTagAddressBookContainerId,
-    tags::PidTagObjectType,
-    tags::PidTagDisplayType,
-    tags::PidTagDisplayName,
-    tags::PidTagAddressType,
-    tags::PidTagEmailAddress,
-    tags::PidTagEntryId,
-];
 
 /// The call handlers of one virtual connection, for the user its HTTP channels authenticated.
 pub(crate) struct Calls<'a> {
@@ -215,7 +198,7 @@ impl Calls<'_> {
             org.name
         ));
         resp.display_name = Some(self.user.display_name.clone());
-        let aux = crate::mapihttp::exorginfo_aux(org.public_folders);
+        let aux = exorginfo_aux(org.public_folders);
         if u32::try_from(aux.len()).is_ok_and(|n| n <= req.max_aux_out.min(MAX_AUX_OUT)) {
             resp.aux_out = aux;
         }
@@ -255,198 +238,145 @@ impl Calls<'_> {
         })
     }
 
-    /// NspiBind (MS-OXNSPI 3.1.4.1.1): a new handle and the server GUID.
-    fn nspi_bind(&mut self, _req: NspiBindRequest) -> Result<NspiBindResponse, FaultStatus> {
-        let org = self.state.store.org().ok().flatten();
+    /// NspiBind (MS-OXNSPI 3.1.4.1.1): a new context handle; the server GUID goes back only
+    /// when the client passed a pServerGuid (constraint 6).
+    fn nspi_bind(&mut self, req: NspiBindRequest) -> Result<NspiBindResponse, FaultStatus> {
+        let guid = match nspi::bind(&self.state.store) {
+            Ok(guid) => guid,
+            Err(result) => {
+                return Ok(NspiBindResponse {
+                    server_guid: None,
+                    handle: ContextHandle::default(),
+                    result,
+                });
+            }
+        };
         let handle = new_handle();
         self.nspi_handles.insert(handle);
         Ok(NspiBindResponse {
-            server_guid: org.map(|o| Uuid(o.server_guid)),
+            server_guid: req.server_guid.map(|_| Uuid(guid)),
             handle: ContextHandle::new(handle),
             result: ErrorCode::SUCCESS,
         })
     }
 
-    /// NspiUnbind (3.1.4.1.2).
+    /// NspiUnbind (3.1.4.1.2): UnbindSuccess and a null handle (constraints 1, 3).
     fn nspi_unbind(&mut self, req: NspiUnbindRequest) -> Result<NspiUnbindResponse, FaultStatus> {
         self.nspi_handles.remove(&req.handle.uuid);
         Ok(NspiUnbindResponse {
             handle: ContextHandle::default(),
-            result: UNBIND_SUCCESS,
+            result: nspi::UNBIND_SUCCESS,
         })
     }
 
-    fn gal(&self, handle: &ContextHandle) -> Result<Gal, FaultStatus> {
-        if !self.nspi_handles.contains(&handle.uuid) {
-            return Err(BAD_HANDLE);
+    /// A handle this connection issued, else the RPC runtime's context fault.
+    fn check_handle(&self, handle: &ContextHandle) -> Result<(), FaultStatus> {
+        if self.nspi_handles.contains(&handle.uuid) {
+            Ok(())
+        } else {
+            Err(BAD_HANDLE)
         }
-        let users = self
-            .state
-            .store
-            .all_users()
-            .map_err(|_| FaultStatus::NCA_S_FAULT_REMOTE_NO_MEMORY)?;
-        Ok(Gal::new(users))
     }
 
-    /// NspiGetSpecialTable (3.1.4.1.3): the hierarchy table has one container, the GAL.
+    /// The address book behind a valid handle.
+    fn book(&self, handle: &ContextHandle) -> Result<AddressBook, FaultStatus> {
+        self.check_handle(handle)?;
+        AddressBook::load(&self.state.store).map_err(|e| {
+            tracing::debug!("nspi: {e}");
+            FaultStatus::NCA_S_FAULT_REMOTE_NO_MEMORY
+        })
+    }
+
+    /// NspiGetSpecialTable (3.1.4.1.3).
     fn special_table(
         &mut self,
         req: NspiGetSpecialTableRequest,
     ) -> Result<NspiGetSpecialTableResponse, FaultStatus> {
-        self.gal(&req.handle)?;
-        let name = if req.flags & NSPI_UNICODE_STRINGS != 0 {
-            PropertyValue::Unicode(String::new())
-        } else {
-            PropertyValue::String8(Vec::new())
-        };
-        let row = PropertyRowR::new(vec![
-            TaggedPropertyValue::new(
-                tags::PidTagEntryId,
-                PropertyValue::Binary(gal::permanent_entry_id("/")),
-            ),
-            TaggedPropertyValue::new(tags::PidTagContainerFlags, PropertyValue::Int32(0x9)),
-            TaggedPropertyValue::new(tags::PidTagDepth, PropertyValue::Int32(0)),
-            TaggedPropertyValue::new(tags::PidTagAddressBookContainerId, PropertyValue::Int32(0)),
-            TaggedPropertyValue {
-                tag: tags::PidTagDisplayName.with_type(name.ty()),
-                value: name,
-            },
-        ]);
+        self.check_handle(&req.handle)?;
+        let table = nspi::special_table(req.flags, req.version);
         Ok(NspiGetSpecialTableResponse {
-            version: req.version.max(1),
-            rows: Some(vec![row]),
+            version: table.version,
+            rows: Some(table.rows.into_iter().map(PropertyRowR::new).collect()),
             result: ErrorCode::SUCCESS,
         })
     }
 
-    /// NspiQueryRows (3.1.4.1.8): rows of an explicit table, or of the GAL from the STAT's
-    /// position; the STAT returned points after the last row.
+    /// NspiQueryRows (3.1.4.1.8).
     fn query_rows(
         &mut self,
         req: NspiQueryRowsRequest,
     ) -> Result<NspiQueryRowsResponse, FaultStatus> {
-        let gal = self.gal(&req.handle)?;
-        let columns = req.prop_tags.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
-        let count = usize::try_from(req.count).unwrap_or(MAX_ROWS).min(MAX_ROWS);
-        let mut stat = req.stat;
-        let rows = match req.table {
-            Some(mids) if !mids.is_empty() => mids
-                .iter()
-                .take(count.max(1))
-                .map(|&mid| match gal.by_mid(mid) {
-                    Some(u) => row(&gal, u, &columns),
-                    None => error_row(&columns),
-                })
-                .collect(),
-            _ => {
-                let start = position(&gal, &req.stat);
-                let end = start.saturating_add(count).min(gal.users.len());
-                stat.current_rec = gal.users.get(end).map_or(MID_END_OF_TABLE, Gal::mid);
-                stat.num_pos = u32::try_from(end).unwrap_or(u32::MAX);
-                gal.users
-                    .get(start..end)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|u| row(&gal, u, &columns))
-                    .collect()
-            }
-        };
-        stat.delta = 0;
-        stat.total_recs = u32::try_from(gal.users.len()).unwrap_or(u32::MAX);
+        let book = self.book(&req.handle)?;
+        let (stat, rows) =
+            book.query_rows(&req.stat, req.table.as_deref(), req.count, req.prop_tags);
         Ok(NspiQueryRowsResponse {
             stat,
-            rows: Some(rows),
+            rows: Some(row_set(&rows)),
             result: ErrorCode::SUCCESS,
         })
     }
 
-    /// NspiGetMatches (3.1.4.1.10): the first `requested` GAL entries the Filter selects (all
-    /// entries for a null Filter), evaluated as the MAPI/HTTP GetMatches does.
+    /// NspiGetMatches (3.1.4.1.10): on an error pStat is unchanged and ppOutMIds and ppRows
+    /// are null (constraint 4).
     fn get_matches(
         &mut self,
         req: NspiGetMatchesRequest,
     ) -> Result<NspiGetMatchesResponse, FaultStatus> {
-        let gal = self.gal(&req.handle)?;
-        if req.prop_name.is_some() {
-            return Ok(NspiGetMatchesResponse {
+        let book = self.book(&req.handle)?;
+        let found = book.get_matches(
+            &req.stat,
+            req.filter.as_ref(),
+            req.prop_name.is_some(),
+            req.requested,
+            req.prop_tags,
+        );
+        Ok(match found {
+            Ok(m) => NspiGetMatchesResponse {
+                stat: m.stat,
+                mids: Some(m.mids),
+                rows: m.rows.as_ref().map(row_set),
+                result: ErrorCode::SUCCESS,
+            },
+            Err(result) => NspiGetMatchesResponse {
                 stat: req.stat,
                 mids: None,
                 rows: None,
-                result: ErrorCode::NO_SUPPORT,
-            });
-        }
-        let limit = usize::try_from(req.requested)
-            .unwrap_or(MAX_ROWS)
-            .min(MAX_ROWS);
-        let matched: Vec<&UserRecord> = gal
-            .users
-            .iter()
-            .filter(|u| {
-                req.filter
-                    .as_ref()
-                    .is_none_or(|f| crate::nspi::matches::matches(&gal, u, f))
-            })
-            .take(limit)
-            .collect();
-        let rows = req
-            .prop_tags
-            .map(|cols| matched.iter().map(|u| row(&gal, u, &cols)).collect());
-        Ok(NspiGetMatchesResponse {
-            stat: req.stat,
-            mids: Some(matched.iter().map(|u| Gal::mid(u)).collect()),
-            rows,
-            result: ErrorCode::SUCCESS,
-        })
-    }
-
-    /// NspiResolveNamesW (3.1.4.1.17): one MId per name and one row per resolved name, by the
-    /// ANR rules the MAPI/HTTP ResolveNames uses ([`Gal::resolve_names`]).
-    fn resolve_names(
-        &mut self,
-        req: NspiResolveNamesWRequest,
-    ) -> Result<NspiResolveNamesWResponse, FaultStatus> {
-        let gal = self.gal(&req.handle)?;
-        let columns = req.prop_tags.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
-        let names = req.names.iter().map(|n| n.as_deref().unwrap_or(""));
-        let (mids, resolved) = gal.resolve_names(names);
-        let rows: Vec<_> = resolved.iter().map(|u| row(&gal, u, &columns)).collect();
-        Ok(NspiResolveNamesWResponse {
-            mids: Some(mids),
-            rows: Some(rows),
-            result: ErrorCode::SUCCESS,
-        })
-    }
-
-    /// NspiGetProps (3.1.4.1.7): properties of the entry STAT.CurrentRec names.
-    fn get_props(&mut self, req: NspiGetPropsRequest) -> Result<NspiGetPropsResponse, FaultStatus> {
-        let gal = self.gal(&req.handle)?;
-        let Some(user) = gal.by_mid(req.stat.current_rec) else {
-            return Ok(NspiGetPropsResponse {
-                row: None,
-                result: ErrorCode::NOT_FOUND,
-            });
-        };
-        let tags = req.prop_tags.unwrap_or_else(|| gal::ENTRY_PROPS.to_vec());
-        let r = row(&gal, user, &tags);
-        let missing = r.values.iter().any(|v| v.tag.ty() == PropertyType::ERROR);
-        Ok(NspiGetPropsResponse {
-            row: Some(r),
-            result: if missing {
-                ErrorCode::WARN_ERRORS_RETURNED
-            } else {
-                ErrorCode::SUCCESS
+                result,
             },
         })
     }
 
-    /// NspiDNToMId (3.1.4.1.13): one MId per DN, 0 when unknown.
+    /// NspiResolveNamesW (3.1.4.1.17); a null string is MID_UNRESOLVED (3.1.4.7).
+    fn resolve_names(
+        &mut self,
+        req: NspiResolveNamesWRequest,
+    ) -> Result<NspiResolveNamesWResponse, FaultStatus> {
+        let book = self.book(&req.handle)?;
+        let names = req.names.iter().map(|n| n.as_deref().unwrap_or(""));
+        let (mids, rows) = book.resolve_names(names, req.prop_tags);
+        Ok(NspiResolveNamesWResponse {
+            mids: Some(mids),
+            rows: Some(row_set(&rows)),
+            result: ErrorCode::SUCCESS,
+        })
+    }
+
+    /// NspiGetProps (3.1.4.1.7): the row, or a null row with the error (constraint 2).
+    fn get_props(&mut self, req: NspiGetPropsRequest) -> Result<NspiGetPropsResponse, FaultStatus> {
+        let book = self.book(&req.handle)?;
+        Ok(match book.get_props(&req.stat, req.prop_tags) {
+            Ok(p) => NspiGetPropsResponse {
+                row: Some(PropertyRowR::new(p.values)),
+                result: p.code,
+            },
+            Err(result) => NspiGetPropsResponse { row: None, result },
+        })
+    }
+
+    /// NspiDNToMId (3.1.4.1.13).
     fn dn_to_mid(&mut self, req: NspiDnToMIdRequest) -> Result<NspiDnToMIdResponse, FaultStatus> {
-        let gal = self.gal(&req.handle)?;
-        let mids = req
-            .names
-            .iter()
-            .map(|dn| dn.as_deref().and_then(|d| gal.by_dn(d)).map_or(0, Gal::mid))
-            .collect();
+        let book = self.book(&req.handle)?;
+        let mids = book.dn_to_mid(req.names.iter().map(|n| n.as_deref()));
         Ok(NspiDnToMIdResponse {
             mids: Some(mids),
             result: ErrorCode::SUCCESS,
@@ -483,38 +413,10 @@ impl Calls<'_> {
     }
 }
 
-/// Index in the GAL the STAT designates (CurrentRec, else NumPos).
-fn position(gal: &Gal, stat: &Stat) -> usize {
-    match stat.current_rec {
-        MID_BEGINNING_OF_TABLE => (stat.num_pos as usize).min(gal.users.len()),
-        MID_END_OF_TABLE => gal.users.len(),
-        mid => gal.position(mid).unwrap_or(0),
-    }
-}
-
-/// One row: each column's value, or PtypErrorCode ecNotFound (MS-OXNSPI 3.1.4.1.8).
-fn row(gal: &Gal, user: &UserRecord, columns: &[PropertyTag]) -> PropertyRowR {
-    PropertyRowR::new(
-        columns
-            .iter()
-            .map(|c| match gal.value(user, *c) {
-                Some(v) => TaggedPropertyValue {
-                    tag: c.with_type(v.ty()),
-                    value: v,
-                },
-                None => not_found(*c),
-            })
-            .collect(),
-    )
-}
-
-fn error_row(columns: &[PropertyTag]) -> PropertyRowR {
-    PropertyRowR::new(columns.iter().map(|c| not_found(*c)).collect())
-}
-
-fn not_found(tag: PropertyTag) -> TaggedPropertyValue {
-    TaggedPropertyValue {
-        tag: tag.with_type(PropertyType::ERROR),
-        value: PropertyValue::Error(ErrorCode::NOT_FOUND),
-    }
+/// A PropertyRowSet_r (MS-OXNSPI 2.2.4): cells without a value as PtypErrorCode.
+fn row_set(rows: &RowSet) -> Vec<PropertyRowR> {
+    rows.tagged_rows()
+        .into_iter()
+        .map(PropertyRowR::new)
+        .collect()
 }

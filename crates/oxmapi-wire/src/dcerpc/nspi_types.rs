@@ -19,34 +19,16 @@ use crate::data::restriction::{BitmapRelOp, MAX_DEPTH, RelOp, Restriction, restr
 use crate::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, TaggedPropertyValue};
 use crate::error::{DecodeContext, DecodeError, DecodeResult, EncodeError, EncodeResult};
 
-/// MS-NSPI 2.2.8 STAT: the position and options of a table cursor (36 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Stat {
-    /// SortType.
-    pub sort_type: u32,
-    /// ContainerID (0: the GAL).
-    pub container_id: u32,
-    /// CurrentRec (MID_BEGINNING_OF_TABLE 0, MID_END_OF_TABLE 2, or a MId).
-    pub current_rec: u32,
-    /// Delta.
-    pub delta: i32,
-    /// NumPos.
-    pub num_pos: u32,
-    /// TotalRecs.
-    pub total_recs: u32,
-    /// CodePage.
-    pub code_page: u32,
-    /// TemplateLocale.
-    pub template_locale: u32,
-    /// SortLocale.
-    pub sort_locale: u32,
-}
+/// MS-NSPI 2.2.8 STAT: the one STAT type of the crate, shared with MAPI/HTTP
+/// ([`crate::mapihttp::stat::Stat`]); its NDR form (nine 4-byte fields, no pointers) is
+/// written and read here.
+pub use crate::mapihttp::stat::Stat;
 
 impl Stat {
-    /// Nine 4-byte fields.
-    pub const SIZE: usize = 36;
+    /// Nine 4-byte fields (the NDR name of [`Stat::FIXED_PART_SIZE`]).
+    pub const SIZE: usize = Self::FIXED_PART_SIZE;
 
-    /// Writes the structure.
+    /// Writes the structure (NDR, MS-NSPI 2.2.8).
     pub fn write(&self, w: &mut NdrWriter) {
         w.u32(self.sort_type);
         w.u32(self.container_id);
@@ -59,7 +41,7 @@ impl Stat {
         w.u32(self.sort_locale);
     }
 
-    /// Reads the structure.
+    /// Reads the structure (NDR, MS-NSPI 2.2.8).
     pub fn read(r: &mut NdrReader<'_>) -> DecodeResult<Self> {
         (|| {
             Ok(Self {

@@ -1,5 +1,9 @@
 //! The STAT block (MS-OXNSPI 2.2.8): a position in an address book container.
 //!
+//! One type for both transports: MAPI/HTTP bodies carry it as 36 little-endian bytes
+//! ([`Decode`]/[`Encode`] here), NSPI NDR stubs in the same layout
+//! (`Stat::read`/`Stat::write` in [`crate::dcerpc::nspi_types`], which re-exports it).
+//!
 //! [MS-OXNSPI 2.2.8 STAT](https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxnspi/df2b3acf-c85a-43aa-af8f-3397bed6b2a9)
 
 use crate::cursor::{Decode, Encode, ReadCursor, WriteCursor};
@@ -71,5 +75,40 @@ impl Encode for Stat {
         w.u32(self.template_locale);
         w.u32(self.sort_locale);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dcerpc::ndr::{NdrReader, NdrWriter};
+
+    /// The MAPI/HTTP and the NDR form are the same 36 bytes (MS-OXNSPI 2.2.8), and each
+    /// reads back what the other wrote.
+    #[test]
+    fn mapihttp_and_ndr_forms_agree() {
+        let stat = Stat {
+            sort_type: 1,
+            container_id: 2,
+            current_rec: 0x1001,
+            delta: -3,
+            num_pos: 4,
+            total_recs: 5,
+            code_page: 1252,
+            template_locale: 0x409,
+            sort_locale: 0x407,
+        };
+        let mut w = WriteCursor::new();
+        stat.encode(&mut w).unwrap();
+        let http = w.into_inner();
+        let mut n = NdrWriter::new();
+        stat.write(&mut n);
+        let ndr = n.into_bytes();
+        assert_eq!(http, ndr);
+        assert_eq!(http.len(), Stat::FIXED_PART_SIZE);
+        assert_eq!(Stat::SIZE, Stat::FIXED_PART_SIZE);
+        assert_eq!(Stat::read(&mut NdrReader::new(&http)).unwrap(), stat);
+        assert_eq!(Stat::decode(&mut ReadCursor::new(&ndr)).unwrap(), stat);
+        assert_eq!(&http[12..16], &(-3i32).to_le_bytes());
     }
 }
