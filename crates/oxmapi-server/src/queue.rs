@@ -14,11 +14,6 @@ use rusqlite::{Connection, params};
 
 use crate::store::{Store, StoreError};
 
-/// Creates the queue table if the submit path has not yet done so (same columns).
-const QUEUE_TABLE: &str = "CREATE TABLE IF NOT EXISTS outbound_queue (id INTEGER PRIMARY KEY,
-  mailbox_id INTEGER NOT NULL, mid INTEGER NOT NULL, recipient TEXT NOT NULL,
-  queued_at INTEGER NOT NULL);";
-
 /// One queued (message, recipient) pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedMessage {
@@ -45,14 +40,10 @@ pub fn list_queue(store: &Store) -> Result<Vec<QueuedMessage>, StoreError> {
 
 /// Removes one queue entry; returns whether it existed.
 pub fn remove_queued(store: &Store, id: i64) -> Result<bool, StoreError> {
-    store.with_conn(|c| {
-        c.execute_batch(QUEUE_TABLE)?;
-        Ok(c.execute("DELETE FROM outbound_queue WHERE id = ?1", [id])? > 0)
-    })
+    store.with_conn(|c| Ok(c.execute("DELETE FROM outbound_queue WHERE id = ?1", [id])? > 0))
 }
 
 fn list(conn: &Connection) -> rusqlite::Result<Vec<QueuedMessage>> {
-    conn.execute_batch(QUEUE_TABLE)?;
     let mut st = conn.prepare(
         "SELECT q.id, q.mailbox_id, u.alias, q.mid, q.recipient, q.queued_at, p.value
          FROM outbound_queue q
@@ -110,8 +101,7 @@ mod tests {
         assert!(list_queue(&store).expect("empty list").is_empty());
         store
             .with_conn(|c| {
-                c.execute_batch(QUEUE_TABLE)?;
-                let mut w = WriteCursor::new();
+                        let mut w = WriteCursor::new();
                 encode_typed_value(
                     &PropertyValue::Unicode("Hello".into()),
                     &mut w,

@@ -11,20 +11,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::store::{Store, StoreError, UserRecord};
 
 /// The prefix of every token we issue (lets secret scanners recognise a leaked one).
 pub const TOKEN_PREFIX: &str = "oxmapi_";
-
-/// Created on first use; `sha256` is the SHA-256 of the whole token text.
-const TABLE: &str = "
-CREATE TABLE IF NOT EXISTS tokens (id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE,
-  user_id INTEGER NOT NULL REFERENCES users(id), issued_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
-";
 
 /// A token just issued. The token itself is only here: print it once. `Debug` redacts it.
 #[derive(Clone, PartialEq, Eq)]
@@ -88,7 +81,6 @@ impl Store {
         let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(lifetime);
         let id = self.with_conn(|conn| {
-            ensure_table(conn)?;
             conn.execute(
                 "INSERT INTO tokens (sha256, user_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![digest(&token).as_slice(), user.id, now, expires_at],
@@ -106,7 +98,6 @@ impl Store {
     /// Checks a presented token against the table, now.
     pub fn check_token(&self, token: &str) -> Result<TokenCheck, StoreError> {
         let row = self.with_conn(|conn| {
-            ensure_table(conn)?;
             Ok(conn
                 .query_row(
                     "SELECT user_id, expires_at, revoked FROM tokens WHERE sha256 = ?1",
@@ -139,7 +130,6 @@ impl Store {
     /// Revokes one token; `false` when this server never issued it.
     pub fn revoke_token(&self, token: &str) -> Result<bool, StoreError> {
         self.with_conn(|conn| {
-            ensure_table(conn)?;
             let n = conn.execute(
                 "UPDATE tokens SET revoked = 1 WHERE sha256 = ?1",
                 [digest(token).as_slice()],
@@ -155,7 +145,6 @@ impl Store {
             return Ok(None);
         };
         self.with_conn(|conn| {
-            ensure_table(conn)?;
             let n = conn.execute(
                 "UPDATE tokens SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
                 [user.id],
@@ -163,11 +152,6 @@ impl Store {
             Ok(Some(n))
         })
     }
-}
-
-fn ensure_table(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(TABLE)?;
-    Ok(())
 }
 
 fn digest(token: &str) -> [u8; 32] {

@@ -169,7 +169,7 @@ fn seed(ts: &TestServer, user: &UserRecord, n: usize) {
             for i in 0..n {
                 let mid = MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
                 tx.execute(
-                    "INSERT INTO messages VALUES (?1, ?2, ?3)",
+                    "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
                     rusqlite::params![user.id, mid, inbox],
                 )?;
                 let values = [
@@ -200,33 +200,41 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// The heavy request: open the Inbox's contents table and order its rows by a property the
-/// server computes per row (PidTagMessageSize), then read. Returns its responses and how long
-/// it took.
+/// RopSortTable per heavy request.
+const SORTS: usize = 64;
+/// PidTagImportance (MS-OXPROPS 2.735): not one of the store's indexed summary columns, so
+/// each sort on it reads the whole folder.
+const IMPORTANCE: PropertyTag = PropertyTag(0x0017_0003);
+
+/// The heavy request: open the Inbox's contents table and order its rows [`SORTS`] times by a
+/// property outside the store's indexed summary columns (one such sort takes tens of
+/// milliseconds over 20,000 rows, so the request repeats it), then read. Returns its
+/// responses and how long it took.
 async fn heavy(s: &mut Session, inbox: u64) -> (Vec<RopResponse>, Vec<u32>, Duration) {
     let started = Instant::now();
+    let mut rops = vec![open_folder(inbox, 1), contents_table(1, 2)];
+    rops.extend((0..SORTS).map(|_| sort(2, IMPORTANCE)));
     let (r, h) = s
         .exec(
-            vec![
-                open_folder(inbox, 1),
-                contents_table(1, 2),
-                sort(2, tags::PidTagMessageSize),
-                SetColumnsRequest {
-                    logon_id: 0,
-                    input_handle_index: 2,
-                    set_columns_flags: 0,
-                    property_tags: vec![tags::PidTagMid],
-                }
-                .into(),
-                QueryRowsRequest {
-                    logon_id: 0,
-                    input_handle_index: 2,
-                    query_rows_flags: 0,
-                    forward_read: 1,
-                    row_count: 10,
-                }
-                .into(),
-            ],
+            rops.into_iter()
+                .chain([
+                    SetColumnsRequest {
+                        logon_id: 0,
+                        input_handle_index: 2,
+                        set_columns_flags: 0,
+                        property_tags: vec![tags::PidTagMid],
+                    }
+                    .into(),
+                    QueryRowsRequest {
+                        logon_id: 0,
+                        input_handle_index: 2,
+                        query_rows_flags: 0,
+                        forward_read: 1,
+                        row_count: 10,
+                    }
+                    .into(),
+                ])
+                .collect(),
             vec![s.logon, NULL, NULL],
         )
         .await;
@@ -314,12 +322,18 @@ async fn heavy_and_small(ts: &TestServer) {
         "small requests took {loaded_median:?} under load, {unloaded:?} unloaded"
     );
     for r in [&r1, &r2] {
-        // OpenFolder and GetContentsTable answered, RopBackoff instead of RopSortTable,
-        // SetColumns and QueryRows not processed.
-        assert_eq!(r.len(), 3, "{r:?}");
+        // OpenFolder, GetContentsTable and the sorts within the budget answered, RopBackoff
+        // instead of the next RopSortTable, the rest not processed.
+        assert!(r.len() >= 3 && r.len() < SORTS + 2, "{r:?}");
         assert!(matches!(r[0], RopResponse::OpenFolder(_)), "{r:?}");
         assert!(matches!(r[1], RopResponse::GetContentsTable(_)), "{r:?}");
-        let RopResponse::Backoff(b) = &r[2] else {
+        assert!(
+            r[2..r.len() - 1]
+                .iter()
+                .all(|x| matches!(x, RopResponse::SortTable(_))),
+            "{r:?}"
+        );
+        let RopResponse::Backoff(b) = &r[r.len() - 1] else {
             panic!("expected RopBackoff, got {r:?}")
         };
         assert_eq!(b.logon_id, 0);
@@ -331,7 +345,7 @@ async fn heavy_and_small(ts: &TestServer) {
     }
 
     // The client waits, then resends from the delayed ROP on with the returned handle
-    // table; ordered by a stored property it fits in the budget.
+    // table; ordered by a summary column (an indexed sort) it fits in the budget.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (r, _) = a1
         .exec(

@@ -4,8 +4,11 @@
 //!
 //! Bob's Inbox is seeded with [`ROWS`] messages straight into the store before the server
 //! starts ([`seed_bob_inbox`]). Two attacker sessions as bob then keep sending the heavy
-//! request: RopOpenFolder(Inbox) + RopGetContentsTable + RopSortTable on PidTagMessageSize (a
-//! property the server computes per row) + RopSetColumns + RopQueryRows. Each answer must be
+//! request: RopOpenFolder(Inbox) + RopGetContentsTable + [`SORTS`] RopSortTable on
+//! PidTagImportance, ascending and descending in turn (a property outside the store's indexed
+//! summary columns: each sort reads the whole folder; since the store keeps those columns one
+//! sort takes tens of milliseconds, not 12 s, so the attack repeats it within one request) +
+//! RopSetColumns + RopQueryRows. Each answer must be
 //! either the completed ROPs or, once the request's store time budget is spent, a RopBackoff
 //! (MS-OXCROPS 2.2.15.2) in place of the delayed ROP with the configured duration and nothing
 //! after it (MS-OXCROPS 3.2.4.2). The attacker ignores the back-off and keeps hammering.
@@ -31,6 +34,10 @@ pub(crate) const ROWS: usize = 20_000;
 const SESSIONS: usize = 2;
 /// Shortest time the attackers hammer (longer while the normal client is still measured).
 const HAMMER: Duration = Duration::from_secs(8);
+/// RopSortTable per heavy request.
+const SORTS: usize = 64;
+/// PidTagImportance (MS-OXPROPS 2.735): not one of the store's summary columns.
+const IMPORTANCE: oxmapi_wire::data::PropertyTag = oxmapi_wire::data::PropertyTag(0x0017_0003);
 /// Most heavy requests per session (a safety stop; the stop signal ends it long before).
 const MAX_REQUESTS: usize = 2_000;
 
@@ -52,9 +59,9 @@ pub(crate) fn seed_bob_inbox(data: &Path) {
 }
 
 /// The heavy request on a logon in handle slot 0: the Inbox in slot 1, its contents table in
-/// slot 2, ordered by PidTagMessageSize, then ten rows of PidTagMid.
+/// slot 2, sorted [`SORTS`] times, then ten rows of PidTagMid.
 fn heavy_request(inbox: FolderId) -> Vec<RopRequest> {
-    vec![
+    [
         OpenFolderRequest {
             logon_id: 0,
             input_handle_index: 0,
@@ -70,6 +77,9 @@ fn heavy_request(inbox: FolderId) -> Vec<RopRequest> {
             table_flags: 0,
         }
         .into(),
+    ]
+    .into_iter()
+    .chain((0..SORTS).map(|i| {
         SortTableRequest {
             logon_id: 0,
             input_handle_index: 2,
@@ -78,12 +88,14 @@ fn heavy_request(inbox: FolderId) -> Vec<RopRequest> {
                 categorized_count: 0,
                 expanded_count: 0,
                 sort_orders: vec![SortOrder {
-                    tag: tags::PidTagMessageSize,
-                    order: 1,
+                    tag: IMPORTANCE,
+                    order: u8::from(i % 2 == 1),
                 }],
             },
         }
-        .into(),
+        .into()
+    }))
+    .chain([
         SetColumnsRequest {
             logon_id: 0,
             input_handle_index: 2,
@@ -99,7 +111,8 @@ fn heavy_request(inbox: FolderId) -> Vec<RopRequest> {
             row_count: 10,
         }
         .into(),
-    ]
+    ])
+    .collect()
 }
 
 /// What one attacker session saw.
@@ -189,7 +202,7 @@ async fn hammer(ctx: AttackCtx, target: Target) -> Side {
                         .push(format!("answers after the RopBackoff: {r:?}"));
                 }
             }
-            None if matches!(r.last(), Some(RopResponse::QueryRows(_))) && r.len() == 5 => {
+            None if matches!(r.last(), Some(RopResponse::QueryRows(_))) && r.len() == SORTS + 4 => {
                 side.completed += 1;
                 side.completed_times.push(took);
             }
@@ -273,7 +286,7 @@ pub(crate) async fn heavy_sort(ctx: AttackCtx) -> Outcome {
         })
         .collect();
     o.note = format!(
-        "[{requests} heavy requests (OpenFolder+GetContentsTable+SortTable(PidTagMessageSize)+\
+        "[{requests} heavy requests (OpenFolder+GetContentsTable+{SORTS}×SortTable(PidTagImportance)+\
          SetColumns+QueryRows over {ROWS} rows) on {SESSIONS} sessions, budget {} ms: \
          {backoffs} RopBackoff, {completed} completed, slowest answer {} ms; {}]",
         ctx.limits.request_time_budget.as_millis(),

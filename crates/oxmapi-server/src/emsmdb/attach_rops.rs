@@ -1,5 +1,6 @@
-//! Attachment ROPs (MS-OXCMSG 3.2.5.6 - 3.2.5.9, 3.2.5.12 RopGetAttachmentTable) and the
-//! attachment table rows.
+//! Attachment ROPs (MS-OXCMSG 3.2.5.6 - 3.2.5.10, 3.2.5.12 RopGetAttachmentTable). The
+//! attachment table's rows are read like any table's (`table_rops`, from
+//! `msgobj::attachment_table_rows`).
 
 use oxmapi_wire::data::{ErrorCode, MessageId, PropertyValue, tags};
 use oxmapi_wire::rop::{
@@ -9,116 +10,34 @@ use oxmapi_wire::rop::{
     OpenEmbeddedMessageResponse, RopId, SaveChangesAttachmentRequest,
     SaveChangesAttachmentResponse,
 };
-use oxmapi_wire::{Decode, DecodeResult, ReadCursor};
 
-use super::MailboxContext;
-use super::message_rops::{
-    MsgStep, fail, fit_rows, header_of, initial_props, out_slot, reply, slot,
-};
-use super::msgobj::{self, AttachObj, MsgState};
-use super::objects::{Message, Object, Table, TableKind};
-use super::props::PropList;
+use super::context::MailboxContext;
+use super::msgobj::{self, fit_rows, header_of, initial_props};
+use super::objects::{AttachObj, Bag, Message, MsgState, Object, Subscription, Table, TableKind};
+use super::step::{Step, WRITE_ROOM, fail, out_slot, reply, slot};
 use crate::store::messages::{self as m, KIND_ATTACHMENT, KIND_MESSAGE};
 
 /// PidTagAttachMethod ATTACH_EMBEDDED_MSG (MS-OXCMSG 2.2.2.9).
 const ATTACH_EMBEDDED_MSG: i32 = 5;
-const WRITE_ROOM: usize = 16;
-
-/// Runs the attachment ROP at `r`, if it is one.
-pub(super) fn try_run(
-    ctx: &mut MailboxContext,
-    r: &mut ReadCursor<'_>,
-    handles: &mut [u32],
-    room: usize,
-) -> DecodeResult<Option<MsgStep>> {
-    let Some(&id) = r.rest().first() else {
-        return Ok(None);
-    };
-    Ok(Some(match RopId(id) {
-        RopId::GET_ATTACHMENT_TABLE => {
-            get_table(ctx, handles, &GetAttachmentTableRequest::decode(r)?, room)
-        }
-        RopId::OPEN_ATTACHMENT => open(ctx, handles, &OpenAttachmentRequest::decode(r)?, room),
-        RopId::CREATE_ATTACHMENT => {
-            create(ctx, handles, &CreateAttachmentRequest::decode(r)?, room)
-        }
-        RopId::DELETE_ATTACHMENT => {
-            delete(ctx, handles, &DeleteAttachmentRequest::decode(r)?, room)
-        }
-        RopId::SAVE_CHANGES_ATTACHMENT => save(
-            ctx,
-            handles,
-            &SaveChangesAttachmentRequest::decode(r)?,
-            room,
-        ),
-        RopId::OPEN_EMBEDDED_MESSAGE => {
-            open_embedded(ctx, handles, &OpenEmbeddedMessageRequest::decode(r)?, room)
-        }
-        _ => return Ok(None),
-    }))
-}
-
-/// Attachment table rows of a message instance: attachment ids (depth 0).
-pub(super) fn table_rows(
-    c: &rusqlite::Connection,
-    mailbox_id: i64,
-    instance: i64,
-) -> rusqlite::Result<Vec<(i64, u32)>> {
-    Ok(m::attachments(c, mailbox_id, instance)?
-        .into_iter()
-        .map(|a| (a.att_id, 0))
-        .collect())
-}
-
-/// The values of one attachment table row (chunked values are left out of tables).
-pub(super) fn row_props(
-    c: &rusqlite::Connection,
-    mailbox_id: i64,
-    att_id: i64,
-) -> rusqlite::Result<PropList> {
-    let Some((_, _, row)) = m::attachment_by_id(c, att_id)? else {
-        return Ok(Vec::new());
-    };
-    let mut v = m::inline_props(c, mailbox_id, KIND_ATTACHMENT, att_id)?;
-    let size = m::attachment_size(c, mailbox_id, row)?;
-    let computed = [
-        (
-            tags::PidTagAttachNumber,
-            PropertyValue::Int32(i32::try_from(row.attach_num).unwrap_or(i32::MAX)),
-        ),
-        (
-            tags::PidTagAttachSize,
-            PropertyValue::Int32(i32::try_from(size).unwrap_or(i32::MAX)),
-        ),
-        (tags::PidTagObjectType, PropertyValue::Int32(7)),
-        (
-            tags::PidTagInstanceKey,
-            PropertyValue::Binary(att_id.to_le_bytes().to_vec()),
-        ),
-    ];
-    v.retain(|(t, _)| !computed.iter().any(|(c, _)| c.id() == t.id()));
-    v.extend(computed);
-    Ok(v)
-}
 
 /// RopGetAttachmentTable (MS-OXCMSG 3.2.5.12): a table over the current instance's
 /// attachments, used with RopSetColumns / RopQueryRows like any other table.
-fn get_table(
+pub(super) fn get_table(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &GetAttachmentTableRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::GET_ATTACHMENT_TABLE;
     let out = q.output_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let bag = msgobj::message_instance(ctx, slot(handles, q.input_handle_index)?, false)?;
         out_slot(handles, out)?;
         ctx.handles.room_for(true)?;
-        let rows = ctx.with_conn(|c| table_rows(c, bag.mailbox_id, bag.id))?;
+        let rows = ctx.with_conn(|c| msgobj::attachment_table_rows(c, bag.mailbox_id, bag.id))?;
         Ok(Table {
             mailbox_id: bag.mailbox_id,
             fid: bag.id,
@@ -129,7 +48,7 @@ fn get_table(
             rows: Some(rows),
             position: 0,
             logon_id: q.logon_id,
-            subscription: super::notify::Subscription::Never,
+            subscription: Subscription::Never,
         })
     })();
     match result {
@@ -159,16 +78,16 @@ fn parent_writable(ctx: &MailboxContext, h: u32) -> Result<bool, ErrorCode> {
 
 /// RopOpenAttachment (MS-OXCMSG 3.2.5.6): OpenAttachmentFlags 0x01 ReadWrite,
 /// 0x02 BestAccess (read-write when the message is).
-fn open(
+pub(super) fn open(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &OpenAttachmentRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::OPEN_ATTACHMENT;
     let out = q.output_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let parent = slot(handles, q.input_handle_index)?;
@@ -212,16 +131,16 @@ fn open(
 
 /// RopCreateAttachment (MS-OXCMSG 3.2.5.7): a new attachment in the message's working
 /// copy; discarded if released before RopSaveChangesAttachment.
-fn create(
+pub(super) fn create(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &CreateAttachmentRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::CREATE_ATTACHMENT;
     let out = q.output_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let parent = slot(handles, q.input_handle_index)?;
@@ -259,16 +178,16 @@ fn create(
 }
 
 /// RopDeleteAttachment (MS-OXCMSG 3.2.5.8): removed from the working copy.
-fn delete(
+pub(super) fn delete(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &DeleteAttachmentRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::DELETE_ATTACHMENT;
     let idx = q.input_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let bag = msgobj::message_instance(ctx, slot(handles, idx)?, true)?;
@@ -300,16 +219,16 @@ fn delete(
 
 /// RopSaveChangesAttachment (MS-OXCMSG 3.2.5.9): keeps the attachment in the message's
 /// working copy (committed with RopSaveChangesMessage).
-fn save(
+pub(super) fn save(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &SaveChangesAttachmentRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::SAVE_CHANGES_ATTACHMENT;
     let idx = q.response_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let h = slot(handles, q.input_handle_index)?;
@@ -337,12 +256,12 @@ fn save(
 /// RopOpenEmbeddedMessage (MS-OXCMSG 3.2.5.10 / MS-OXCROPS 2.2.6.16): OpenModeFlags
 /// 0x00 ReadOnly, 0x01 ReadWrite, 0x02 Create (creates the embedded message and sets
 /// PidTagAttachMethod ATTACH_EMBEDDED_MSG).
-fn open_embedded(
+pub(super) fn open_embedded(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &OpenEmbeddedMessageRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::OPEN_EMBEDDED_MESSAGE;
     let out = q.output_handle_index;
     let result = (|| {
@@ -393,7 +312,7 @@ fn open_embedded(
         };
         let h = header_of(
             ctx,
-            msgobj::Bag {
+            Bag {
                 mailbox_id: abag.mailbox_id,
                 kind: KIND_MESSAGE,
                 id,
@@ -424,7 +343,7 @@ fn open_embedded(
         message_id: MessageId(mid as u64),
         info,
     }) else {
-        return MsgStep::NoRoom(room + 1);
+        return Step::NoRoom(room + 1);
     };
     match ctx.handles.insert(Object::Message(msg)) {
         Ok(h) => handles[usize::from(out)] = h,

@@ -1,12 +1,12 @@
-//! Folder write ROPs: RopCreateFolder, RopDeleteFolder, RopEmptyFolder,
-//! RopHardDeleteMessagesAndSubfolders, RopMoveFolder, RopCopyFolder (MS-OXCFOLD 3.2.5),
-//! RopSetProperties on folders (MS-OXCPRPT 3.2.5.3), RopSetReceiveFolder and the configured
-//! part of RopGetReceiveFolder (MS-OXCSTOR 3.2.5.2, 3.2.5.3).
+//! ROPs on folder objects: RopOpenFolder (MS-OXCFOLD 3.2.5.1), RopCreateFolder,
+//! RopDeleteFolder, RopEmptyFolder, RopHardDeleteMessagesAndSubfolders, RopMoveFolder,
+//! RopCopyFolder (MS-OXCFOLD 3.2.5), and RopGetPropertiesSpecific / RopGetPropertiesAll /
+//! RopSetProperties on folders (MS-OXCPRPT 3.2.5.1 - 3.2.5.3).
 //!
-//! Requests are decoded and responses encoded with `oxmapi_wire::rop` (MS-OXCROPS 2.2.4,
-//! 2.2.3, 2.2.8); the whole request is decoded before anything changes, and the response's
-//! room is checked before the store is written, so a RopBufferTooSmall never follows a side
-//! effect. Store work is in [`crate::store::folders_write`], one savepoint per ROP.
+//! Requests are decoded by the dispatcher (MS-OXCROPS 2.2.4, 2.2.8), responses encoded with
+//! `oxmapi_wire::rop`; the response's room is checked before the store is written, so a
+//! RopBufferTooSmall never follows a side effect. Store work is in
+//! [`crate::store::folders_write`], one savepoint per ROP.
 
 use oxmapi_wire::data::{
     ErrorCode, FolderId, PropertyProblem, PropertyTag, PropertyValue, TaggedPropertyValue, tags,
@@ -14,28 +14,22 @@ use oxmapi_wire::data::{
 use oxmapi_wire::rop::{
     CopyFolderRequest, CopyFolderResponse, CreateFolderRequest, CreateFolderResponse,
     DeleteFolderRequest, DeleteFolderResponse, EmptyFolderRequest, EmptyFolderResponse,
-    ExistingFolder, GetReceiveFolderResponse, HardDeleteMessagesAndSubfoldersRequest,
-    HardDeleteMessagesAndSubfoldersResponse, MoveFolderRequest, MoveFolderResponse,
-    NullDestinationFailureResponse, RopId, SetPropertiesRequest, SetPropertiesResponse,
-    SetReceiveFolderRequest, SetReceiveFolderResponse, delete_folder_flags, folder_type,
+    ExistingFolder, GetPropertiesAllRequest, GetPropertiesSpecificRequest,
+    HardDeleteMessagesAndSubfoldersRequest, HardDeleteMessagesAndSubfoldersResponse,
+    MoveFolderRequest, MoveFolderResponse, NullDestinationFailureResponse, OpenFolderRequest,
+    OpenFolderResponse, RopId, SetPropertiesRequest, SetPropertiesResponse, delete_folder_flags,
+    folder_type,
 };
-use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor};
-use rusqlite::Connection;
 
-use super::MailboxContext;
+use super::context::{EC_QUOTA_EXCEEDED, MailboxContext, folder_write_error};
 use super::objects::{Folder, Object};
+use super::props::{self, PropList};
+use super::step::{Step, encode, fail, reply, slot};
+use super::storeops;
 use crate::store::folders_write::{
-    self as fw, DeleteOptions, FolderWriteError, KIND_FOLDER, NewFolder, WriteResult,
+    self as fw, DeleteOptions, FolderWriteError, KIND_FOLDER, NewFolder,
 };
 use crate::store::usage;
-
-/// What a folder ROP produced (mirrors the dispatcher's own step type).
-pub(super) enum FoldStep {
-    /// A response (success or failure) to append.
-    Reply(Vec<u8>),
-    /// The response would not fit in `room`; nothing was changed.
-    NoRoom(usize),
-}
 
 /// PartialCompletion response size (MS-OXCROPS 2.2.4.3.2): header + PartialCompletion.
 const PARTIAL_SIZE: usize = 7;
@@ -44,101 +38,88 @@ const PARTIAL_SIZE: usize = 7;
 const NULL_DESTINATION_SIZE: usize = 11;
 /// PidTagFolderChildCount (MS-OXPROPS 2.696), computed.
 const PID_TAG_FOLDER_CHILD_COUNT: PropertyTag = PropertyTag(0x6638_0003);
-/// Longest message class accepted (MS-OXCSTOR 2.2.1.2.1: 255 characters).
-const MAX_CLASS_LEN: usize = 255;
 
-/// Whether the ROP is handled here.
-pub(super) fn handles_rop(rop: RopId) -> bool {
-    matches!(
-        rop,
-        RopId::SET_PROPERTIES
-            | RopId::CREATE_FOLDER
-            | RopId::DELETE_FOLDER
-            | RopId::SET_RECEIVE_FOLDER
-            | RopId::MOVE_FOLDER
-            | RopId::COPY_FOLDER
-            | RopId::EMPTY_FOLDER
-            | RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS
-    )
+// ---- RopOpenFolder ----
+
+/// RopOpenFolder (MS-OXCFOLD 3.2.5.1) on a logon or folder: unknown FID ⇒ ecNotFound.
+pub(super) fn open_folder(
+    ctx: &mut MailboxContext,
+    handles: &mut [u32],
+    q: &OpenFolderRequest,
+    room: usize,
+) -> Step {
+    let (rop, out) = (RopId::OPEN_FOLDER, q.output_handle_index);
+    let fid = q.folder_id.0 as i64;
+    let result = (|| {
+        let (obj, info) = ctx.object_store(handles, q.input_handle_index)?;
+        if !matches!(obj, Object::Logon(_) | Object::Folder(_)) {
+            return Err(ErrorCode::NO_SUPPORT);
+        }
+        ctx.handles.room_for(false)?;
+        ctx.with_conn(|c| storeops::folder(c, info.mailbox_id, fid))?
+            .ok_or(ErrorCode::NOT_FOUND)?;
+        if usize::from(out) >= handles.len() {
+            return Err(ErrorCode::INVALID_PARAMETER);
+        }
+        Ok(Folder {
+            mailbox_id: info.mailbox_id,
+            private: info.private,
+            fid,
+        })
+    })();
+    let folder = match result {
+        Err(ec) => return fail(rop, out, ec),
+        Ok(f) => f,
+    };
+    let resp = OpenFolderResponse {
+        output_handle_index: out,
+        has_rules: 0,
+        ghost: None,
+    };
+    let resp = match encode(&resp) {
+        Ok(b) => b,
+        Err(_) => return fail(rop, out, ErrorCode::CALL_FAILED),
+    };
+    if resp.len() > room {
+        return Step::NoRoom(resp.len());
+    }
+    match ctx.handles.insert(Object::Folder(folder)) {
+        Ok(h) => handles[usize::from(out)] = h,
+        Err(ec) => return fail(rop, out, ec),
+    }
+    Step::Reply(resp)
 }
 
-/// Decodes and runs one ROP of [`handles_rop`]; `r` is at its RopId. A decode error is a
-/// malformed buffer.
-pub(super) fn run(
-    ctx: &mut MailboxContext,
-    rop: RopId,
-    r: &mut ReadCursor<'_>,
-    handles: &mut [u32],
-    room: usize,
-) -> DecodeResult<FoldStep> {
-    Ok(match rop {
-        RopId::CREATE_FOLDER => create_folder(ctx, handles, &CreateFolderRequest::decode(r)?, room),
-        RopId::DELETE_FOLDER => delete_folder(ctx, handles, &DeleteFolderRequest::decode(r)?, room),
-        // FAI messages are not stored separately: WantDeleteAssociated changes nothing.
-        RopId::EMPTY_FOLDER => {
-            let input = EmptyFolderRequest::decode(r)?.input_handle_index;
-            empty_folder(ctx, handles, input, false, room)
-        }
-        RopId::HARD_DELETE_MESSAGES_AND_SUBFOLDERS => {
-            let input = HardDeleteMessagesAndSubfoldersRequest::decode(r)?.input_handle_index;
-            empty_folder(ctx, handles, input, true, room)
-        }
-        RopId::MOVE_FOLDER => {
-            let q = MoveFolderRequest::decode(r)?;
-            let req = MoveCopy {
-                source: q.source_handle_index,
-                dest: q.dest_handle_index,
-                recursive: false,
-                fid: q.folder_id.0 as i64,
-                new_name: q.new_folder_name,
-            };
-            move_copy(ctx, handles, rop, &req, room)
-        }
-        RopId::COPY_FOLDER => {
-            let q = CopyFolderRequest::decode(r)?;
-            let req = MoveCopy {
-                source: q.source_handle_index,
-                dest: q.dest_handle_index,
-                recursive: q.want_recursive != 0,
-                fid: q.folder_id.0 as i64,
-                new_name: q.new_folder_name,
-            };
-            move_copy(ctx, handles, rop, &req, room)
-        }
-        RopId::SET_RECEIVE_FOLDER => {
-            set_receive_folder(ctx, handles, &SetReceiveFolderRequest::decode(r)?, room)
-        }
-        // RopSetProperties, the last of `handles_rop`; any other RopId fails to decode as
-        // one (a malformed buffer), so the cursor never stays in place.
-        _ => {
-            let q = SetPropertiesRequest::decode(r)?;
-            set_properties(ctx, handles, q.input_handle_index, &q.values, room)
-        }
+// ---- RopGetPropertiesSpecific, RopGetPropertiesAll on folders ----
+
+/// A folder's properties (MS-OXCFOLD 2.2.2.2) behind a Folder input handle.
+fn folder_props(ctx: &MailboxContext, handles: &[u32], input: u8) -> Result<PropList, ErrorCode> {
+    let (obj, info) = ctx.object_store(handles, input)?;
+    let Object::Folder(f) = obj else {
+        return Err(ErrorCode::NO_SUPPORT);
+    };
+    ctx.with_conn(|c| match storeops::folder(c, f.mailbox_id, f.fid)? {
+        Some(row) => info.folder_props(c, &row, None),
+        None => Ok(Vec::new()),
     })
 }
 
-/// RopGetReceiveFolder (MS-OXCSTOR 3.2.5.2) when a receive folder was configured for the
-/// class or a base class of it: the response with that folder and class. `None` when the
-/// input is not a private logon or nothing matches (the defaults apply).
-pub(super) fn configured_receive_folder(
+/// RopGetPropertiesSpecific (MS-OXCPRPT 3.2.5.1) on a folder.
+pub(super) fn get_properties_specific(
     ctx: &MailboxContext,
     handles: &[u32],
-    input: u8,
-    class: &str,
-) -> Option<Vec<u8>> {
-    let logon = match object(ctx, handles, input).ok()? {
-        Object::Logon(l) if l.private => l,
-        _ => return None,
-    };
-    let (configured, fid) = store_write(ctx, |c| fw::receive_folder(c, logon.mailbox_id, class))
-        .ok()
-        .flatten()?;
-    let resp = GetReceiveFolderResponse {
-        input_handle_index: input,
-        folder_id: FolderId(fid as u64),
-        explicit_message_class: configured,
-    };
-    super::rops::encode(&resp).ok()
+    q: &GetPropertiesSpecificRequest,
+) -> Step {
+    props::specific_reply(q, folder_props(ctx, handles, q.input_handle_index))
+}
+
+/// RopGetPropertiesAll (MS-OXCPRPT 3.2.5.2) on a folder.
+pub(super) fn get_properties_all(
+    ctx: &MailboxContext,
+    handles: &[u32],
+    q: &GetPropertiesAllRequest,
+) -> Step {
+    props::all_reply(q, folder_props(ctx, handles, q.input_handle_index))
 }
 
 // ---- RopCreateFolder ----
@@ -147,12 +128,12 @@ pub(super) fn configured_receive_folder(
 /// with the same name is ecDuplicateName unless OpenExisting, which opens it instead.
 /// Response (MS-OXCROPS 2.2.4.2.2): FolderId, IsExistingFolder, and for an existing folder
 /// HasRules and IsGhosted.
-fn create_folder(
+pub(super) fn create_folder(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     req: &CreateFolderRequest,
     room: usize,
-) -> FoldStep {
+) -> Step {
     const SIZE: usize = 6 + 8 + 1 + 2;
     let (rop, out) = (RopId::CREATE_FOLDER, req.output_handle_index);
     let result = (|| {
@@ -174,21 +155,20 @@ fn create_folder(
             comment: Some(req.comment.as_str()),
             container_class: None,
         };
-        let created = store_write(ctx, |c| {
-            Ok(fw::create_folder(c, parent.mailbox_id, parent.fid, &spec))
-        })?;
+        let created =
+            ctx.folder_write(|c| Ok(fw::create_folder(c, parent.mailbox_id, parent.fid, &spec)))?;
         let (fid, existing) = match created {
             Ok(fid) => (fid, false),
             Err(FolderWriteError::Collision { existing }) if req.open_existing != 0 => {
                 (existing, true)
             }
-            Err(e) => return Err(map_error(e)),
+            Err(e) => return Err(folder_write_error(e)),
         };
         Ok(Some((parent, fid, existing)))
     })();
     match result {
         Err(ec) => fail(rop, out, ec),
-        Ok(None) => FoldStep::NoRoom(SIZE),
+        Ok(None) => Step::NoRoom(SIZE),
         Ok(Some((parent, fid, existing))) => {
             let folder = Object::Folder(Folder {
                 mailbox_id: parent.mailbox_id,
@@ -217,15 +197,15 @@ fn create_folder(
 /// RopDeleteFolder (MS-OXCFOLD 3.2.5.3): deletes a subfolder of the input folder. A folder
 /// that still has messages without DEL_MESSAGES, or subfolders without DEL_FOLDERS, stays:
 /// PartialCompletion TRUE. Special folders are ecAccessDenied.
-fn delete_folder(
+pub(super) fn delete_folder(
     ctx: &MailboxContext,
     handles: &[u32],
     req: &DeleteFolderRequest,
     room: usize,
-) -> FoldStep {
+) -> Step {
     let (rop, input) = (RopId::DELETE_FOLDER, req.input_handle_index);
     if room < PARTIAL_SIZE {
-        return FoldStep::NoRoom(PARTIAL_SIZE);
+        return Step::NoRoom(PARTIAL_SIZE);
     }
     let flags = req.delete_folder_flags;
     let opts = DeleteOptions {
@@ -235,9 +215,7 @@ fn delete_folder(
     };
     let fid = req.folder_id.0 as i64;
     let result = folder(ctx, handles, input).and_then(|parent| {
-        store_write(ctx, |c| {
-            fw::delete_folder(c, parent.mailbox_id, parent.fid, fid, opts)
-        })
+        ctx.folder_write(|c| fw::delete_folder(c, parent.mailbox_id, parent.fid, fid, opts))
     });
     let (return_value, partial_completion) = outcome(result.map(|deleted| !deleted));
     let resp = DeleteFolderResponse {
@@ -248,21 +226,36 @@ fn delete_folder(
     reply(rop, input, &resp)
 }
 
+/// RopEmptyFolder (MS-OXCFOLD 3.2.5.9, soft). FAI messages are not stored separately:
+/// WantDeleteAssociated changes nothing.
+pub(super) fn empty(
+    ctx: &MailboxContext,
+    handles: &[u32],
+    q: &EmptyFolderRequest,
+    room: usize,
+) -> Step {
+    empty_folder(ctx, handles, q.input_handle_index, false, room)
+}
+
+/// RopHardDeleteMessagesAndSubfolders (MS-OXCFOLD 3.2.5.10).
+pub(super) fn hard_delete_contents(
+    ctx: &MailboxContext,
+    handles: &[u32],
+    q: &HardDeleteMessagesAndSubfoldersRequest,
+    room: usize,
+) -> Step {
+    empty_folder(ctx, handles, q.input_handle_index, true, room)
+}
+
 /// RopEmptyFolder (MS-OXCFOLD 3.2.5.9, soft) and RopHardDeleteMessagesAndSubfolders
 /// (3.2.5.10): the folder's messages and subfolders go; special subfolders stay
 /// (PartialCompletion TRUE).
-fn empty_folder(
-    ctx: &MailboxContext,
-    handles: &[u32],
-    input: u8,
-    hard: bool,
-    room: usize,
-) -> FoldStep {
+fn empty_folder(ctx: &MailboxContext, handles: &[u32], input: u8, hard: bool, room: usize) -> Step {
     if room < PARTIAL_SIZE {
-        return FoldStep::NoRoom(PARTIAL_SIZE);
+        return Step::NoRoom(PARTIAL_SIZE);
     }
     let result = folder(ctx, handles, input)
-        .and_then(|f| store_write(ctx, |c| fw::empty_folder(c, f.mailbox_id, f.fid, hard)));
+        .and_then(|f| ctx.folder_write(|c| fw::empty_folder(c, f.mailbox_id, f.fid, hard)));
     let (return_value, partial_completion) = outcome(result);
     if hard {
         let resp = HardDeleteMessagesAndSubfoldersResponse {
@@ -292,6 +285,40 @@ struct MoveCopy {
     new_name: String,
 }
 
+/// RopMoveFolder (MS-OXCFOLD 3.2.5.7): see [`move_copy`].
+pub(super) fn move_folder(
+    ctx: &MailboxContext,
+    handles: &[u32],
+    q: &MoveFolderRequest,
+    room: usize,
+) -> Step {
+    let req = MoveCopy {
+        source: q.source_handle_index,
+        dest: q.dest_handle_index,
+        recursive: false,
+        fid: q.folder_id.0 as i64,
+        new_name: q.new_folder_name.clone(),
+    };
+    move_copy(ctx, handles, RopId::MOVE_FOLDER, &req, room)
+}
+
+/// RopCopyFolder (MS-OXCFOLD 3.2.5.8): see [`move_copy`].
+pub(super) fn copy_folder(
+    ctx: &MailboxContext,
+    handles: &[u32],
+    q: &CopyFolderRequest,
+    room: usize,
+) -> Step {
+    let req = MoveCopy {
+        source: q.source_handle_index,
+        dest: q.dest_handle_index,
+        recursive: q.want_recursive != 0,
+        fid: q.folder_id.0 as i64,
+        new_name: q.new_folder_name.clone(),
+    };
+    move_copy(ctx, handles, RopId::COPY_FOLDER, &req, room)
+}
+
 /// RopMoveFolder (MS-OXCFOLD 3.2.5.7) / RopCopyFolder (3.2.5.8): the folder `fid` under the
 /// source folder goes (or is copied) under the destination folder, renamed to NewFolderName.
 /// Both folders must be in the same store (ecNotSupported otherwise). A copy takes the
@@ -306,9 +333,9 @@ fn move_copy(
     rop: RopId,
     req: &MoveCopy,
     room: usize,
-) -> FoldStep {
+) -> Step {
     if room < NULL_DESTINATION_SIZE {
-        return FoldStep::NoRoom(NULL_DESTINATION_SIZE);
+        return Step::NoRoom(NULL_DESTINATION_SIZE);
     }
     let dest = match object(ctx, handles, req.dest) {
         Ok(Object::Folder(f)) => Ok(f),
@@ -331,7 +358,7 @@ fn move_copy(
         }
         let name = Some(req.new_name.as_str());
         let quota = ctx.limits.mailbox_quota;
-        store_write(ctx, |c| {
+        ctx.folder_write(|c| {
             if rop == RopId::MOVE_FOLDER {
                 fw::move_folder(c, src.mailbox_id, src.fid, req.fid, dest.fid, name).map(Ok)
             } else {
@@ -358,7 +385,7 @@ fn move_copy(
                 quota = over.quota,
                 "mailbox quota reached: folder not copied"
             );
-            super::EC_QUOTA_EXCEEDED
+            EC_QUOTA_EXCEEDED
         })
     });
     let (return_value, partial_completion) = outcome(result.map(|()| false));
@@ -379,69 +406,22 @@ fn move_copy(
     }
 }
 
-// ---- RopSetReceiveFolder ----
-
-/// RopSetReceiveFolder (MS-OXCSTOR 3.2.5.3) on a private logon: FolderId 0 removes the
-/// class's entry; the classes "IPM" and "REPORT.IPM" cannot be changed (ecAccessDenied);
-/// FolderId 0 for the empty (default) class is ecError.
-fn set_receive_folder(
-    ctx: &MailboxContext,
-    handles: &[u32],
-    req: &SetReceiveFolderRequest,
-    room: usize,
-) -> FoldStep {
-    let (rop, input) = (RopId::SET_RECEIVE_FOLDER, req.input_handle_index);
-    if room < 6 {
-        return FoldStep::NoRoom(6);
-    }
-    let (fid, class) = (req.folder_id.0 as i64, req.message_class.as_str());
-    let result = (|| {
-        let logon = match object(ctx, handles, input)? {
-            Object::Logon(l) if l.private => l,
-            _ => return Err(ErrorCode::NO_SUPPORT),
-        };
-        if class.len() > MAX_CLASS_LEN || !class.bytes().all(|b| (0x20..0x7F).contains(&b)) {
-            return Err(ErrorCode::INVALID_PARAMETER);
-        }
-        if class.eq_ignore_ascii_case("IPM") || class.eq_ignore_ascii_case("REPORT.IPM") {
-            return Err(ErrorCode::NO_ACCESS);
-        }
-        if fid == 0 && class.is_empty() {
-            return Err(ErrorCode::CALL_FAILED);
-        }
-        let target = (fid != 0).then_some(fid);
-        store_write(ctx, |c| {
-            fw::set_receive_folder(c, logon.mailbox_id, class, target)
-        })
-    })();
-    match result {
-        Ok(()) => {
-            let resp = SetReceiveFolderResponse {
-                input_handle_index: input,
-            };
-            reply(rop, input, &resp)
-        }
-        Err(ec) => fail(rop, input, ec),
-    }
-}
-
 // ---- RopSetProperties on folders ----
 
 /// RopSetProperties (MS-OXCPRPT 3.2.5.3) on a folder: PidTagDisplayName renames (siblings'
 /// names collide: ecDuplicateName; special folders keep their names: ecAccessDenied),
 /// PidTagContainerClass sets the class, computed properties are read-only (ecAccessDenied),
 /// anything else is stored. Failures are PropertyProblems; the ROP itself succeeds.
-fn set_properties(
+pub(super) fn set_properties(
     ctx: &MailboxContext,
     handles: &[u32],
-    input: u8,
-    values: &[TaggedPropertyValue],
+    q: &SetPropertiesRequest,
     room: usize,
-) -> FoldStep {
-    let rop = RopId::SET_PROPERTIES;
+) -> Step {
+    let (rop, input, values) = (RopId::SET_PROPERTIES, q.input_handle_index, &q.values);
     let size = 6 + 2 + 10 * values.len();
     if room < size {
-        return FoldStep::NoRoom(size);
+        return Step::NoRoom(size);
     }
     let f = match folder(ctx, handles, input) {
         Ok(f) => f,
@@ -482,19 +462,15 @@ fn set_one(ctx: &MailboxContext, f: &Folder, v: &TaggedPropertyValue) -> Result<
         if name.is_empty() {
             return Err(ErrorCode::INVALID_PARAMETER);
         }
-        return store_write(ctx, |c| fw::rename_folder(c, f.mailbox_id, f.fid, &name));
+        return ctx.folder_write(|c| fw::rename_folder(c, f.mailbox_id, f.fid, &name));
     }
     if pid == tags::PidTagContainerClass.id() {
         let class = text()?;
         let class = (!class.is_empty()).then_some(class.as_str());
-        return store_write(ctx, |c| {
-            fw::set_container_class(c, f.mailbox_id, f.fid, class)
-        });
+        return ctx.folder_write(|c| fw::set_container_class(c, f.mailbox_id, f.fid, class));
     }
     let value: PropertyValue = v.value.clone();
-    store_write(ctx, |c| {
-        fw::put_props(c, f.mailbox_id, KIND_FOLDER, f.fid, &[(v.tag, value)])
-    })
+    ctx.folder_write(|c| fw::put_props(c, f.mailbox_id, KIND_FOLDER, f.fid, &[(v.tag, value)]))
 }
 
 /// Folder properties the server computes (MS-OXCFOLD 2.2.2.2.1).
@@ -519,23 +495,15 @@ fn read_only(pid: u16) -> bool {
 
 // ---- helpers ----
 
+/// The object behind an input handle, its store logged on. Attachments and streams are never
+/// the input of these ROPs: ecNotSupported (a move or copy to one is a null destination).
 fn object(ctx: &MailboxContext, handles: &[u32], index: u8) -> Result<Object, ErrorCode> {
-    let h = handles
-        .get(usize::from(index))
-        .copied()
-        .ok_or(ErrorCode::NULL_OBJECT)?;
-    let obj = ctx.handles.get(h)?.clone();
-    let mailbox_id = match &obj {
-        Object::Logon(l) => l.mailbox_id,
-        Object::Folder(f) => f.mailbox_id,
-        Object::Table(t) => t.mailbox_id,
-        Object::Message(m) => m.mailbox_id,
-        // Attachments and streams are never the input of these ROPs.
-        _ => return Err(ErrorCode::NO_SUPPORT),
-    };
-    // The store must still be logged on.
-    ctx.store_info(mailbox_id)?;
-    Ok(obj)
+    let obj = ctx.handles.get(slot(handles, index)?)?;
+    if matches!(obj, Object::Attachment(_) | Object::Stream(_)) {
+        return Err(ErrorCode::NO_SUPPORT);
+    }
+    ctx.store_info(obj.mailbox_id())?;
+    Ok(obj.clone())
 }
 
 /// The folder behind an input handle; other objects are ecNotSupported.
@@ -543,49 +511,6 @@ fn folder(ctx: &MailboxContext, handles: &[u32], index: u8) -> Result<Folder, Er
     match object(ctx, handles, index)? {
         Object::Folder(f) => Ok(f),
         _ => Err(ErrorCode::NO_SUPPORT),
-    }
-}
-
-/// Runs a store write; store refusals become their ROP error codes.
-fn store_write<T>(
-    ctx: &MailboxContext,
-    f: impl FnOnce(&Connection) -> WriteResult<T>,
-) -> Result<T, ErrorCode> {
-    match ctx.store.with_conn(|c| Ok(f(c))) {
-        Ok(r) => r.map_err(map_error),
-        Err(e) => {
-            tracing::warn!(error = %e, "folder write: store unavailable");
-            Err(ErrorCode::CALL_FAILED)
-        }
-    }
-}
-
-fn map_error(e: FolderWriteError) -> ErrorCode {
-    match e {
-        FolderWriteError::NotFound => ErrorCode::NOT_FOUND,
-        FolderWriteError::Collision { .. } => ErrorCode::COLLISION,
-        FolderWriteError::Special => ErrorCode::NO_ACCESS,
-        FolderWriteError::Cycle => ErrorCode::FOLDER_CYCLE,
-        FolderWriteError::Sql(_) | FolderWriteError::Encode(_) => {
-            tracing::warn!(error = %e, "folder write failed");
-            ErrorCode::CALL_FAILED
-        }
-    }
-}
-
-/// The generic failure response.
-fn fail(rop: RopId, index: u8, ec: ErrorCode) -> FoldStep {
-    FoldStep::Reply(super::rops::error_bytes(rop, index, ec))
-}
-
-/// A response, or ecError when it cannot be encoded.
-fn reply(rop: RopId, index: u8, resp: &impl Encode) -> FoldStep {
-    match super::rops::encode(resp) {
-        Ok(b) => FoldStep::Reply(b),
-        Err(e) => {
-            tracing::warn!(error = %e, ?rop, "encoding a folder response failed");
-            fail(rop, index, ErrorCode::CALL_FAILED)
-        }
     }
 }
 
@@ -602,12 +527,13 @@ fn outcome(result: Result<bool, ErrorCode>) -> (ErrorCode, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oxmapi_wire::ReadCursor;
     use oxmapi_wire::rop::{ResponseContext, RopResponse};
 
-    fn bytes(step: FoldStep) -> Vec<u8> {
+    fn bytes(step: Step) -> Vec<u8> {
         match step {
-            FoldStep::Reply(b) => b,
-            FoldStep::NoRoom(n) => panic!("no room: {n}"),
+            Step::Reply(b) => b,
+            other => panic!("not a reply: {other:?}"),
         }
     }
 

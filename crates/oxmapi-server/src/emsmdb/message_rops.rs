@@ -1,241 +1,37 @@
-//! Message ROPs (MS-OXCMSG 3.2.5, MS-OXCPRPT 3.2.5, MS-OXOMSG 3.2.5.1), decoded and encoded
-//! with `oxmapi_wire::rop`. [`try_run`] is called by the dispatcher before its own ROPs: it
-//! takes the message, attachment, stream and named-property ROPs, and the property ROPs when
-//! their input object is a Message or Attachment.
+//! Message ROPs (MS-OXCMSG 3.2.5, MS-OXOMSG 3.2.5.1): opening, creating, saving and
+//! submitting messages, their recipients and read flags, and deleting, moving and copying
+//! the messages of a folder (MS-OXCFOLD 3.2.5.5 - 3.2.5.12). Requests are decoded by the
+//! dispatcher, responses encoded with `oxmapi_wire::rop`.
 
-use oxmapi_wire::data::{
-    ErrorCode, MessageId, PropertyRow, PropertyTag, PropertyType, PropertyValue, RowValue,
-    TaggedPropertyValue, tags,
-};
+use oxmapi_wire::Encode;
+use oxmapi_wire::data::{ErrorCode, MessageId, PropertyValue, tags};
 use oxmapi_wire::rop::{
     CreateMessageRequest, CreateMessageResponse, DeleteMessagesRequest, DeleteMessagesResponse,
-    DeletePropertiesRequest, DeletePropertiesResponse, GetNamesFromPropertyIdsRequest,
-    GetNamesFromPropertyIdsResponse, GetPropertiesAllRequest, GetPropertiesAllResponse,
-    GetPropertiesListRequest, GetPropertiesListResponse, GetPropertiesSpecificRequest,
-    GetPropertiesSpecificResponse, GetPropertyIdsFromNamesRequest, GetPropertyIdsFromNamesResponse,
     HardDeleteMessagesRequest, HardDeleteMessagesResponse, ModifyRecipientsRequest,
     ModifyRecipientsResponse, MoveCopyMessagesRequest, MoveCopyMessagesResponse,
-    OpenMessageRequest, OpenMessageResponse, PropertyName, PropertyNameKind, ReadRecipientsRequest,
-    ReadRecipientsResponse, RemoveAllRecipientsRequest, RemoveAllRecipientsResponse,
-    RopErrorResponse, RopId, SaveChangesMessageRequest, SaveChangesMessageResponse,
-    SetMessageReadFlagRequest, SetMessageReadFlagResponse, SetPropertiesRequest,
-    SetPropertiesResponse, SetReadFlagsRequest, SetReadFlagsResponse, SubmitMessageRequest,
-    SubmitMessageResponse,
+    OpenMessageRequest, OpenMessageResponse, ReadRecipientsRequest, ReadRecipientsResponse,
+    RemoveAllRecipientsRequest, RemoveAllRecipientsResponse, RopId, SaveChangesMessageRequest,
+    SaveChangesMessageResponse, SetMessageReadFlagRequest, SetMessageReadFlagResponse,
+    SetReadFlagsRequest, SetReadFlagsResponse, SubmitMessageRequest, SubmitMessageResponse,
 };
-use oxmapi_wire::{Decode, DecodeResult, Encode, ReadCursor, WriteCursor};
 
-use super::msgobj::{self, Bag, MsgState};
-use super::objects::{Message, Object};
+use super::context::{EC_QUOTA_EXCEEDED, MailboxContext};
+use super::msgobj::{self, fit_rows, header_of, initial_props};
+use super::objects::{Bag, Message, MsgState, Object};
 use super::props::StoreInfo;
 use super::recipients;
+use super::step::{Step, WRITE_ROOM, encode, encoded_len, fail, out_slot, reply, slot};
 use super::storeops;
-use super::{EC_QUOTA_EXCEEDED, MailboxContext};
-use crate::store::deliver::{self, MSGFLAG_READ, MSGFLAG_UNSENT, SubmitError, SubmitHooks};
-use crate::store::messages::{self as m, KIND_MESSAGE, NamedProp};
+use crate::store::deliver::{self, MSGFLAG_READ, SubmitError, SubmitHooks};
+use crate::store::messages::{self as m, KIND_MESSAGE};
 use crate::store::usage;
 
-/// What a ROP of this module produced.
-pub(super) enum MsgStep {
-    /// A response (success or failure).
-    Reply(Vec<u8>),
-    /// The response would not fit; nothing was changed.
-    NoRoom(usize),
-}
-
-/// Room every side-effecting ROP of this module needs before it acts (its largest fixed
-/// response is 15 bytes).
-const WRITE_ROOM: usize = 16;
 /// MS-OXCDATA 2.4.2 ecMaxSubmissionExceeded (MaxSubmissionExceeded, 0x000004DA): the message
 /// exceeds the maximum size and is not submitted.
 const EC_MAX_SUBMISSION_EXCEEDED: ErrorCode = ErrorCode(0x0000_04DA);
-/// PS_MAPI (MS-OXPROPS 1.3.2): names in this set map to the property ID = LID.
-const PS_MAPI: [u8; 16] = [
-    0x28, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46,
-];
-
-/// Runs the ROP at `r` if it belongs here; `Ok(None)` leaves `r` untouched.
-pub(super) fn try_run(
-    ctx: &mut MailboxContext,
-    r: &mut ReadCursor<'_>,
-    handles: &mut [u32],
-    room: usize,
-) -> DecodeResult<Option<MsgStep>> {
-    let rest = r.rest();
-    let Some(&id) = rest.first() else {
-        return Ok(None);
-    };
-    let id = RopId(id);
-    let on_msg_object = |ctx: &MailboxContext, at: usize| {
-        rest.get(at)
-            .and_then(|&i| handles.get(usize::from(i)))
-            .is_some_and(|&h| msgobj::is_msg_object(ctx, h))
-    };
-    Ok(Some(match id {
-        RopId::OPEN_MESSAGE => open_message(ctx, handles, &OpenMessageRequest::decode(r)?, room),
-        RopId::GET_PROPERTIES_SPECIFIC if on_msg_object(ctx, 2) => {
-            get_specific(ctx, handles, &GetPropertiesSpecificRequest::decode(r)?)
-        }
-        RopId::GET_PROPERTIES_ALL if on_msg_object(ctx, 2) => {
-            get_all(ctx, handles, &GetPropertiesAllRequest::decode(r)?)
-        }
-        RopId::GET_PROPERTIES_LIST if on_msg_object(ctx, 2) => {
-            get_list(ctx, handles, &GetPropertiesListRequest::decode(r)?)
-        }
-        RopId::SET_PROPERTIES if on_msg_object(ctx, 2) => {
-            set_props(ctx, handles, &SetPropertiesRequest::decode(r)?, room)
-        }
-        RopId::DELETE_PROPERTIES if on_msg_object(ctx, 2) => {
-            delete_props(ctx, handles, &DeletePropertiesRequest::decode(r)?, room)
-        }
-        RopId::CREATE_MESSAGE => {
-            create_message(ctx, handles, &CreateMessageRequest::decode(r)?, room)
-        }
-        RopId::SAVE_CHANGES_MESSAGE => {
-            save_changes(ctx, handles, &SaveChangesMessageRequest::decode(r)?, room)
-        }
-        RopId::MODIFY_RECIPIENTS => {
-            modify_recipients(ctx, handles, &ModifyRecipientsRequest::decode(r)?, room)
-        }
-        RopId::REMOVE_ALL_RECIPIENTS => {
-            remove_all_recipients(ctx, handles, &RemoveAllRecipientsRequest::decode(r)?, room)
-        }
-        RopId::READ_RECIPIENTS => {
-            read_recipients(ctx, handles, &ReadRecipientsRequest::decode(r)?, room)
-        }
-        RopId::SET_MESSAGE_READ_FLAG => {
-            let private = rest
-                .get(3)
-                .and_then(|&i| handles.get(usize::from(i)))
-                .and_then(|&h| ctx.handles.get(h).ok())
-                .is_none_or(|o| !matches!(o, Object::Message(msg) if !msg.private));
-            let q = SetMessageReadFlagRequest::decode_for_logon(r, private)?;
-            set_message_read_flag(ctx, handles, &q, room)
-        }
-        RopId::SET_READ_FLAGS => {
-            set_read_flags(ctx, handles, &SetReadFlagsRequest::decode(r)?, room)
-        }
-        RopId::DELETE_MESSAGES => {
-            let q = DeleteMessagesRequest::decode(r)?;
-            let (pc, ec) = delete_messages(ctx, handles, q.input_handle_index, &q.message_ids);
-            partial(
-                ec,
-                |return_value, partial_completion| DeleteMessagesResponse {
-                    input_handle_index: q.input_handle_index,
-                    return_value,
-                    partial_completion,
-                },
-                pc,
-            )
-        }
-        RopId::HARD_DELETE_MESSAGES => {
-            let q = HardDeleteMessagesRequest::decode(r)?;
-            let (pc, ec) = delete_messages(ctx, handles, q.input_handle_index, &q.message_ids);
-            partial(
-                ec,
-                |return_value, partial_completion| HardDeleteMessagesResponse {
-                    input_handle_index: q.input_handle_index,
-                    return_value,
-                    partial_completion,
-                },
-                pc,
-            )
-        }
-        RopId::MOVE_COPY_MESSAGES => {
-            let q = MoveCopyMessagesRequest::decode(r)?;
-            let (pc, ec) = move_copy(ctx, handles, &q);
-            partial(
-                ec,
-                |return_value, partial_completion| MoveCopyMessagesResponse {
-                    source_handle_index: q.source_handle_index,
-                    return_value,
-                    partial_completion,
-                },
-                pc,
-            )
-        }
-        RopId::SUBMIT_MESSAGE => submit(ctx, handles, &SubmitMessageRequest::decode(r)?, room),
-        RopId::GET_PROPERTY_IDS_FROM_NAMES => {
-            ids_from_names(ctx, handles, &GetPropertyIdsFromNamesRequest::decode(r)?)
-        }
-        RopId::GET_NAMES_FROM_PROPERTY_IDS => {
-            names_from_ids(ctx, handles, &GetNamesFromPropertyIdsRequest::decode(r)?)
-        }
-        _ => {
-            if let Some(step) = super::attach_rops::try_run(ctx, r, handles, room)? {
-                step
-            } else if let Some(step) = super::stream_rops::try_run(ctx, r, handles, room)? {
-                step
-            } else {
-                return Ok(None);
-            }
-        }
-    }))
-}
-
-// ---------------------------------------------------------------------------------------
-// Helpers shared by the message, attachment and stream ROPs
-// ---------------------------------------------------------------------------------------
-
-/// The failure response (RopId, handle index, ReturnValue).
-pub(super) fn fail(rop: RopId, index: u8, ec: ErrorCode) -> MsgStep {
-    let ec = if ec == ErrorCode::SUCCESS {
-        ErrorCode::CALL_FAILED
-    } else {
-        ec
-    };
-    let mut w = WriteCursor::new();
-    let _ = RopErrorResponse {
-        rop_id: rop,
-        handle_index: index,
-        return_value: ec,
-    }
-    .encode(&mut w);
-    MsgStep::Reply(w.into_inner())
-}
-
-/// Encodes a success response; an encoding failure becomes ecError.
-pub(super) fn reply(rop: RopId, index: u8, resp: &impl Encode) -> MsgStep {
-    let mut w = WriteCursor::new();
-    match resp.encode(&mut w) {
-        Ok(()) => MsgStep::Reply(w.into_inner()),
-        Err(e) => {
-            tracing::warn!(error = %e, ?rop, "encoding a response failed");
-            fail(rop, index, ErrorCode::CALL_FAILED)
-        }
-    }
-}
-
-/// The encoded size of a response.
-pub(super) fn encoded_len(resp: &impl Encode) -> usize {
-    let mut w = WriteCursor::new();
-    match resp.encode(&mut w) {
-        Ok(()) => w.len(),
-        Err(_) => usize::MAX,
-    }
-}
-
-/// The handle in slot `index`.
-pub(super) fn slot(handles: &[u32], index: u8) -> Result<u32, ErrorCode> {
-    handles
-        .get(usize::from(index))
-        .copied()
-        .ok_or(ErrorCode::NULL_OBJECT)
-}
-
-/// Checks an output slot exists.
-pub(super) fn out_slot(handles: &[u32], index: u8) -> Result<(), ErrorCode> {
-    if usize::from(index) < handles.len() {
-        Ok(())
-    } else {
-        Err(ErrorCode::INVALID_PARAMETER)
-    }
-}
 
 /// The store of a Logon or Folder object, and the folder (if a folder).
-pub(super) fn container(
-    ctx: &MailboxContext,
-    handle: u32,
-) -> Result<(StoreInfo, Option<i64>), ErrorCode> {
+fn container(ctx: &MailboxContext, handle: u32) -> Result<(StoreInfo, Option<i64>), ErrorCode> {
     let (mb, fid) = match ctx.handles.get(handle)? {
         Object::Logon(l) => (l.mailbox_id, None),
         Object::Folder(f) => (f.mailbox_id, Some(f.fid)),
@@ -244,75 +40,18 @@ pub(super) fn container(
     Ok((ctx.store_info(mb)?.clone(), fid))
 }
 
-/// The mailbox of any object.
-pub(super) fn mailbox_of(ctx: &MailboxContext, handle: u32) -> Result<i64, ErrorCode> {
-    Ok(match ctx.handles.get(handle)? {
-        Object::Logon(l) => l.mailbox_id,
-        Object::Folder(f) => f.mailbox_id,
-        Object::Table(t) => t.mailbox_id,
-        Object::Message(msg) => msg.mailbox_id,
-        Object::Attachment(a) => a.mailbox_id,
-        Object::Stream(s) => s.mailbox_id,
-    })
-}
-
-/// Initial values of a new message (MS-OXCMSG 3.2.5.2).
-pub(super) fn initial_props(ctx: &MailboxContext) -> Vec<(PropertyTag, PropertyValue)> {
-    let now = m::now_filetime();
-    let mut search_key = uuid::Uuid::new_v4().as_bytes().to_vec();
-    search_key.truncate(16);
-    vec![
-        (tags::PidTagImportance, PropertyValue::Int32(1)),
-        (
-            tags::PidTagMessageClass,
-            PropertyValue::Unicode("IPM.Note".into()),
-        ),
-        (tags::PidTagSensitivity, PropertyValue::Int32(0)),
-        (
-            tags::PidTagDisplayBcc,
-            PropertyValue::Unicode(String::new()),
-        ),
-        (tags::PidTagDisplayCc, PropertyValue::Unicode(String::new())),
-        (tags::PidTagDisplayTo, PropertyValue::Unicode(String::new())),
-        (
-            tags::PidTagMessageFlags,
-            PropertyValue::Int32(MSGFLAG_UNSENT | MSGFLAG_READ),
-        ),
-        // PidTagTrustSender, PidTagAccess, PidTagAccessLevel.
-        (PropertyTag(0x0E79_0003), PropertyValue::Int32(1)),
-        (PropertyTag(0x0FF4_0003), PropertyValue::Int32(3)),
-        (PropertyTag(0x0FF7_0003), PropertyValue::Int32(1)),
-        (tags::PidTagCreationTime, PropertyValue::Time(now)),
-        (tags::PidTagLastModificationTime, PropertyValue::Time(now)),
-        // PidTagSearchKey.
-        (PropertyTag(0x300B_0102), PropertyValue::Binary(search_key)),
-        (tags::PidTagMessageLocaleId, PropertyValue::Int32(0x0409)),
-        (
-            tags::PidTagLastModifierName,
-            PropertyValue::Unicode(ctx.user.display_name.clone()),
-        ),
-    ]
-}
-
-/// The fixed part of RopOpenMessage / RopOpenEmbeddedMessage responses for an instance:
-/// HasNamedProperties, SubjectPrefix, NormalizedSubject, recipients (as many rows as `room`
-/// allows once the rest is counted by the caller).
-pub(super) fn header_of(ctx: &MailboxContext, bag: Bag) -> Result<recipients::Header, ErrorCode> {
-    ctx.with_conn(|c| recipients::header(c, bag))
-}
-
 // ---------------------------------------------------------------------------------------
 // RopOpenMessage, RopCreateMessage, RopSaveChangesMessage
 // ---------------------------------------------------------------------------------------
 
 /// RopOpenMessage (MS-OXCMSG 3.2.5.1): the message handle plus the subject and as many
 /// recipient rows as fit (the client reads the rest with RopReadRecipients).
-fn open_message(
+pub(super) fn open_message(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &OpenMessageRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::OPEN_MESSAGE;
     let out = q.output_handle_index;
     let result = (|| {
@@ -359,7 +98,7 @@ fn open_message(
         recipient_columns: info.recipient_columns,
         recipient_rows: info.recipient_rows,
     }) else {
-        return MsgStep::NoRoom(room + 1);
+        return Step::NoRoom(room + 1);
     };
     match ctx.handles.insert(Object::Message(msg)) {
         Ok(h) => handles[usize::from(out)] = h,
@@ -368,38 +107,18 @@ fn open_message(
     reply(rop, out, &resp)
 }
 
-/// Builds the response with as many recipient rows as fit in `room`; `None` when not even
-/// zero rows fit.
-pub(super) fn fit_rows<T: Encode>(
-    room: usize,
-    h: recipients::Header,
-    build: impl Fn(oxmapi_wire::rop::MessageInfo) -> T,
-) -> Option<T> {
-    let mut n = h.rows.len().min(255);
-    loop {
-        let resp = build(h.info(n));
-        if encoded_len(&resp) <= room {
-            return Some(resp);
-        }
-        if n == 0 {
-            return None;
-        }
-        n -= 1;
-    }
-}
-
 /// RopCreateMessage (MS-OXCMSG 3.2.5.2): a new, uncommitted message with a MID allocated
 /// now and the initial values of 3.2.5.2.
-fn create_message(
+pub(super) fn create_message(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &CreateMessageRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::CREATE_MESSAGE;
     let out = q.output_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let (info, _) = container(ctx, slot(handles, q.input_handle_index)?)?;
@@ -459,15 +178,15 @@ fn create_message(
 /// [`crate::Limits::max_message_size`] is not saved: ecTooBig (MS-OXCDATA 2.4.1); nor one
 /// whose growth would take the mailbox past [`crate::Limits::mailbox_quota`]:
 /// ecQuotaExceeded (MS-OXCDATA 2.4.2).
-fn save_changes(
+pub(super) fn save_changes(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &SaveChangesMessageRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::SAVE_CHANGES_MESSAGE;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     match commit(ctx, handles, q.input_handle_index) {
         Err(ec) => fail(rop, q.response_handle_index, ec),
@@ -493,11 +212,7 @@ fn save_changes(
 }
 
 /// Commits a Message object's working copy; returns its MID.
-pub(super) fn commit(
-    ctx: &mut MailboxContext,
-    handles: &[u32],
-    index: u8,
-) -> Result<i64, ErrorCode> {
+fn commit(ctx: &mut MailboxContext, handles: &[u32], index: u8) -> Result<i64, ErrorCode> {
     let h = slot(handles, index)?;
     let Object::Message(msg) = ctx.handles.get(h)?.clone() else {
         return Err(ErrorCode::NO_SUPPORT);
@@ -557,7 +272,7 @@ pub(super) fn commit(
             m::delete_instance(&tx, mb, msg.mid)?;
         } else {
             tx.execute(
-                "INSERT INTO messages VALUES (?1, ?2, ?3)",
+                "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
                 rusqlite::params![mb, msg.mid, msg.fid],
             )?;
         }
@@ -573,200 +288,6 @@ pub(super) fn commit(
 }
 
 // ---------------------------------------------------------------------------------------
-// Properties of messages and attachments (MS-OXCPRPT 3.2.5)
-// ---------------------------------------------------------------------------------------
-
-/// RopGetPropertiesSpecific (MS-OXCPRPT 3.2.5.1): values above PropertySizeLimit are
-/// ecMAPIOOM in a flagged row.
-fn get_specific(
-    ctx: &mut MailboxContext,
-    handles: &[u32],
-    q: &GetPropertiesSpecificRequest,
-) -> MsgStep {
-    let rop = RopId::GET_PROPERTIES_SPECIFIC;
-    let idx = q.input_handle_index;
-    let result = (|| {
-        let h = slot(handles, idx)?;
-        let cells = msgobj::object_cells(ctx, h)?;
-        let bag = msgobj::object_bag(ctx, h, false)?;
-        let limit = msgobj::effective_limit(q.property_size_limit);
-        let values = msgobj::project(
-            ctx,
-            bag,
-            &cells,
-            &q.property_tags,
-            q.want_unicode != 0,
-            limit,
-        )?;
-        Ok(GetPropertiesSpecificResponse {
-            input_handle_index: idx,
-            tags: q.property_tags.clone(),
-            row: PropertyRow::from_values(values),
-        })
-    })();
-    match result {
-        Ok(resp) => reply(rop, idx, &resp),
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-/// RopGetPropertiesAll (MS-OXCPRPT 3.2.5.2): values above the limit come back as
-/// PtypErrorCode ecMAPIOOM.
-fn get_all(ctx: &mut MailboxContext, handles: &[u32], q: &GetPropertiesAllRequest) -> MsgStep {
-    let rop = RopId::GET_PROPERTIES_ALL;
-    let idx = q.input_handle_index;
-    let result = (|| {
-        let h = slot(handles, idx)?;
-        let cells = msgobj::object_cells(ctx, h)?;
-        let bag = msgobj::object_bag(ctx, h, false)?;
-        let limit = msgobj::effective_limit(q.property_size_limit);
-        let mut values = Vec::with_capacity(cells.len());
-        for (tag, _) in &cells {
-            let want = if q.want_unicode == 0 && tag.ty() == PropertyType::UNICODE {
-                tag.with_type(PropertyType::STRING8)
-            } else {
-                *tag
-            };
-            let v = msgobj::project(ctx, bag, &cells, &[want], q.want_unicode != 0, limit)?;
-            values.push(match v.into_iter().next() {
-                Some(RowValue::Value(v)) => TaggedPropertyValue::new(*tag, v),
-                Some(RowValue::Error(_, e)) => {
-                    TaggedPropertyValue::new(*tag, PropertyValue::Error(e))
-                }
-                _ => continue,
-            });
-        }
-        Ok(GetPropertiesAllResponse {
-            input_handle_index: idx,
-            values,
-        })
-    })();
-    match result {
-        Ok(resp) => reply(rop, idx, &resp),
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-/// RopGetPropertiesList (MS-OXCPRPT 3.2.5.3).
-fn get_list(ctx: &mut MailboxContext, handles: &[u32], q: &GetPropertiesListRequest) -> MsgStep {
-    let rop = RopId::GET_PROPERTIES_LIST;
-    let idx = q.input_handle_index;
-    let result = (|| {
-        let cells = msgobj::object_cells(ctx, slot(handles, idx)?)?;
-        Ok(GetPropertiesListResponse {
-            input_handle_index: idx,
-            property_tags: cells.into_iter().map(|(t, _)| t).collect(),
-        })
-    })();
-    match result {
-        Ok(resp) => reply(rop, idx, &resp),
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-/// Property IDs the server computes; setting or deleting them is ecAccessDenied.
-fn computed_only(tag: PropertyTag) -> bool {
-    [
-        tags::PidTagMid,
-        tags::PidTagFolderId,
-        tags::PidTagEntryId,
-        tags::PidTagRecordKey,
-        tags::PidTagInstanceKey,
-        tags::PidTagMessageSize,
-        tags::PidTagMessageSizeExtended,
-        tags::PidTagHasAttachments,
-        tags::PidTagObjectType,
-        tags::PidTagAttachNumber,
-        tags::PidTagAttachSize,
-        tags::PidTagParentEntryId,
-    ]
-    .iter()
-    .any(|t| t.id() == tag.id())
-}
-
-/// RopSetProperties (MS-OXCPRPT 3.2.5.5) on a Message (into its working copy) or an
-/// Attachment.
-fn set_props(
-    ctx: &mut MailboxContext,
-    handles: &[u32],
-    q: &SetPropertiesRequest,
-    room: usize,
-) -> MsgStep {
-    let rop = RopId::SET_PROPERTIES;
-    let idx = q.input_handle_index;
-    if room < WRITE_ROOM + 10 * q.values.len() {
-        return MsgStep::NoRoom(WRITE_ROOM + 10 * q.values.len());
-    }
-    let result = (|| {
-        let bag = msgobj::object_bag(ctx, slot(handles, idx)?, true)?;
-        let mut problems = Vec::new();
-        ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            for (i, tv) in q.values.iter().enumerate() {
-                if computed_only(tv.tag) {
-                    problems.push(oxmapi_wire::data::PropertyProblem {
-                        index: u16::try_from(i).unwrap_or(u16::MAX),
-                        tag: tv.tag,
-                        error: ErrorCode::NO_ACCESS,
-                    });
-                    continue;
-                }
-                m::put_prop(&tx, bag.mailbox_id, bag.kind, bag.id, tv.tag, &tv.value)?;
-            }
-            tx.commit()
-        })?;
-        Ok(SetPropertiesResponse {
-            input_handle_index: idx,
-            problems,
-        })
-    })();
-    match result {
-        Ok(resp) => reply(rop, idx, &resp),
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-/// RopDeleteProperties (MS-OXCPRPT 3.2.5.7).
-fn delete_props(
-    ctx: &mut MailboxContext,
-    handles: &[u32],
-    q: &DeletePropertiesRequest,
-    room: usize,
-) -> MsgStep {
-    let rop = RopId::DELETE_PROPERTIES;
-    let idx = q.input_handle_index;
-    if room < WRITE_ROOM + 10 * q.property_tags.len() {
-        return MsgStep::NoRoom(WRITE_ROOM + 10 * q.property_tags.len());
-    }
-    let result = (|| {
-        let bag = msgobj::object_bag(ctx, slot(handles, idx)?, true)?;
-        let mut problems = Vec::new();
-        ctx.with_conn(|c| {
-            for (i, tag) in q.property_tags.iter().enumerate() {
-                if computed_only(*tag) {
-                    problems.push(oxmapi_wire::data::PropertyProblem {
-                        index: u16::try_from(i).unwrap_or(u16::MAX),
-                        tag: *tag,
-                        error: ErrorCode::NO_ACCESS,
-                    });
-                    continue;
-                }
-                m::delete_prop(c, bag.mailbox_id, bag.kind, bag.id, tag.id())?;
-            }
-            Ok(())
-        })?;
-        Ok(DeletePropertiesResponse {
-            input_handle_index: idx,
-            problems,
-        })
-    })();
-    match result {
-        Ok(resp) => reply(rop, idx, &resp),
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Recipients (MS-OXCMSG 3.2.5.4 - 3.2.5.5)
 // ---------------------------------------------------------------------------------------
 
@@ -775,16 +296,16 @@ fn delete_props(
 /// the RecipientRow carries in its own fields (MS-OXCDATA 2.8.3.2) are refused with
 /// ecInvalidParam before anything else, as a real server does
 /// ([`recipients::ROW_FIELD_PROPERTIES`]).
-fn modify_recipients(
+pub(super) fn modify_recipients(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &ModifyRecipientsRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::MODIFY_RECIPIENTS;
     let idx = q.input_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         if recipients::row_field_column(&q.recipient_columns).is_some() {
@@ -830,16 +351,16 @@ fn modify_recipients(
 }
 
 /// RopRemoveAllRecipients (MS-OXCMSG 3.2.5.4).
-fn remove_all_recipients(
+pub(super) fn remove_all_recipients(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &RemoveAllRecipientsRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::REMOVE_ALL_RECIPIENTS;
     let idx = q.input_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let h = slot(handles, idx)?;
@@ -861,12 +382,12 @@ fn remove_all_recipients(
 
 /// RopReadRecipients (MS-OXCMSG 3.2.5.? via MS-OXCROPS 2.2.6.6): rows from RowId on, as
 /// many as fit; ecNotFound when there are none.
-fn read_recipients(
+pub(super) fn read_recipients(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &ReadRecipientsRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::READ_RECIPIENTS;
     let idx = q.input_handle_index;
     let result = (|| {
@@ -892,7 +413,7 @@ fn read_recipients(
             return reply(rop, idx, &resp);
         }
         if n <= 1 {
-            return MsgStep::NoRoom(encoded_len(&resp));
+            return Step::NoRoom(encoded_len(&resp));
         }
         n -= 1;
     }
@@ -930,16 +451,16 @@ fn set_read_bit(c: &rusqlite::Connection, mb: i64, id: i64, read: bool) -> rusql
 
 /// RopSetMessageReadFlag (MS-OXCMSG 3.2.5.10): changes the read state at once (committed
 /// message and working copy).
-fn set_message_read_flag(
+pub(super) fn set_message_read_flag(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &SetMessageReadFlagRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::SET_MESSAGE_READ_FLAG;
     let idx = q.response_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let h = slot(handles, q.input_handle_index)?;
@@ -970,16 +491,16 @@ fn set_message_read_flag(
 }
 
 /// RopSetReadFlags (MS-OXCMSG 3.2.5.11) on a folder's messages.
-fn set_read_flags(
+pub(super) fn set_read_flags(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &SetReadFlagsRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::SET_READ_FLAGS;
     let idx = q.input_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let (info, fid) = container(ctx, slot(handles, idx)?)?;
@@ -1020,12 +541,58 @@ fn set_read_flags(
 
 /// Builds a PartialCompletion response (these ROPs answer with one layout for success
 /// and failure).
-fn partial<T: Encode>(ec: ErrorCode, build: impl FnOnce(ErrorCode, u8) -> T, pc: bool) -> MsgStep {
-    let mut w = WriteCursor::new();
-    match build(ec, u8::from(pc)).encode(&mut w) {
-        Ok(()) => MsgStep::Reply(w.into_inner()),
-        Err(_) => MsgStep::Reply(Vec::new()),
-    }
+fn partial<T: Encode>(ec: ErrorCode, build: impl FnOnce(ErrorCode, u8) -> T, pc: bool) -> Step {
+    Step::Reply(encode(&build(ec, u8::from(pc))).unwrap_or_default())
+}
+
+/// RopDeleteMessages (MS-OXCFOLD 3.2.5.11): see [`delete_messages`].
+pub(super) fn delete(ctx: &mut MailboxContext, handles: &[u32], q: &DeleteMessagesRequest) -> Step {
+    let (pc, ec) = delete_messages(ctx, handles, q.input_handle_index, &q.message_ids);
+    partial(
+        ec,
+        |return_value, partial_completion| DeleteMessagesResponse {
+            input_handle_index: q.input_handle_index,
+            return_value,
+            partial_completion,
+        },
+        pc,
+    )
+}
+
+/// RopHardDeleteMessages (MS-OXCFOLD 3.2.5.12): see [`delete_messages`].
+pub(super) fn hard_delete(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &HardDeleteMessagesRequest,
+) -> Step {
+    let (pc, ec) = delete_messages(ctx, handles, q.input_handle_index, &q.message_ids);
+    partial(
+        ec,
+        |return_value, partial_completion| HardDeleteMessagesResponse {
+            input_handle_index: q.input_handle_index,
+            return_value,
+            partial_completion,
+        },
+        pc,
+    )
+}
+
+/// RopMoveCopyMessages (MS-OXCFOLD 3.2.5.6): see [`move_copy`].
+pub(super) fn move_copy_messages(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &MoveCopyMessagesRequest,
+) -> Step {
+    let (pc, ec) = move_copy(ctx, handles, q);
+    partial(
+        ec,
+        |return_value, partial_completion| MoveCopyMessagesResponse {
+            source_handle_index: q.source_handle_index,
+            return_value,
+            partial_completion,
+        },
+        pc,
+    )
 }
 
 /// RopDeleteMessages / RopHardDeleteMessages (MS-OXCFOLD 3.2.5.11, 3.2.5.12): removes the
@@ -1105,7 +672,7 @@ fn move_copy(
                     let new = m::alloc_id(&tx, dmb)?;
                     m::copy_instance(&tx, smb, mid, dmb, new)?;
                     tx.execute(
-                        "INSERT INTO messages VALUES (?1, ?2, ?3)",
+                        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
                         rusqlite::params![dmb, new, dst_fid],
                     )?;
                     // Checked after each copy, so a large batch stops at the first message
@@ -1156,16 +723,16 @@ fn move_copy(
 /// (`store::deliver::submit`). Local recipients whose mailbox cannot take the message (its
 /// size, their quota) get no copy and are kept in the outbound queue; the submit still
 /// succeeds for everyone else.
-fn submit(
+pub(super) fn submit(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &SubmitMessageRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::SUBMIT_MESSAGE;
     let idx = q.input_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let h = slot(handles, idx)?;
@@ -1190,6 +757,7 @@ fn submit(
         let user = ctx.user.clone();
         let limits = &ctx.limits;
         let out = ctx
+            .db
             .store
             .with_conn(|c| {
                 Ok(deliver::submit(
@@ -1231,116 +799,6 @@ fn submit(
                 },
             )
         }
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Named properties (MS-OXCPRPT 3.2.5.8, 3.2.5.9)
-// ---------------------------------------------------------------------------------------
-
-fn named(n: &PropertyName) -> Option<NamedProp> {
-    match &n.kind {
-        PropertyNameKind::Lid(l) => Some(NamedProp::Lid(n.guid, *l)),
-        PropertyNameKind::Name(s) => Some(NamedProp::Name(n.guid, s.clone())),
-        PropertyNameKind::NoName => None,
-    }
-}
-
-/// RopGetPropertyIdsFromNames: IDs ≥ 0x8000 per mailbox, created with flag 0x02
-/// (MS-OXCPRPT 2.2.12.1); an unmapped name is 0 and the ROP returns ecWarnWithErrors.
-fn ids_from_names(
-    ctx: &mut MailboxContext,
-    handles: &[u32],
-    q: &GetPropertyIdsFromNamesRequest,
-) -> MsgStep {
-    let rop = RopId::GET_PROPERTY_IDS_FROM_NAMES;
-    let idx = q.input_handle_index;
-    let create = q.flags & 0x02 != 0;
-    let result = (|| {
-        let mb = mailbox_of(ctx, slot(handles, idx)?)?;
-        ctx.with_conn(|c| {
-            let mut ids = Vec::with_capacity(q.property_names.len());
-            for n in &q.property_names {
-                let id = match (&n.kind, named(n)) {
-                    (PropertyNameKind::Lid(l), _) if n.guid == PS_MAPI => u16::try_from(*l).ok(),
-                    (_, Some(name)) => m::id_of(c, mb, &name, create)?,
-                    (_, None) => None,
-                };
-                ids.push(id.unwrap_or(0));
-            }
-            Ok(ids)
-        })
-    })();
-    match result {
-        Ok(ids) => {
-            let return_value = if ids.contains(&0) {
-                GetPropertyIdsFromNamesResponse::WARN_WITH_ERRORS
-            } else {
-                ErrorCode::SUCCESS
-            };
-            reply(
-                rop,
-                idx,
-                &GetPropertyIdsFromNamesResponse {
-                    input_handle_index: idx,
-                    return_value,
-                    property_ids: ids,
-                },
-            )
-        }
-        Err(ec) => fail(rop, idx, ec),
-    }
-}
-
-/// RopGetNamesFromPropertyIds: IDs below 0x8000 are PS_MAPI LIDs; unknown IDs are
-/// Kind 0xFF (no name).
-fn names_from_ids(
-    ctx: &mut MailboxContext,
-    handles: &[u32],
-    q: &GetNamesFromPropertyIdsRequest,
-) -> MsgStep {
-    let rop = RopId::GET_NAMES_FROM_PROPERTY_IDS;
-    let idx = q.input_handle_index;
-    let result = (|| {
-        let mb = mailbox_of(ctx, slot(handles, idx)?)?;
-        ctx.with_conn(|c| {
-            let mut names = Vec::with_capacity(q.property_ids.len());
-            for &id in &q.property_ids {
-                names.push(if id < 0x8000 {
-                    PropertyName {
-                        guid: PS_MAPI,
-                        kind: PropertyNameKind::Lid(u32::from(id)),
-                    }
-                } else {
-                    match m::name_of(c, mb, id)? {
-                        Some(NamedProp::Lid(guid, lid)) => PropertyName {
-                            guid,
-                            kind: PropertyNameKind::Lid(lid),
-                        },
-                        Some(NamedProp::Name(guid, s)) => PropertyName {
-                            guid,
-                            kind: PropertyNameKind::Name(s),
-                        },
-                        None => PropertyName {
-                            guid: [0; 16],
-                            kind: PropertyNameKind::NoName,
-                        },
-                    }
-                });
-            }
-            Ok(names)
-        })
-    })();
-    match result {
-        Ok(names) => reply(
-            rop,
-            idx,
-            &GetNamesFromPropertyIdsResponse {
-                input_handle_index: idx,
-                property_names: names,
-            },
-        ),
         Err(ec) => fail(rop, idx, ec),
     }
 }

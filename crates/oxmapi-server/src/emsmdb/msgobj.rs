@@ -6,69 +6,23 @@
 //! RopRelease discards (MS-OXCMSG 3.2.5.3: nothing is committed before the save).
 //! Attachments and embedded messages are resolved through their parent's *current*
 //! instance on every call, so they follow the parent into its working copy.
+//!
+//! Also here, shared by the message, attachment, property, stream and table ROPs: the
+//! values of message and attachment objects (stored and computed) and their projection
+//! onto requested tags, the initial values and RopOpenMessage header of a message, the rows
+//! of an attachment table, and RopRelease (which discards uncommitted objects).
 
+use oxmapi_wire::Encode;
 use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, RowValue, tags};
+use oxmapi_wire::rop::{MessageInfo, ReleaseRequest};
 
-use super::MailboxContext;
-use super::objects::{Message, Object};
-use super::props::StoreInfo;
-use crate::store::deliver::MSGFLAG_HASATTACH;
+use super::context::MailboxContext;
+use super::objects::{AttachObj, Bag, Message, Object};
+use super::props::{PropList, StoreInfo, instance_computed};
+use super::recipients;
+use super::step::{Step, encoded_len, slot};
+use crate::store::deliver::{MSGFLAG_READ, MSGFLAG_UNSENT};
 use crate::store::messages::{self as m, KIND_ATTACHMENT, KIND_MESSAGE};
-
-/// Edit state of a Message object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct MsgState {
-    /// The working instance holding uncommitted changes.
-    pub(super) work: Option<i64>,
-    /// The MID exists in `messages` (false for a created, never saved message).
-    pub(super) committed: bool,
-    /// Opened read-write (or created).
-    pub(super) writable: bool,
-    /// For an embedded message: the handle of its Attachment object.
-    pub(super) embedded_in: Option<u32>,
-}
-
-/// An Attachment object (MS-OXCMSG 3.2.5.6-3.2.5.9).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct AttachObj {
-    pub(super) mailbox_id: i64,
-    /// Handle of the parent Message object.
-    pub(super) parent: u32,
-    pub(super) attach_num: u32,
-    pub(super) writable: bool,
-    /// Created by RopCreateAttachment and not yet saved: released ⇒ discarded.
-    pub(super) unsaved_new: bool,
-}
-
-/// A Stream object (MS-OXCPRPT 3.2.5.13-3.2.5.20).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct StreamObj {
-    pub(super) mailbox_id: i64,
-    /// Handle of the Message or Attachment object.
-    pub(super) owner: u32,
-    pub(super) tag: PropertyTag,
-    pub(super) writable: bool,
-    /// Seek pointer.
-    pub(super) pos: u64,
-}
-
-/// Where a property bag lives: (mailbox, kind, object id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Bag {
-    pub(super) mailbox_id: i64,
-    pub(super) kind: i64,
-    pub(super) id: i64,
-}
-
-impl Bag {
-    pub(super) fn owner(self) -> m::BlobOwner {
-        m::BlobOwner {
-            mailbox_id: self.mailbox_id,
-            kind: self.kind,
-            object_id: self.id,
-        }
-    }
-}
 
 /// One value of an object as the ROPs see it: inline, or chunked with its size.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,14 +135,6 @@ pub(super) fn is_writable(ctx: &MailboxContext, handle: u32) -> bool {
     }
 }
 
-/// Whether a handle names a Message or Attachment object.
-pub(super) fn is_msg_object(ctx: &MailboxContext, handle: u32) -> bool {
-    matches!(
-        ctx.handles.get(handle),
-        Ok(Object::Message(_) | Object::Attachment(_))
-    )
-}
-
 /// Every value of a Message or Attachment object: stored (inline and chunked) overridden
 /// by the computed ones (MS-OXCMSG 2.2.1, 2.2.2).
 pub(super) fn object_cells(
@@ -244,44 +190,6 @@ fn message_computed(
         ));
     }
     Ok(v)
-}
-
-/// Computed values of a message instance alone (also used for contents table rows).
-pub(super) fn instance_computed(
-    c: &rusqlite::Connection,
-    bag: Bag,
-) -> rusqlite::Result<Vec<(PropertyTag, PropertyValue)>> {
-    let size = m::message_size(c, bag.mailbox_id, bag.id)?;
-    let has_attach = !m::attachments(c, bag.mailbox_id, bag.id)?.is_empty();
-    let stored_flags = m::inline_prop(
-        c,
-        bag.mailbox_id,
-        KIND_MESSAGE,
-        bag.id,
-        tags::PidTagMessageFlags.id(),
-    )?
-    .and_then(|(_, v)| v.as_i64())
-    .and_then(|v| i32::try_from(v).ok())
-    .unwrap_or(0);
-    let flags = if has_attach {
-        stored_flags | MSGFLAG_HASATTACH
-    } else {
-        stored_flags & !MSGFLAG_HASATTACH
-    };
-    Ok(vec![
-        (
-            tags::PidTagMessageSize,
-            PropertyValue::Int32(i32::try_from(size).unwrap_or(i32::MAX)),
-        ),
-        (tags::PidTagMessageSizeExtended, PropertyValue::Int64(size)),
-        (
-            tags::PidTagHasAttachments,
-            PropertyValue::Boolean(has_attach),
-        ),
-        (tags::PidTagMessageFlags, PropertyValue::Int32(flags)),
-        (tags::PidTagRead, PropertyValue::Boolean(flags & 1 != 0)),
-        (tags::PidTagObjectType, PropertyValue::Int32(5)),
-    ])
 }
 
 fn attachment_computed(
@@ -418,8 +326,20 @@ fn convert(v: RowValue, want: PropertyType, unicode: bool) -> RowValue {
     }
 }
 
+/// RopRelease (MS-OXCROPS 2.2.15.3): drops the object of any kind (unknown handles are
+/// ignored), with a Message object's uncommitted working copy or an unsaved new attachment
+/// (MS-OXCMSG 3.2.5.3: nothing is committed before the save). RopRelease has no response.
+pub(super) fn release(ctx: &mut MailboxContext, handles: &[u32], q: &ReleaseRequest) -> Step {
+    if let Ok(h) = slot(handles, q.input_handle_index)
+        && let Some(obj) = ctx.handles.release(h)
+    {
+        on_release(ctx, &obj);
+    }
+    Step::Silent
+}
+
 /// Drops a working copy, or an unsaved new attachment, when its object is released.
-pub(super) fn on_release(ctx: &mut MailboxContext, released: &Object) {
+fn on_release(ctx: &mut MailboxContext, released: &Object) {
     let result = match released {
         Object::Message(msg) if msg.state.embedded_in.is_none() => match msg.state.work {
             Some(w) => ctx.with_conn(|c| {
@@ -450,4 +370,114 @@ pub(super) fn on_release(ctx: &mut MailboxContext, released: &Object) {
     if result.is_err() {
         tracing::warn!("discarding an uncommitted object failed");
     }
+}
+
+/// Initial values of a new message (MS-OXCMSG 3.2.5.2), for RopCreateMessage and a created
+/// embedded message.
+pub(super) fn initial_props(ctx: &MailboxContext) -> PropList {
+    let now = m::now_filetime();
+    let mut search_key = uuid::Uuid::new_v4().as_bytes().to_vec();
+    search_key.truncate(16);
+    vec![
+        (tags::PidTagImportance, PropertyValue::Int32(1)),
+        (
+            tags::PidTagMessageClass,
+            PropertyValue::Unicode("IPM.Note".into()),
+        ),
+        (tags::PidTagSensitivity, PropertyValue::Int32(0)),
+        (
+            tags::PidTagDisplayBcc,
+            PropertyValue::Unicode(String::new()),
+        ),
+        (tags::PidTagDisplayCc, PropertyValue::Unicode(String::new())),
+        (tags::PidTagDisplayTo, PropertyValue::Unicode(String::new())),
+        (
+            tags::PidTagMessageFlags,
+            PropertyValue::Int32(MSGFLAG_UNSENT | MSGFLAG_READ),
+        ),
+        // PidTagTrustSender, PidTagAccess, PidTagAccessLevel.
+        (PropertyTag(0x0E79_0003), PropertyValue::Int32(1)),
+        (PropertyTag(0x0FF4_0003), PropertyValue::Int32(3)),
+        (PropertyTag(0x0FF7_0003), PropertyValue::Int32(1)),
+        (tags::PidTagCreationTime, PropertyValue::Time(now)),
+        (tags::PidTagLastModificationTime, PropertyValue::Time(now)),
+        // PidTagSearchKey.
+        (PropertyTag(0x300B_0102), PropertyValue::Binary(search_key)),
+        (tags::PidTagMessageLocaleId, PropertyValue::Int32(0x0409)),
+        (
+            tags::PidTagLastModifierName,
+            PropertyValue::Unicode(ctx.user.display_name.clone()),
+        ),
+    ]
+}
+
+/// The fixed part of RopOpenMessage / RopOpenEmbeddedMessage responses for an instance:
+/// HasNamedProperties, SubjectPrefix, NormalizedSubject, recipients (as many rows as `room`
+/// allows once the rest is counted by the caller).
+pub(super) fn header_of(ctx: &MailboxContext, bag: Bag) -> Result<recipients::Header, ErrorCode> {
+    ctx.with_conn(|c| recipients::header(c, bag))
+}
+
+/// Builds the RopOpenMessage / RopOpenEmbeddedMessage response with as many recipient rows
+/// as fit in `room`; `None` when not even zero rows fit.
+pub(super) fn fit_rows<T: Encode>(
+    room: usize,
+    h: recipients::Header,
+    build: impl Fn(MessageInfo) -> T,
+) -> Option<T> {
+    let mut n = h.rows.len().min(255);
+    loop {
+        let resp = build(h.info(n));
+        if encoded_len(&resp) <= room {
+            return Some(resp);
+        }
+        if n == 0 {
+            return None;
+        }
+        n -= 1;
+    }
+}
+
+/// Attachment table rows of a message instance (MS-OXCMSG 3.2.5.12): attachment ids
+/// (depth 0).
+pub(super) fn attachment_table_rows(
+    c: &rusqlite::Connection,
+    mailbox_id: i64,
+    instance: i64,
+) -> rusqlite::Result<Vec<(i64, u32)>> {
+    Ok(m::attachments(c, mailbox_id, instance)?
+        .into_iter()
+        .map(|a| (a.att_id, 0))
+        .collect())
+}
+
+/// The values of one attachment table row (chunked values are left out of tables).
+pub(super) fn attachment_row_props(
+    c: &rusqlite::Connection,
+    mailbox_id: i64,
+    att_id: i64,
+) -> rusqlite::Result<PropList> {
+    let Some((_, _, row)) = m::attachment_by_id(c, att_id)? else {
+        return Ok(Vec::new());
+    };
+    let mut v = m::inline_props(c, mailbox_id, KIND_ATTACHMENT, att_id)?;
+    let size = m::attachment_size(c, mailbox_id, row)?;
+    let computed = [
+        (
+            tags::PidTagAttachNumber,
+            PropertyValue::Int32(i32::try_from(row.attach_num).unwrap_or(i32::MAX)),
+        ),
+        (
+            tags::PidTagAttachSize,
+            PropertyValue::Int32(i32::try_from(size).unwrap_or(i32::MAX)),
+        ),
+        (tags::PidTagObjectType, PropertyValue::Int32(7)),
+        (
+            tags::PidTagInstanceKey,
+            PropertyValue::Binary(att_id.to_le_bytes().to_vec()),
+        ),
+    ];
+    v.retain(|(t, _)| !computed.iter().any(|(c, _)| c.id() == t.id()));
+    v.extend(computed);
+    Ok(v)
 }

@@ -9,31 +9,22 @@
 //! ([`crate::store::changes`]) and queues one TableModified / TableChanged notification for each
 //! table whose folder changed, whoever changed it. The queued notifications go after the
 //! answers of the ROP buffer, as many as fit.
+//!
+//! The session context holds the [`NotifyQueue`]; it works on the handle table and the
+//! budgeted store access (`budget`) it is given.
 
 use std::collections::VecDeque;
 
 use oxmapi_wire::Encode;
+use oxmapi_wire::data::ErrorCode;
 use oxmapi_wire::rop::{
     NotificationData, NotificationType, NotifyResponse, PendingResponse, TableEventType,
 };
 
-use super::MailboxContext;
-use super::objects::{Object, Table, TableKind};
+use super::budget::StoreAccess;
+use super::objects::{HandleTable, Object, Subscription, Table, TableKind};
 use super::storeops;
 use crate::store::changes::{self, Scope};
-
-/// Whether a table is subscribed to TableModified events (MS-OXCNOTIF 3.1.4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Subscription {
-    /// Never: the table was opened with NoNotifications (TableFlags 0x10, MS-OXCFOLD
-    /// 2.2.1.13.1 / 2.2.1.14.1; MS-OXCNOTIF 3.1.4.3: the server "MUST NOT create a
-    /// subscription to table notifications" for it), or it is an attachment table.
-    Never,
-    /// Not yet: the table has no table view.
-    NoView,
-    /// Subscribed: store changes numbered above this one are reported.
-    Since(i64),
-}
 
 /// The notifications queued on one session context (MS-OXCNOTIF 3.1.5.6).
 #[derive(Debug, Default)]
@@ -57,53 +48,54 @@ struct Queued {
 /// A RopPending response: RopId, SessionIndex (MS-OXCROPS 2.2.14.3.1).
 const PENDING_SIZE: usize = 3;
 
-impl MailboxContext {
-    /// A ROP that creates a table view was run on `handle`: an unsubscribed table (not opened
-    /// with NoNotifications) subscribes from now on (MS-OXCNOTIF 3.1.4.3).
-    pub(super) fn start_view(&mut self, handle: u32) {
-        let Ok(Object::Table(t)) = self.handles.get(handle) else {
-            return;
-        };
-        if t.subscription != Subscription::NoView {
-            return;
-        }
-        let Ok(now) = self.with_conn(changes::latest) else {
-            return;
-        };
-        if let Ok(t) = self.handles.table_mut(handle) {
-            t.subscription = Subscription::Since(now);
-        }
+/// A ROP that creates a table view was run on `handle`: an unsubscribed table (not opened
+/// with NoNotifications) subscribes from now on (MS-OXCNOTIF 3.1.4.3).
+pub(super) fn start_view(handles: &mut HandleTable, db: &StoreAccess, handle: u32) {
+    let Ok(Object::Table(t)) = handles.get(handle) else {
+        return;
+    };
+    if t.subscription != Subscription::NoView {
+        return;
     }
+    let Ok(now) = db.with_conn(changes::latest) else {
+        return;
+    };
+    if let Ok(t) = handles.table_mut(handle) {
+        t.subscription = Subscription::Since(now);
+    }
+}
 
-    /// Queues a TableChanged for every subscribed table whose folder changed since the last
-    /// poll; true when notifications are queued. Store failures leave the queue as it was.
-    pub(crate) fn poll_notifications(&mut self) -> bool {
-        if let Err(ec) = self.poll() {
+impl NotifyQueue {
+    /// Queues a TableChanged for every subscribed table of `handles` whose folder changed
+    /// since the last poll; true when notifications are queued. Store failures leave the
+    /// queue as it was.
+    pub(super) fn poll(&mut self, handles: &mut HandleTable, db: &StoreAccess) -> bool {
+        if let Err(ec) = self.poll_changes(handles, db) {
             tracing::warn!(?ec, "polling table changes failed");
         }
-        self.prune();
-        !self.notify.queue.is_empty()
+        self.prune(handles);
+        !self.queue.is_empty()
     }
 
     /// Appends queued notifications to `out` (the answers of a ROP buffer) while they fit
     /// within `budget` bytes, then one RopPending if any stay queued and it fits (MS-OXCNOTIF
     /// 3.1.5.7; MS-OXCROPS 2.2.14.3, SessionIndex 0). What does not fit stays queued.
-    pub(super) fn append_notifications(&mut self, out: &mut Vec<u8>, budget: usize) {
-        self.prune();
-        while let Some(&q) = self.notify.queue.front() {
+    pub(super) fn append(&mut self, handles: &HandleTable, out: &mut Vec<u8>, budget: usize) {
+        self.prune(handles);
+        while let Some(&q) = self.queue.front() {
             let Some(bytes) = encode(&table_changed(q)) else {
-                self.notify.queue.pop_front();
+                self.queue.pop_front();
                 continue;
             };
-            let more = self.notify.queue.len() > 1;
+            let more = self.queue.len() > 1;
             let need = bytes.len() + if more { PENDING_SIZE } else { 0 };
             if out.len() + need > budget {
                 break;
             }
             out.extend(bytes);
-            self.notify.queue.pop_front();
+            self.queue.pop_front();
         }
-        if !self.notify.queue.is_empty()
+        if !self.queue.is_empty()
             && out.len() + PENDING_SIZE <= budget
             && let Some(bytes) = encode(&PendingResponse { session_index: 0 })
         {
@@ -111,13 +103,16 @@ impl MailboxContext {
         }
     }
 
-    fn poll(&mut self) -> Result<(), oxmapi_wire::data::ErrorCode> {
-        let latest = self.with_conn(changes::latest)?;
-        if latest == self.notify.seen {
+    fn poll_changes(
+        &mut self,
+        handles: &mut HandleTable,
+        db: &StoreAccess,
+    ) -> Result<(), ErrorCode> {
+        let latest = db.with_conn(changes::latest)?;
+        if latest == self.seen {
             return Ok(());
         }
-        let watched: Vec<(u32, i64, Watched)> = self
-            .handles
+        let watched: Vec<(u32, i64, Watched)> = handles
             .tables()
             .filter_map(|(h, t)| match t.subscription {
                 Subscription::Since(since) if since < latest => Some((h, since, Watched::of(t))),
@@ -125,28 +120,26 @@ impl MailboxContext {
             })
             .collect();
         for (handle, since, table) in watched {
-            if self.with_conn(|c| table.last_change(c))? > since {
+            if db.with_conn(|c| table.last_change(c))? > since {
                 let q = Queued {
                     handle,
                     logon_id: table.logon_id,
                 };
-                if !self.notify.queue.contains(&q) {
-                    self.notify.queue.push_back(q);
+                if !self.queue.contains(&q) {
+                    self.queue.push_back(q);
                 }
             }
-            if let Ok(t) = self.handles.table_mut(handle) {
+            if let Ok(t) = handles.table_mut(handle) {
                 t.subscription = Subscription::Since(latest);
             }
         }
-        self.notify.seen = latest;
+        self.seen = latest;
         Ok(())
     }
 
     /// Drops what was queued for tables released since (RopRelease, or their logon replaced).
-    fn prune(&mut self) {
-        let handles = &self.handles;
-        self.notify
-            .queue
+    fn prune(&mut self, handles: &HandleTable) {
+        self.queue
             .retain(|q| matches!(handles.get(q.handle), Ok(Object::Table(_))));
     }
 }
@@ -204,7 +197,7 @@ fn table_changed(q: Queued) -> NotifyResponse {
 }
 
 fn encode(resp: &impl Encode) -> Option<Vec<u8>> {
-    super::rops::encode(resp)
+    super::step::encode(resp)
         .inspect_err(|e| tracing::warn!(error = %e, "encoding a notification failed"))
         .ok()
 }

@@ -1,5 +1,9 @@
-//! The per-session Server object handle table (MS-OXCROPS 1.3.1, 3.2.5.1): the objects ROPs
-//! create (logons, folders, tables, messages) keyed by the u32 handles the client sees.
+//! The per-session Server objects (MS-OXCROPS 1.3.1, 3.2.5.1): what each kind holds (logons,
+//! folders, tables, messages, attachments, streams) and the handle table keying them by the
+//! u32 handles the client sees.
+//!
+//! Data only: how messages and attachments find their values is `msgobj`, how tables list
+//! their rows `table_rops`, how table notifications are queued `notify`.
 
 use std::collections::HashMap;
 
@@ -7,6 +11,7 @@ use oxmapi_wire::data::{ErrorCode, PropertyTag};
 
 use super::restrict::Restriction;
 use crate::limits::Limits;
+use crate::store::messages::BlobOwner;
 
 /// MS-OXCDATA 2.4.2 ecMaxObjsExceeded (TooManyOpenObjects, 0x000004DE): "a client has opened
 /// too many objects of a specific type". The ROP that would create one more Server object
@@ -40,7 +45,66 @@ pub(super) struct Message {
     pub(super) fid: i64,
     pub(super) mid: i64,
     /// Edit state (working copy, access, embedding), see `msgobj`.
-    pub(super) state: super::msgobj::MsgState,
+    pub(super) state: MsgState,
+}
+
+/// Edit state of a Message object (MS-OXCMSG 3.2.1): a Message object reads its committed
+/// instance until the first change, which copies it into a working instance that
+/// RopSaveChangesMessage commits and RopRelease discards.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct MsgState {
+    /// The working instance holding uncommitted changes.
+    pub(super) work: Option<i64>,
+    /// The MID exists in `messages` (false for a created, never saved message).
+    pub(super) committed: bool,
+    /// Opened read-write (or created).
+    pub(super) writable: bool,
+    /// For an embedded message: the handle of its Attachment object.
+    pub(super) embedded_in: Option<u32>,
+}
+
+/// An Attachment object (MS-OXCMSG 3.2.5.6-3.2.5.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AttachObj {
+    pub(super) mailbox_id: i64,
+    /// Handle of the parent Message object.
+    pub(super) parent: u32,
+    pub(super) attach_num: u32,
+    pub(super) writable: bool,
+    /// Created by RopCreateAttachment and not yet saved: released ⇒ discarded.
+    pub(super) unsaved_new: bool,
+}
+
+/// A Stream object (MS-OXCPRPT 3.2.5.13-3.2.5.20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StreamObj {
+    pub(super) mailbox_id: i64,
+    /// Handle of the Message or Attachment object.
+    pub(super) owner: u32,
+    pub(super) tag: PropertyTag,
+    pub(super) writable: bool,
+    /// Seek pointer.
+    pub(super) pos: u64,
+}
+
+/// Where the property bag of a message or attachment instance lives: (mailbox, kind,
+/// object id) of the store's `props` and `blobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Bag {
+    pub(super) mailbox_id: i64,
+    pub(super) kind: i64,
+    pub(super) id: i64,
+}
+
+impl Bag {
+    /// The owner of the bag's chunked values.
+    pub(super) fn owner(self) -> BlobOwner {
+        BlobOwner {
+            mailbox_id: self.mailbox_id,
+            kind: self.kind,
+            object_id: self.id,
+        }
+    }
 }
 
 /// What a table lists (MS-OXCFOLD 2.2.1.13, 2.2.1.14).
@@ -82,7 +146,20 @@ pub(super) struct Table {
     /// The LogonId of the ROP that opened the table (the LogonId of its notifications).
     pub(super) logon_id: u8,
     /// Whether its changes are notified (MS-OXCNOTIF 3.1.4.3).
-    pub(super) subscription: super::notify::Subscription,
+    pub(super) subscription: Subscription,
+}
+
+/// Whether a table is subscribed to TableModified events (MS-OXCNOTIF 3.1.4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Subscription {
+    /// Never: the table was opened with NoNotifications (TableFlags 0x10, MS-OXCFOLD
+    /// 2.2.1.13.1 / 2.2.1.14.1; MS-OXCNOTIF 3.1.4.3: the server "MUST NOT create a
+    /// subscription to table notifications" for it), or it is an attachment table.
+    Never,
+    /// Not yet: the table has no table view.
+    NoView,
+    /// Subscribed: store changes numbered above this one are reported.
+    Since(i64),
 }
 
 /// One Server object.
@@ -92,8 +169,45 @@ pub(super) enum Object {
     Folder(Folder),
     Table(Box<Table>),
     Message(Message),
-    Attachment(super::msgobj::AttachObj),
-    Stream(Box<super::msgobj::StreamObj>),
+    Attachment(AttachObj),
+    Stream(Box<StreamObj>),
+}
+
+/// The kind of a Server object: what the dispatcher routes a ROP by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ObjectKind {
+    Logon,
+    Folder,
+    Table,
+    Message,
+    Attachment,
+    Stream,
+}
+
+impl Object {
+    /// The object's kind.
+    pub(super) fn kind(&self) -> ObjectKind {
+        match self {
+            Self::Logon(_) => ObjectKind::Logon,
+            Self::Folder(_) => ObjectKind::Folder,
+            Self::Table(_) => ObjectKind::Table,
+            Self::Message(_) => ObjectKind::Message,
+            Self::Attachment(_) => ObjectKind::Attachment,
+            Self::Stream(_) => ObjectKind::Stream,
+        }
+    }
+
+    /// The store (`folders.mailbox_id`) the object belongs to.
+    pub(super) fn mailbox_id(&self) -> i64 {
+        match self {
+            Self::Logon(l) => l.mailbox_id,
+            Self::Folder(f) => f.mailbox_id,
+            Self::Table(t) => t.mailbox_id,
+            Self::Message(m) => m.mailbox_id,
+            Self::Attachment(a) => a.mailbox_id,
+            Self::Stream(s) => s.mailbox_id,
+        }
+    }
 }
 
 /// The handle table. Handles start at 1 and are never reused within a session, so a stale
@@ -244,7 +358,7 @@ mod tests {
             rows: None,
             position: 0,
             logon_id: 0,
-            subscription: super::super::notify::Subscription::Never,
+            subscription: Subscription::Never,
         }))
     }
 

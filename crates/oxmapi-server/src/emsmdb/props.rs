@@ -1,11 +1,25 @@
 //! Property values of store, folder and message objects: the stored `props` bag plus the
 //! values the server computes (MS-OXCSTOR 2.2.2, MS-OXCFOLD 2.2.2.2.1, MS-OXCMSG 2.2.1),
-//! and the projection of those values onto requested tags (MS-OXCPRPT 3.2.5.1).
+//! the projection of those values onto requested tags (MS-OXCPRPT 3.2.5.1), and the
+//! RopGetPropertiesSpecific / RopGetPropertiesAll responses of objects whose values are such
+//! a list (logons and folders).
 
-use oxmapi_wire::data::{ErrorCode, PropertyTag, PropertyType, PropertyValue, RowValue, tags};
+use oxmapi_wire::data::{
+    ErrorCode, PropertyRow, PropertyTag, PropertyType, PropertyValue, RowValue,
+    TaggedPropertyValue, tags,
+};
+use oxmapi_wire::rop::{
+    GetPropertiesAllRequest, GetPropertiesAllResponse, GetPropertiesSpecificRequest,
+    GetPropertiesSpecificResponse, RopId,
+};
 use rusqlite::Connection;
 
+use super::objects::Bag;
+use super::step::{Step, fail, reply};
 use super::storeops::{self, FolderRow, KIND_FOLDER, KIND_MESSAGE};
+use crate::store::deliver::MSGFLAG_HASATTACH;
+use crate::store::messages as m;
+use crate::store::summary::{self, StoredRow};
 use crate::store::{SPECIAL_INBOX, SPECIAL_ROOT};
 
 /// Identity of a logged-on store, fixed at RopLogon.
@@ -175,7 +189,7 @@ impl StoreInfo {
         f: &FolderRow,
         depth: Option<u32>,
     ) -> rusqlite::Result<PropList> {
-        let (count, unread) = storeops::content_counts(conn, self.mailbox_id, f.fid)?;
+        let (count, unread) = summary::counts(conn, self.mailbox_id, f.fid)?;
         let subfolders = storeops::has_subfolders(conn, self.mailbox_id, f.fid)?;
         let mut c: PropList = vec![
             (tags::PidTagFolderId, PropertyValue::Int64(f.fid)),
@@ -234,8 +248,7 @@ impl StoreInfo {
         Ok(merge(stored, c))
     }
 
-    /// A message's properties: stored ones, overridden by the computed ones (the IDs of
-    /// [`MESSAGE_COMPUTED`]).
+    /// A message's properties: stored ones, overridden by the computed ones.
     pub(super) fn message_props(
         &self,
         conn: &Connection,
@@ -260,21 +273,21 @@ impl StoreInfo {
             (tags::PidTagObjectType, PropertyValue::Int32(5)),
         ];
         let mut c = c;
-        // Size, attachment flag, read state (MS-OXCMSG 2.2.1): see `msgobj`.
-        let bag = super::msgobj::Bag {
+        // Size, attachment flag, read state (MS-OXCMSG 2.2.1).
+        let bag = Bag {
             mailbox_id: self.mailbox_id,
             kind: KIND_MESSAGE,
             id: mid,
         };
-        c.extend(super::msgobj::instance_computed(conn, bag)?);
+        c.extend(instance_computed(conn, bag)?);
         let stored = storeops::stored_props(conn, self.mailbox_id, KIND_MESSAGE, mid)?;
         Ok(merge(stored, c))
     }
 }
 
-/// The properties [`StoreInfo::message_props`] computes for every message (by ID they replace
-/// stored values); a table ordered or restricted on other properties needs only stored values.
-pub(super) const MESSAGE_COMPUTED: [PropertyTag; 11] = [
+/// The properties a contents-table row computes rather than stores (MS-OXCMSG 2.2.1; by ID
+/// they replace stored values).
+const ROW_COMPUTED: [PropertyTag; 11] = [
     tags::PidTagMid,
     tags::PidTagFolderId,
     tags::PidTagEntryId,
@@ -287,6 +300,96 @@ pub(super) const MESSAGE_COMPUTED: [PropertyTag; 11] = [
     tags::PidTagMessageFlags,
     tags::PidTagRead,
 ];
+
+impl StoreInfo {
+    /// A contents-table row of a committed message from its stored summary and inline values
+    /// (MS-OXCMSG 2.2.1): the same values [`StoreInfo::message_props`] gives, without a query.
+    pub(super) fn message_row(&self, fid: i64, row: StoredRow) -> PropList {
+        let c: PropList = ROW_COMPUTED
+            .iter()
+            .filter_map(|t| Some((*t, self.row_computed(fid, &row, *t)?)))
+            .collect();
+        merge(row.values, c)
+    }
+
+    /// One value of a contents-table row ([`Self::message_row`] without building the row).
+    pub(super) fn row_value(
+        &self,
+        fid: i64,
+        row: &StoredRow,
+        tag: PropertyTag,
+    ) -> Option<PropertyValue> {
+        self.row_computed(fid, row, tag)
+            .or_else(|| lookup(&row.values, tag))
+    }
+
+    /// The computed value of property `tag` of a row, if its ID is one of [`ROW_COMPUTED`]
+    /// (PidTagMessageSize and PidTagMessageSizeExtended share an ID: the type decides).
+    fn row_computed(&self, fid: i64, row: &StoredRow, tag: PropertyTag) -> Option<PropertyValue> {
+        let (mid, summary) = (row.mid, row.summary);
+        if tag == tags::PidTagMessageSizeExtended {
+            return Some(PropertyValue::Int64(summary.size));
+        }
+        let v = match tag.id() {
+            i if i == tags::PidTagMid.id() => PropertyValue::Int64(mid),
+            i if i == tags::PidTagFolderId.id() => PropertyValue::Int64(fid),
+            i if i == tags::PidTagEntryId.id() => {
+                PropertyValue::Binary(self.message_entry_id(fid, mid))
+            }
+            i if i == tags::PidTagParentEntryId.id() => {
+                PropertyValue::Binary(self.folder_entry_id(fid))
+            }
+            i if i == tags::PidTagInstanceKey.id() => {
+                PropertyValue::Binary(mid.to_le_bytes().to_vec())
+            }
+            i if i == tags::PidTagObjectType.id() => PropertyValue::Int32(5),
+            i if i == tags::PidTagMessageSize.id() => {
+                PropertyValue::Int32(i32::try_from(summary.size).unwrap_or(i32::MAX))
+            }
+            i if i == tags::PidTagHasAttachments.id() => PropertyValue::Boolean(summary.has_attach),
+            i if i == tags::PidTagMessageFlags.id() => PropertyValue::Int32(summary.flags),
+            i if i == tags::PidTagRead.id() => PropertyValue::Boolean(summary.flags & 1 != 0),
+            _ => return None,
+        };
+        Some(v)
+    }
+}
+
+/// Computed values of a message instance alone (MS-OXCMSG 2.2.1: size, attachment flag,
+/// read state, object type), for Message objects and contents table rows.
+pub(super) fn instance_computed(c: &Connection, bag: Bag) -> rusqlite::Result<PropList> {
+    let size = m::message_size(c, bag.mailbox_id, bag.id)?;
+    let has_attach = !m::attachments(c, bag.mailbox_id, bag.id)?.is_empty();
+    let stored_flags = m::inline_prop(
+        c,
+        bag.mailbox_id,
+        KIND_MESSAGE,
+        bag.id,
+        tags::PidTagMessageFlags.id(),
+    )?
+    .and_then(|(_, v)| v.as_i64())
+    .and_then(|v| i32::try_from(v).ok())
+    .unwrap_or(0);
+    let flags = if has_attach {
+        stored_flags | MSGFLAG_HASATTACH
+    } else {
+        stored_flags & !MSGFLAG_HASATTACH
+    };
+    Ok(vec![
+        (
+            tags::PidTagMessageSize,
+            PropertyValue::Int32(i32::try_from(size).unwrap_or(i32::MAX)),
+        ),
+        (tags::PidTagMessageSizeExtended, PropertyValue::Int64(size)),
+        (
+            tags::PidTagHasAttachments,
+            PropertyValue::Boolean(has_attach),
+        ),
+        (tags::PidTagMessageFlags, PropertyValue::Int32(flags)),
+        (tags::PidTagRead, PropertyValue::Boolean(flags & 1 != 0)),
+        (tags::PidTagObjectType, PropertyValue::Int32(5)),
+    ])
+}
 
 /// MS-OXCDATA 2.2.5.2 Address Book EntryID of a mail user (Version 1, Type 0 DT_MAILUSER).
 pub(super) fn ab_entry_id(dn: &str) -> Vec<u8> {
@@ -362,6 +465,48 @@ pub(super) fn lookup(all: &PropList, tag: PropertyTag) -> Option<PropertyValue> 
     all.iter()
         .find(|(t, _)| t.id() == tag.id())
         .map(|(_, v)| v.clone())
+}
+
+/// RopGetPropertiesSpecific (MS-OXCPRPT 3.2.5.1) on an object whose values are `all`: one
+/// PropertyRow in request order.
+pub(super) fn specific_reply(
+    q: &GetPropertiesSpecificRequest,
+    all: Result<PropList, ErrorCode>,
+) -> Step {
+    let (rop, input) = (RopId::GET_PROPERTIES_SPECIFIC, q.input_handle_index);
+    match all {
+        Ok(all) => {
+            let tags = q.property_tags.clone();
+            let unicode = q.want_unicode != 0;
+            let resp = GetPropertiesSpecificResponse {
+                input_handle_index: input,
+                row: PropertyRow::from_values(project(&all, &tags, unicode)),
+                tags,
+            };
+            reply(rop, input, &resp)
+        }
+        Err(ec) => fail(rop, input, ec),
+    }
+}
+
+/// RopGetPropertiesAll (MS-OXCPRPT 3.2.5.2) on an object whose values are `all`:
+/// PropertyValueCount + TaggedPropertyValues.
+pub(super) fn all_reply(q: &GetPropertiesAllRequest, all: Result<PropList, ErrorCode>) -> Step {
+    let (rop, input) = (RopId::GET_PROPERTIES_ALL, q.input_handle_index);
+    match all {
+        Ok(all) if all.len() > usize::from(u16::MAX) => fail(rop, input, ErrorCode::TOO_BIG),
+        Ok(all) => {
+            let resp = GetPropertiesAllResponse {
+                input_handle_index: input,
+                values: all
+                    .into_iter()
+                    .map(|(tag, value)| TaggedPropertyValue::new(tag, value))
+                    .collect(),
+            };
+            reply(rop, input, &resp)
+        }
+        Err(ec) => fail(rop, input, ec),
+    }
 }
 
 #[cfg(test)]

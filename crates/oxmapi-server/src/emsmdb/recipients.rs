@@ -11,7 +11,7 @@ use oxmapi_wire::rop::{
     recipient_flags as rf,
 };
 
-use super::msgobj::Bag;
+use super::objects::Bag;
 use crate::store::messages::{self as m, KIND_MESSAGE, PropList, Recipient};
 
 /// PidTag7BitDisplayName (SimpleDisplayName).

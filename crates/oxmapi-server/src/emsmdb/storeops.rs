@@ -2,10 +2,8 @@
 //! `org`) that the ROP handlers need. Nothing here knows about ROPs.
 
 use oxmapi_wire::ReadCursor;
-use oxmapi_wire::data::{PropertyTag, PropertyValue, ValueContext, decode_typed_value, tags};
+use oxmapi_wire::data::{PropertyTag, PropertyValue, ValueContext, decode_typed_value};
 use rusqlite::{Connection, OptionalExtension, params};
-
-use crate::store::messages::PropList;
 
 /// `props.kind` for folders.
 pub(super) const KIND_FOLDER: i64 = 0;
@@ -144,52 +142,14 @@ pub(super) fn messages_in(
     rows.collect()
 }
 
-/// Number of messages in a folder.
+/// Number of messages in a folder (maintained with the folder: no scan).
 pub(super) fn message_count(
     conn: &Connection,
     mailbox_id: i64,
     fid: i64,
 ) -> rusqlite::Result<usize> {
-    let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND fid = ?2")?
-        .query_row(params![mailbox_id, fid], |r| r.get(0))?;
+    let (n, _) = crate::store::summary::counts(conn, mailbox_id, fid)?;
     Ok(usize::try_from(n).unwrap_or(0))
-}
-
-/// Messages of a folder in creation (rowid) order, each with its stored values of the
-/// property IDs `ids` (one query for the whole folder; undecodable values are skipped).
-pub(super) fn messages_with_props(
-    conn: &Connection,
-    mailbox_id: i64,
-    fid: i64,
-    ids: &[u16],
-) -> rusqlite::Result<Vec<(i64, PropList)>> {
-    let list = ids.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-    let mut st = conn.prepare(&format!(
-        "SELECT m.mid, p.tag, p.value FROM messages m
-           LEFT JOIN props p ON p.mailbox_id = m.mailbox_id AND p.kind = {KIND_MESSAGE}
-             AND p.object_id = m.mid AND (p.tag >> 16) IN ({list})
-         WHERE m.mailbox_id = ?1 AND m.fid = ?2 ORDER BY m.rowid"
-    ))?;
-    let mut rows = st.query(params![mailbox_id, fid])?;
-    let mut out: Vec<(i64, PropList)> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let mid: i64 = r.get(0)?;
-        if out.last().is_none_or(|(m, _)| *m != mid) {
-            out.push((mid, Vec::new()));
-        }
-        let (Some(tag), Some(blob)) =
-            (r.get::<_, Option<i64>>(1)?, r.get::<_, Option<Vec<u8>>>(2)?)
-        else {
-            continue;
-        };
-        if let (Ok(tag), Some(value), Some((_, values))) =
-            (u32::try_from(tag), decode_blob(&blob), out.last_mut())
-        {
-            values.push((PropertyTag(tag), value));
-        }
-    }
-    Ok(out)
 }
 
 /// The folder a message lives in.
@@ -204,42 +164,6 @@ pub(super) fn message_folder(
         |r| r.get(0),
     )
     .optional()
-}
-
-/// Number of messages in a folder and how many lack MSGFLAG_READ (0x1) in PidTagMessageFlags.
-pub(super) fn content_counts(
-    conn: &Connection,
-    mailbox_id: i64,
-    fid: i64,
-) -> rusqlite::Result<(i64, i64)> {
-    let total: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND fid = ?2",
-        params![mailbox_id, fid],
-        |r| r.get(0),
-    )?;
-    let mut st = conn.prepare_cached(
-        "SELECT p.value FROM props p JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.mid = p.object_id \
-         WHERE p.mailbox_id = ?1 AND p.kind = ?2 AND p.tag = ?3 AND m.fid = ?4",
-    )?;
-    let flags = st.query_map(
-        params![
-            mailbox_id,
-            KIND_MESSAGE,
-            i64::from(tags::PidTagMessageFlags.0),
-            fid
-        ],
-        |r| r.get::<_, Vec<u8>>(0),
-    )?;
-    let mut read = 0;
-    for blob in flags {
-        if decode_blob(&blob?)
-            .and_then(|v| v.as_i64())
-            .is_some_and(|f| f & 0x1 != 0)
-        {
-            read += 1;
-        }
-    }
-    Ok((total, total - read))
 }
 
 /// Whether a folder has child folders.

@@ -22,12 +22,11 @@ use oxmapi_wire::rop::{
     SeekStreamRequest, SeekStreamResponse, SetStreamSizeRequest, SetStreamSizeResponse,
     WriteStreamRequest, WriteStreamResponse, seek_origin,
 };
-use oxmapi_wire::{Decode, DecodeResult, ReadCursor};
 
-use super::MailboxContext;
-use super::message_rops::{MsgStep, fail, out_slot, reply, slot};
-use super::msgobj::{self, Bag, StreamObj};
-use super::objects::Object;
+use super::context::{EC_QUOTA_EXCEEDED, MailboxContext};
+use super::msgobj;
+use super::objects::{Bag, Object, StreamObj};
+use super::step::{Step, WRITE_ROOM, fail, out_slot, reply, slot};
 use crate::store::messages as m;
 use crate::store::usage;
 
@@ -51,110 +50,99 @@ const STREAM_INVALID_PARAM: ErrorCode = ErrorCode(0x8003_0057);
 const SPEC_MAX_STREAM: u64 = 1 << 31;
 /// RopReadStream response overhead: header 6 + DataSize 2.
 const READ_OVERHEAD: usize = 8;
-const WRITE_ROOM: usize = 16;
 
-/// Runs the stream ROP at `r`, if it is one (RopOpenStream only on messages and
-/// attachments).
-pub(super) fn try_run(
+/// RopCommitStream (MS-OXCPRPT 3.2.5.16): writes are already in the owner's working copy.
+pub(super) fn commit(
     ctx: &mut MailboxContext,
-    r: &mut ReadCursor<'_>,
-    handles: &mut [u32],
+    handles: &[u32],
+    q: &CommitStreamRequest,
     room: usize,
-) -> DecodeResult<Option<MsgStep>> {
-    let rest = r.rest();
-    let Some(&id) = rest.first() else {
-        return Ok(None);
-    };
-    let on_msg = rest
-        .get(2)
-        .and_then(|&i| handles.get(usize::from(i)))
-        .is_some_and(|&h| msgobj::is_msg_object(ctx, h));
-    Ok(Some(match RopId(id) {
-        RopId::OPEN_STREAM if on_msg => open(ctx, handles, &OpenStreamRequest::decode(r)?, room),
-        RopId::READ_STREAM => read(ctx, handles, &ReadStreamRequest::decode(r)?, room),
-        RopId::WRITE_STREAM => write(ctx, handles, &WriteStreamRequest::decode(r)?, room),
-        RopId::COMMIT_STREAM => {
-            let q = CommitStreamRequest::decode(r)?;
-            simple(
-                ctx,
-                handles,
-                RopId::COMMIT_STREAM,
-                q.input_handle_index,
-                room,
-                |_, _| Ok(()),
-            )
-            .map_or_else(
-                |s| s,
-                |()| {
-                    reply(
-                        RopId::COMMIT_STREAM,
-                        q.input_handle_index,
-                        &CommitStreamResponse {
-                            input_handle_index: q.input_handle_index,
-                        },
-                    )
+) -> Step {
+    let (rop, idx) = (RopId::COMMIT_STREAM, q.input_handle_index);
+    simple(ctx, handles, rop, idx, room, |_, _| Ok(())).map_or_else(
+        |s| s,
+        |()| {
+            reply(
+                rop,
+                idx,
+                &CommitStreamResponse {
+                    input_handle_index: idx,
                 },
             )
-        }
-        RopId::GET_STREAM_SIZE => {
-            let q = GetStreamSizeRequest::decode(r)?;
-            let idx = q.input_handle_index;
-            simple(ctx, handles, RopId::GET_STREAM_SIZE, idx, room, size_of).map_or_else(
-                |s| s,
-                |size| match u32::try_from(size) {
-                    Ok(stream_size) => reply(
-                        RopId::GET_STREAM_SIZE,
-                        idx,
-                        &GetStreamSizeResponse {
-                            input_handle_index: idx,
-                            stream_size,
-                        },
-                    ),
-                    Err(_) => fail(RopId::GET_STREAM_SIZE, idx, STREAM_SIZE_ERROR),
+        },
+    )
+}
+
+/// RopGetStreamSize (MS-OXCPRPT 3.2.5.17): a size beyond 32 bits is StreamSizeError.
+pub(super) fn get_size(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &GetStreamSizeRequest,
+    room: usize,
+) -> Step {
+    let (rop, idx) = (RopId::GET_STREAM_SIZE, q.input_handle_index);
+    simple(ctx, handles, rop, idx, room, size_of).map_or_else(
+        |s| s,
+        |size| match u32::try_from(size) {
+            Ok(stream_size) => reply(
+                rop,
+                idx,
+                &GetStreamSizeResponse {
+                    input_handle_index: idx,
+                    stream_size,
+                },
+            ),
+            Err(_) => fail(rop, idx, STREAM_SIZE_ERROR),
+        },
+    )
+}
+
+/// RopSetStreamSize (MS-OXCPRPT 3.2.5.19): see [`set_size`].
+pub(super) fn set_stream_size(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &SetStreamSizeRequest,
+    room: usize,
+) -> Step {
+    let (rop, idx) = (RopId::SET_STREAM_SIZE, q.input_handle_index);
+    simple(ctx, handles, rop, idx, room, |ctx, h| {
+        set_size(ctx, h, q.stream_size)
+    })
+    .map_or_else(
+        |s| s,
+        |()| {
+            reply(
+                rop,
+                idx,
+                &SetStreamSizeResponse {
+                    input_handle_index: idx,
                 },
             )
-        }
-        RopId::SET_STREAM_SIZE => {
-            let q = SetStreamSizeRequest::decode(r)?;
-            let idx = q.input_handle_index;
-            simple(ctx, handles, RopId::SET_STREAM_SIZE, idx, room, |ctx, h| {
-                set_size(ctx, h, q.stream_size)
-            })
-            .map_or_else(
-                |s| s,
-                |()| {
-                    reply(
-                        RopId::SET_STREAM_SIZE,
-                        idx,
-                        &SetStreamSizeResponse {
-                            input_handle_index: idx,
-                        },
-                    )
+        },
+    )
+}
+
+/// RopSeekStream (MS-OXCPRPT 3.2.5.18): see [`seek`].
+pub(super) fn seek_stream(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &SeekStreamRequest,
+    room: usize,
+) -> Step {
+    let (rop, idx) = (RopId::SEEK_STREAM, q.input_handle_index);
+    simple(ctx, handles, rop, idx, room, |ctx, h| seek(ctx, h, q)).map_or_else(
+        |s| s,
+        |new_position| {
+            reply(
+                rop,
+                idx,
+                &SeekStreamResponse {
+                    input_handle_index: idx,
+                    new_position,
                 },
             )
-        }
-        RopId::SEEK_STREAM => {
-            let q = SeekStreamRequest::decode(r)?;
-            let idx = q.input_handle_index;
-            simple(ctx, handles, RopId::SEEK_STREAM, idx, room, |ctx, h| {
-                seek(ctx, h, &q)
-            })
-            .map_or_else(
-                |s| s,
-                |new_position| {
-                    reply(
-                        RopId::SEEK_STREAM,
-                        idx,
-                        &SeekStreamResponse {
-                            input_handle_index: idx,
-                            new_position,
-                        },
-                    )
-                },
-            )
-        }
-        _ => return Ok(None),
-    }))
+        },
+    )
 }
 
 /// Runs `f` on the stream at `index`; `Err(step)` is the failure response to send.
@@ -165,9 +153,9 @@ fn simple<T>(
     index: u8,
     room: usize,
     f: impl FnOnce(&mut MailboxContext, u32) -> Result<T, ErrorCode>,
-) -> Result<T, MsgStep> {
+) -> Result<T, Step> {
     if room < WRITE_ROOM {
-        return Err(MsgStep::NoRoom(WRITE_ROOM));
+        return Err(Step::NoRoom(WRITE_ROOM));
     }
     let h = slot(handles, index).map_err(|ec| fail(rop, index, ec))?;
     f(ctx, h).map_err(|ec| fail(rop, index, ec))
@@ -265,16 +253,16 @@ fn size_of(ctx: &mut MailboxContext, h: u32) -> Result<u64, ErrorCode> {
 
 /// RopOpenStream (MS-OXCPRPT 3.2.5.13): binary and string properties only. A writable
 /// stream moves the value into chunks of the working copy (Create empties it).
-fn open(
+pub(super) fn open(
     ctx: &mut MailboxContext,
     handles: &mut [u32],
     q: &OpenStreamRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::OPEN_STREAM;
     let out = q.output_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let owner = slot(handles, q.input_handle_index)?;
@@ -358,7 +346,12 @@ fn open(
 
 /// RopReadStream (MS-OXCPRPT 3.2.5.14): up to ByteCount (or MaximumByteCount) bytes from
 /// the seek pointer, limited by the response room; fewer at the end of the stream.
-fn read(ctx: &mut MailboxContext, handles: &[u32], q: &ReadStreamRequest, room: usize) -> MsgStep {
+pub(super) fn read(
+    ctx: &mut MailboxContext,
+    handles: &[u32],
+    q: &ReadStreamRequest,
+    room: usize,
+) -> Step {
     let rop = RopId::READ_STREAM;
     let idx = q.input_handle_index;
     let want = match (q.byte_count, q.maximum_byte_count) {
@@ -368,7 +361,7 @@ fn read(ctx: &mut MailboxContext, handles: &[u32], q: &ReadStreamRequest, room: 
         (n, _) => usize::from(n),
     };
     let Some(space) = room.checked_sub(READ_OVERHEAD) else {
-        return MsgStep::NoRoom(READ_OVERHEAD);
+        return Step::NoRoom(READ_OVERHEAD);
     };
     let want = want.min(space).min(usize::from(u16::MAX));
     let result = (|| {
@@ -405,16 +398,16 @@ fn read(ctx: &mut MailboxContext, handles: &[u32], q: &ReadStreamRequest, room: 
 /// RopWriteStream (MS-OXCPRPT 3.2.5.15): writes at the seek pointer, touching only the
 /// chunks involved. A write that would end beyond the stream size limit writes nothing and
 /// fails with StreamSizeError.
-fn write(
+pub(super) fn write(
     ctx: &mut MailboxContext,
     handles: &[u32],
     q: &WriteStreamRequest,
     room: usize,
-) -> MsgStep {
+) -> Step {
     let rop = RopId::WRITE_STREAM;
     let idx = q.input_handle_index;
     if room < WRITE_ROOM {
-        return MsgStep::NoRoom(WRITE_ROOM);
+        return Step::NoRoom(WRITE_ROOM);
     }
     let result = (|| {
         let h = slot(handles, idx)?;
@@ -489,7 +482,7 @@ fn seek(ctx: &mut MailboxContext, h: u32, q: &SeekStreamRequest) -> Result<u64, 
                 quota = over.quota,
                 "mailbox quota reached: stream not extended by a seek"
             );
-            super::EC_QUOTA_EXCEEDED
+            EC_QUOTA_EXCEEDED
         })?;
     }
     set_pos(ctx, h, pos)?;

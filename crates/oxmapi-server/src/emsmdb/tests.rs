@@ -280,7 +280,7 @@ fn seed(f: &Fixture, folder: u64, n: usize, subject: impl Fn(usize) -> String) {
             for i in 0..n {
                 let mid = oxmapi_wire::data::MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
                 tx.execute(
-                    "INSERT INTO messages VALUES (?1, ?2, ?3)",
+                    "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
                     rusqlite::params![f.alice.id, mid, folder as i64],
                 )?;
                 let mut w = WriteCursor::new();
@@ -560,4 +560,256 @@ fn receive_folder_is_the_inbox() {
     assert_eq!(u64::from_le_bytes(r[6..14].try_into().unwrap()), fid(&f, 5));
     assert_eq!(&r[14..], b"IPM\0");
     let _ = PropertyTag(0);
+}
+
+/// Encodes ROP requests back to back (a RopsList, MS-OXCROPS 2.2.1).
+fn rops_of(reqs: Vec<oxmapi_wire::rop::RopRequest>) -> Vec<u8> {
+    use oxmapi_wire::Encode as _;
+    let mut w = WriteCursor::new();
+    for r in reqs {
+        r.encode(&mut w).expect("encode");
+    }
+    w.into_inner()
+}
+
+fn failure(rop: u8, index: u8, ec: ErrorCode) -> Vec<u8> {
+    let mut b = vec![rop, index];
+    b.extend(ec.0.to_le_bytes());
+    b
+}
+
+/// Property ROPs go by the kind of the Server object behind their input handle (MS-OXCPRPT
+/// 3.2.5): a table has no properties (ecNotSupported), an empty slot no object
+/// (ecNullObject), RopSetProperties on a logon is refused as on any non-folder, a folder's
+/// and the store's own properties are read.
+#[test]
+fn property_rops_route_by_the_input_object() {
+    use oxmapi_wire::data::FolderId;
+    use oxmapi_wire::rop::{
+        GetContentsTableRequest, GetPropertiesAllRequest, GetPropertiesSpecificRequest,
+        OpenFolderRequest, SetPropertiesRequest,
+    };
+    let f = fixture(false);
+    let mut c = ctx(&f, false);
+    let logon_h = logon(&mut c, &f);
+    let specific = |input| GetPropertiesSpecificRequest {
+        logon_id: 0,
+        input_handle_index: input,
+        property_size_limit: 0,
+        want_unicode: 1,
+        property_tags: vec![tags::PidTagDisplayName],
+    };
+    let rops = rops_of(vec![
+        OpenFolderRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            output_handle_index: 1,
+            folder_id: FolderId(fid(&f, 5)),
+            open_mode_flags: 0,
+        }
+        .into(),
+        GetContentsTableRequest {
+            logon_id: 0,
+            input_handle_index: 1,
+            output_handle_index: 2,
+            table_flags: 0,
+        }
+        .into(),
+        specific(2).into(),
+        specific(3).into(),
+        GetPropertiesAllRequest {
+            logon_id: 0,
+            input_handle_index: 2,
+            property_size_limit: 0,
+            want_unicode: 1,
+        }
+        .into(),
+        SetPropertiesRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            values: Vec::new(),
+        }
+        .into(),
+        specific(1).into(),
+        specific(0).into(),
+    ]);
+    let (r, h) = one(&c
+        .execute(
+            NO_COMP_NO_XOR,
+            &rgb_in(&rops, &[logon_h, NULL, NULL, NULL]),
+            BIG,
+        )
+        .expect("execute"));
+    assert_eq!(&r[..6], &[0x02, 1, 0, 0, 0, 0, 0][..6], "open folder");
+    let r = &r[8..];
+    assert_eq!(&r[..6], &[0x05, 2, 0, 0, 0, 0], "contents table");
+    let r = &r[10..];
+    let mut want = failure(0x07, 2, ErrorCode::NO_SUPPORT);
+    want.extend(failure(0x07, 3, ErrorCode::NULL_OBJECT));
+    want.extend(failure(0x08, 2, ErrorCode::NO_SUPPORT));
+    want.extend(failure(0x0A, 0, ErrorCode::NO_SUPPORT));
+    want.extend([0x07, 1, 0, 0, 0, 0, 0x00]);
+    want.extend(utf16z("Inbox"));
+    want.extend([0x07, 0, 0, 0, 0, 0, 0x00]);
+    want.extend(utf16z("Mailbox - Alice Example"));
+    assert_eq!(r, &want[..]);
+    assert_ne!(h[1], NULL);
+    assert_ne!(h[2], NULL);
+    assert_eq!(h[3], NULL);
+}
+
+/// RopGetPropertiesList, RopDeleteProperties and RopOpenStream exist only on messages and
+/// attachments: on a folder they are not processed (ecNotSupported) and nothing after them
+/// is (MS-OXCROPS 3.2.5.1).
+#[test]
+fn message_only_rops_on_a_folder_stop_the_buffer() {
+    use oxmapi_wire::data::FolderId;
+    use oxmapi_wire::rop::{
+        DeletePropertiesRequest, GetPropertiesListRequest, OpenFolderRequest, OpenStreamRequest,
+        RopRequest,
+    };
+    let f = fixture(false);
+    let mut c = ctx(&f, false);
+    let logon_h = logon(&mut c, &f);
+    let open = OpenFolderRequest {
+        logon_id: 0,
+        input_handle_index: 0,
+        output_handle_index: 1,
+        folder_id: FolderId(fid(&f, 5)),
+        open_mode_flags: 0,
+    };
+    let cases: [(u8, RopRequest); 3] = [
+        (
+            0x09,
+            GetPropertiesListRequest {
+                logon_id: 0,
+                input_handle_index: 1,
+            }
+            .into(),
+        ),
+        (
+            0x0B,
+            DeletePropertiesRequest {
+                logon_id: 0,
+                input_handle_index: 1,
+                property_tags: vec![tags::PidTagComment],
+            }
+            .into(),
+        ),
+        (
+            0x2B,
+            OpenStreamRequest {
+                logon_id: 0,
+                input_handle_index: 1,
+                output_handle_index: 2,
+                property_tag: tags::PidTagComment,
+                open_mode_flags: 0,
+            }
+            .into(),
+        ),
+    ];
+    for (id, rop) in cases {
+        // The ROP, then one that would open the folder again into slot 3.
+        let mut again = open;
+        again.output_handle_index = 3;
+        let rops = rops_of(vec![open.into(), rop, again.into()]);
+        let (r, h) = one(&c
+            .execute(
+                NO_COMP_NO_XOR,
+                &rgb_in(&rops, &[logon_h, NULL, NULL, NULL]),
+                BIG,
+            )
+            .expect("execute"));
+        assert_eq!(rv(&r), 0, "RopId {id:#04x}");
+        assert_eq!(
+            &r[8..],
+            &failure(id, 1, ErrorCode::NO_SUPPORT)[..],
+            "RopId {id:#04x}"
+        );
+        assert_eq!(h[3], NULL, "RopId {id:#04x}: nothing after it ran");
+        let release = rops_of(vec![
+            oxmapi_wire::rop::ReleaseRequest {
+                logon_id: 0,
+                input_handle_index: 0,
+            }
+            .into(),
+        ]);
+        c.execute(NO_COMP_NO_XOR, &rgb_in(&release, &[h[1]]), BIG)
+            .expect("release");
+    }
+}
+
+/// RopSetMessageReadFlag on a public-folder message carries ClientData (MS-OXCROPS
+/// 2.2.6.11.1), which the dispatcher reads by the kind of store the input message is in:
+/// the ROP after it decodes, and a private-store message takes no ClientData.
+#[test]
+fn set_message_read_flag_reads_client_data_of_public_messages() {
+    use oxmapi_wire::data::FolderId;
+    use oxmapi_wire::rop::{
+        CreateMessageRequest, GetPropertiesSpecificRequest, SaveChangesMessageRequest,
+        SetMessageReadFlagRequest,
+    };
+    let f = fixture(true);
+    let mut c = ctx(&f, true);
+    let (r, h) = one(&c
+        .execute(
+            NO_COMP_NO_XOR,
+            &rgb_in(&logon_rop(0, 0x00, 0x0100_0002, ""), &[NULL]),
+            BIG,
+        )
+        .expect("execute"));
+    assert_eq!(rv(&r), 0);
+    let public = h[0];
+    let root = f
+        .store
+        .special_folder(0, 1)
+        .expect("sql")
+        .expect("public root");
+    let rops = rops_of(vec![
+        CreateMessageRequest {
+            logon_id: 0,
+            input_handle_index: 0,
+            output_handle_index: 1,
+            code_page_id: 0x0FFF,
+            folder_id: FolderId(root),
+            associated_flag: 0,
+        }
+        .into(),
+        SaveChangesMessageRequest {
+            logon_id: 0,
+            response_handle_index: 0,
+            input_handle_index: 1,
+            save_flags: 0x02,
+        }
+        .into(),
+    ]);
+    let (r, h) = one(&c
+        .execute(NO_COMP_NO_XOR, &rgb_in(&rops, &[public, NULL]), BIG)
+        .expect("execute"));
+    assert_eq!(rv(&r), 0);
+    let msg = h[1];
+    // ReadFlags 0x04 rfClearReadFlag, ClientData, then a read of PidTagRead.
+    let rops = rops_of(vec![
+        SetMessageReadFlagRequest {
+            logon_id: 0,
+            response_handle_index: 0,
+            input_handle_index: 1,
+            read_flags: 0x04,
+            client_data: Some([0xCD; 24]),
+        }
+        .into(),
+        GetPropertiesSpecificRequest {
+            logon_id: 0,
+            input_handle_index: 1,
+            property_size_limit: 0,
+            want_unicode: 1,
+            property_tags: vec![tags::PidTagRead],
+        }
+        .into(),
+    ]);
+    let (r, _) = one(&c
+        .execute(NO_COMP_NO_XOR, &rgb_in(&rops, &[public, msg]), BIG)
+        .expect("execute"));
+    // ReadStatusChanged 0; then PidTagRead FALSE.
+    assert_eq!(r, [0x11, 0, 0, 0, 0, 0, 0, 0x07, 1, 0, 0, 0, 0, 0x00, 0x00]);
 }

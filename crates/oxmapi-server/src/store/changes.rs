@@ -86,7 +86,9 @@ fn install_sql() -> String {
         ),
         (
             "messages_au",
-            "UPDATE ON messages",
+            // A message's summary columns (`super::summary`) are derived from its values,
+            // whose changes bump through `props_*`; only a move is a change of its own.
+            "UPDATE OF fid ON messages",
             "",
             [
                 message("OLD", c),
@@ -245,7 +247,7 @@ mod tests {
                 let at = |fid, scope| folder_change(c, alice.id, fid, scope);
                 let start = latest(c)?;
                 c.execute(
-                    "INSERT INTO messages VALUES (?1, 77, ?2)",
+                    "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, 77, ?2)",
                     [alice.id, inbox],
                 )?;
                 let after_insert = latest(c)?;
@@ -275,7 +277,7 @@ mod tests {
 
                 let before_folder = latest(c)?;
                 c.execute(
-                    "INSERT INTO folders VALUES (?1, 999, ?2, 'Sub', 'IPF.Note', NULL)",
+                    "INSERT INTO folders (mailbox_id, fid, parent_fid, display_name, container_class, special) VALUES (?1, 999, ?2, 'Sub', 'IPF.Note', NULL)",
                     [alice.id, inbox],
                 )?;
                 assert!(at(inbox, Scope::Hierarchy)? > before_folder);

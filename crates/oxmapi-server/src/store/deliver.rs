@@ -11,9 +11,11 @@
 use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::error::StoreError;
+use super::handle::Store;
 use super::messages::{self as m, BlobOwner, KIND_ATTACHMENT, KIND_MESSAGE, PropList, Recipient};
 use super::usage::{self, OverQuota};
-use super::{Store, StoreError, UserRecord};
+use super::users::UserRecord;
 use crate::limits::Limits;
 
 /// PidTagSenderEntryId.
@@ -168,7 +170,7 @@ pub fn insert_message(
 ) -> rusqlite::Result<i64> {
     let mid = m::alloc_id(conn, mailbox_id)?;
     conn.execute(
-        "INSERT INTO messages VALUES (?1, ?2, ?3)",
+        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
         params![mailbox_id, mid, fid],
     )?;
     for (tag, v) in &msg.props {
@@ -439,7 +441,7 @@ fn deliver_copy(
     let copy = m::alloc_id(tx, user)?;
     m::copy_instance(tx, mb, mid, user, copy)?;
     tx.execute(
-        "INSERT INTO messages VALUES (?1, ?2, ?3)",
+        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
         params![user, copy, inbox],
     )?;
     let flags = current_flags(tx, user, copy)? & !(MSGFLAG_READ | MSGFLAG_UNSENT);

@@ -6,7 +6,7 @@
 use oxmapi_wire::data::FolderId;
 use rusqlite::{Transaction, params};
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// `folders.special`: Mailbox Root (MS-OXCSTOR 2.2.1.1.3, first logon folder ID).
 pub const SPECIAL_ROOT: i64 = 1;

@@ -431,7 +431,6 @@ pub(crate) fn set_receive_folder(
     fid: Option<i64>,
 ) -> WriteResult<()> {
     atomically(conn, |c| {
-        ensure_receive_table(c)?;
         c.execute(
             "DELETE FROM receive_folders WHERE mailbox_id = ?1 AND message_class = ?2",
             params![mailbox_id, message_class],
@@ -455,7 +454,6 @@ pub(crate) fn receive_folder(
     mailbox_id: i64,
     message_class: &str,
 ) -> WriteResult<Option<(String, i64)>> {
-    ensure_receive_table(conn)?;
     let mut st = conn
         .prepare_cached("SELECT message_class, fid FROM receive_folders WHERE mailbox_id = ?1")?;
     let rows = st.query_map([mailbox_id], |r| {
@@ -587,7 +585,6 @@ fn remove_folders(
 ) -> WriteResult<()> {
     let mids = messages_in(conn, mailbox_id, tree)?;
     dispose_messages(conn, mailbox_id, &mids, target)?;
-    ensure_receive_table(conn)?;
     for fid in tree {
         conn.execute(
             "DELETE FROM props WHERE mailbox_id = ?1 AND kind = ?2 AND object_id = ?3",
@@ -673,12 +670,4 @@ fn message_side_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 /// An SQL identifier in double quotes.
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn ensure_receive_table(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS receive_folders (mailbox_id INTEGER NOT NULL,
-           message_class TEXT NOT NULL COLLATE NOCASE, fid INTEGER NOT NULL,
-           PRIMARY KEY (mailbox_id, message_class));",
-    )
 }

@@ -1,6 +1,5 @@
 //! Messages, recipients, attachments, chunked large values and named properties
-//! (MS-OXCMSG 2.2, MS-OXCPRPT 2.2, MS-OXCDATA 2.8.3) over the agreed schema plus the tables
-//! [`migrate`] adds.
+//! (MS-OXCMSG 2.2, MS-OXCPRPT 2.2, MS-OXCDATA 2.8.3) over the tables of [`super::schema`].
 //!
 //! A *message instance* is the property bag (`props` kind 1), recipients and attachments
 //! stored under one object id: a committed message's MID, an embedded message's id, or a
@@ -36,39 +35,9 @@ pub const INLINE_LIMIT: usize = 16 * 1024;
 /// A property list: (tag, value).
 pub type PropList = Vec<(PropertyTag, PropertyValue)>;
 
-/// Tables added to the agreed schema (never changes existing ones).
-const MIGRATION: &str = "
-CREATE TABLE IF NOT EXISTS recipients (mailbox_id INTEGER NOT NULL, mid INTEGER NOT NULL,
-  row_id INTEGER NOT NULL, recipient_type INTEGER NOT NULL, props BLOB NOT NULL,
-  PRIMARY KEY (mailbox_id, mid, row_id));
-CREATE TABLE IF NOT EXISTS attachments (att_id INTEGER PRIMARY KEY AUTOINCREMENT,
-  mailbox_id INTEGER NOT NULL, mid INTEGER NOT NULL, attach_num INTEGER NOT NULL,
-  embedded_mid INTEGER, UNIQUE (mailbox_id, mid, attach_num));
-CREATE TABLE IF NOT EXISTS blobs (mailbox_id INTEGER NOT NULL, kind INTEGER NOT NULL,
-  object_id INTEGER NOT NULL, tag INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (mailbox_id, kind, object_id, tag, seq));
-CREATE TABLE IF NOT EXISTS named_props (mailbox_id INTEGER NOT NULL, propid INTEGER NOT NULL,
-  guid BLOB NOT NULL, kind INTEGER NOT NULL, lid INTEGER, name TEXT,
-  PRIMARY KEY (mailbox_id, propid));
-CREATE TABLE IF NOT EXISTS instance_seq (id INTEGER PRIMARY KEY AUTOINCREMENT,
-  mailbox_id INTEGER NOT NULL, working INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS submissions (mailbox_id INTEGER NOT NULL, submit_id TEXT NOT NULL,
-  mid INTEGER NOT NULL, sent_mid INTEGER, delivered INTEGER NOT NULL, queued INTEGER NOT NULL,
-  submitted_at INTEGER NOT NULL, PRIMARY KEY (mailbox_id, submit_id));
-CREATE TABLE IF NOT EXISTS outbound_queue (id INTEGER PRIMARY KEY,
-  mailbox_id INTEGER NOT NULL, mid INTEGER NOT NULL, recipient TEXT NOT NULL,
-  queued_at INTEGER NOT NULL, submit_id TEXT);
-";
-
-/// Adds this module's tables and drops the working copies a previous run left behind
-/// (no session survives a restart); called from `Store::open`.
-pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(MIGRATION)?;
-    // Contents tables list a folder's messages in creation order: without this index every
-    // RopGetContentsTable scans the whole mailbox.
-    conn.execute_batch(
-        "CREATE INDEX IF NOT EXISTS messages_by_folder ON messages (mailbox_id, fid);",
-    )?;
+/// Drops the working copies a previous run left behind (no session survives a restart);
+/// called from `Store::open`.
+pub(crate) fn drop_working_copies(conn: &Connection) -> rusqlite::Result<()> {
     let stale: Vec<(i64, i64)> = {
         let mut st = conn.prepare("SELECT mailbox_id, id FROM instance_seq WHERE working = 1")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -561,7 +530,9 @@ pub fn value_from_bytes(ty: PropertyType, bytes: Vec<u8>) -> Option<PropertyValu
     }
 }
 
-fn decode_value(blob: &[u8]) -> Option<PropertyValue> {
+/// A stored TypedPropertyValue (ROP dialect) back to a value; `None` if it does not decode
+/// exactly.
+pub(crate) fn decode_value(blob: &[u8]) -> Option<PropertyValue> {
     let mut r = ReadCursor::new(blob);
     let v = decode_typed_value(&mut r, ValueContext::Rop).ok()?;
     r.is_empty().then_some(v)
@@ -1107,14 +1078,8 @@ mod tests {
     use super::*;
 
     fn conn() -> Connection {
-        let c = Connection::open_in_memory().expect("sqlite");
-        c.execute_batch(MIGRATION).expect("schema");
-        c.execute_batch(
-            "CREATE TABLE props (mailbox_id INTEGER NOT NULL, kind INTEGER NOT NULL,
-             object_id INTEGER NOT NULL, tag INTEGER NOT NULL, value BLOB NOT NULL,
-             PRIMARY KEY (mailbox_id, kind, object_id, tag));",
-        )
-        .expect("props");
+        let mut c = Connection::open_in_memory().expect("sqlite");
+        super::super::schema::migrate(&mut c).expect("schema");
         c
     }
 

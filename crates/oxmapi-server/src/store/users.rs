@@ -5,7 +5,9 @@ use std::fmt;
 use md4::{Digest, Md4};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{OrgRecord, Store, StoreError, folders, new_guid};
+use super::error::StoreError;
+use super::folders;
+use super::handle::{OrgRecord, Store, new_guid};
 
 /// An NT hash (MD4 of the UTF-16LE password, MS-NLMP 3.3.1 NTOWFv1); `Debug` redacts it.
 #[derive(Clone, PartialEq, Eq)]
