@@ -19,7 +19,7 @@ use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
 
 use crate::limits::Limits;
 use crate::store::deliver::{MSGFLAG_READ, NewAttachment, NewMessage, insert_message};
-use crate::store::messages::{self as m, PropList};
+use crate::store::messages::PropList;
 use crate::store::usage::within_quota;
 use crate::store::{SPECIAL_INBOX, Store, StoreError};
 
@@ -141,7 +141,9 @@ fn insert_within(
     store.with_conn(|c| {
         let out = within_quota(c, mailbox, limits.mailbox_quota, |c| {
             let mid = insert_message(c, mailbox, fid, msg)?;
-            let size = m::message_size(c, mailbox, mid)?.unsigned_abs();
+            // The summary in the same transaction (not in one of its own after it).
+            crate::store::summary::refresh(c, mailbox, mid)?;
+            let size = crate::store::summary::size(c, mailbox, mid)?.unsigned_abs();
             if size > limits.max_message_size {
                 return Err(Refusal::TooLarge(size));
             }

@@ -504,6 +504,8 @@ impl Store {
         let mut conn = self.lock()?;
         let tx = rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
+        // Summaries in the same transaction (not in one of their own when the lock passes on).
+        summary::refresh_stale(&tx)?;
         tx.commit()?;
         Ok(out)
     }

@@ -163,6 +163,16 @@ pub fn refresh(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::Result
     Ok(())
 }
 
+/// The summary's size of message `mid` (0 if there is no such message).
+pub fn size(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT size FROM messages WHERE mailbox_id = ?1 AND mid = ?2")?
+        .query_row(params![mailbox_id, mid], |r| r.get(0))
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(0),
+            e => Err(e),
+        })
+}
+
 /// The inline stored values of message `mid` among property IDs `ids`.
 fn inline_values(
     conn: &Connection,
