@@ -16,6 +16,7 @@ use super::msgobj::{self, fit_rows, header_of, initial_props};
 use super::objects::{AttachObj, Bag, Message, MsgState, Object, Subscription, Table, TableKind};
 use super::step::{Step, WRITE_ROOM, fail, out_slot, reply, slot};
 use crate::store::messages::{self as m, KIND_ATTACHMENT, KIND_MESSAGE};
+use crate::store::tx;
 
 /// PidTagAttachMethod ATTACH_EMBEDDED_MSG (MS-OXCMSG 2.2.2.9).
 const ATTACH_EMBEDDED_MSG: i32 = 5;
@@ -192,16 +193,16 @@ pub(super) fn delete(
     let result = (|| {
         let bag = msgobj::message_instance(ctx, slot(handles, idx)?, true)?;
         ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            let found = match m::attachment(&tx, bag.mailbox_id, bag.id, q.attachment_id)? {
-                Some(row) => {
-                    m::delete_attachment(&tx, bag.mailbox_id, row.att_id)?;
-                    true
-                }
-                None => false,
-            };
-            tx.commit()?;
-            Ok(found)
+            tx::write(c, |c| {
+                let found = match m::attachment(c, bag.mailbox_id, bag.id, q.attachment_id)? {
+                    Some(row) => {
+                        m::delete_attachment(c, bag.mailbox_id, row.att_id)?;
+                        true
+                    }
+                    None => false,
+                };
+                Ok(found)
+            })
         })
     })();
     match result {
@@ -287,22 +288,22 @@ pub(super) fn open_embedded(
                 let initial = initial_props(ctx);
                 let mb = abag.mailbox_id;
                 ctx.with_conn(|c| {
-                    let tx = c.unchecked_transaction()?;
-                    let id = m::alloc_id(&tx, mb)?;
-                    m::set_embedded(&tx, abag.id, id)?;
-                    for (tag, v) in &initial {
-                        m::put_prop(&tx, mb, KIND_MESSAGE, id, *tag, v)?;
-                    }
-                    m::put_prop(
-                        &tx,
-                        mb,
-                        KIND_ATTACHMENT,
-                        abag.id,
-                        tags::PidTagAttachMethod,
-                        &PropertyValue::Int32(ATTACH_EMBEDDED_MSG),
-                    )?;
-                    tx.commit()?;
-                    Ok(id)
+                    tx::write(c, |c| {
+                        let id = m::alloc_id(c, mb)?;
+                        m::set_embedded(c, abag.id, id)?;
+                        for (tag, v) in &initial {
+                            m::put_prop(c, mb, KIND_MESSAGE, id, *tag, v)?;
+                        }
+                        m::put_prop(
+                            c,
+                            mb,
+                            KIND_ATTACHMENT,
+                            abag.id,
+                            tags::PidTagAttachMethod,
+                            &PropertyValue::Int32(ATTACH_EMBEDDED_MSG),
+                        )?;
+                        Ok(id)
+                    })
                 })?
             }
         };

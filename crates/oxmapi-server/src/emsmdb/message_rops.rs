@@ -24,6 +24,7 @@ use super::step::{Step, WRITE_ROOM, encode, encoded_len, fail, out_slot, reply, 
 use super::storeops;
 use crate::store::deliver::{self, MSGFLAG_READ, SubmitError, SubmitHooks};
 use crate::store::messages::{self as m, KIND_MESSAGE};
+use crate::store::tx;
 use crate::store::usage;
 
 /// MS-OXCDATA 2.4.2 ecMaxSubmissionExceeded (MaxSubmissionExceeded, 0x000004DA): the message
@@ -130,14 +131,14 @@ pub(super) fn create_message(
         let initial = initial_props(ctx);
         let mb = info.mailbox_id;
         let (mid, work) = ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            let mid = m::alloc_id(&tx, mb)?;
-            let work = m::new_working_id(&tx, mb)?;
-            for (tag, v) in &initial {
-                m::put_prop(&tx, mb, KIND_MESSAGE, work, *tag, v)?;
-            }
-            tx.commit()?;
-            Ok((mid, work))
+            tx::write(c, |c| {
+                let mid = m::alloc_id(c, mb)?;
+                let work = m::new_working_id(c, mb)?;
+                for (tag, v) in &initial {
+                    m::put_prop(c, mb, KIND_MESSAGE, work, *tag, v)?;
+                }
+                Ok((mid, work))
+            })
         })?;
         Ok(Message {
             mailbox_id: mb,
@@ -253,32 +254,33 @@ fn commit(ctx: &mut MailboxContext, handles: &[u32], index: u8) -> Result<i64, E
         ctx.check_quota_after(mb, 0, old)?;
     }
     ctx.with_conn(|c| {
-        let tx = c.unchecked_transaction()?;
-        let bag = Bag {
-            mailbox_id: mb,
-            kind: KIND_MESSAGE,
-            id: work,
-        };
-        recipients::update_display_lists(&tx, bag)?;
-        m::put_prop(
-            &tx,
-            mb,
-            KIND_MESSAGE,
-            work,
-            tags::PidTagLastModificationTime,
-            &PropertyValue::Time(m::now_filetime()),
-        )?;
-        if msg.state.committed {
-            m::delete_instance(&tx, mb, msg.mid)?;
-        } else {
-            tx.execute(
-                "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
-                rusqlite::params![mb, msg.mid, msg.fid],
+        tx::write(c, |c| {
+            let bag = Bag {
+                mailbox_id: mb,
+                kind: KIND_MESSAGE,
+                id: work,
+            };
+            recipients::update_display_lists(c, bag)?;
+            m::put_prop(
+                c,
+                mb,
+                KIND_MESSAGE,
+                work,
+                tags::PidTagLastModificationTime,
+                &PropertyValue::Time(m::now_filetime()),
             )?;
-        }
-        m::move_instance(&tx, mb, work, msg.mid)?;
-        m::forget_working(&tx, work)?;
-        tx.commit()
+            if msg.state.committed {
+                m::delete_instance(c, mb, msg.mid)?;
+            } else {
+                c.execute(
+                    "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![mb, msg.mid, msg.fid],
+                )?;
+            }
+            m::move_instance(c, mb, work, msg.mid)?;
+            m::forget_working(c, work)?;
+            Ok(())
+        })
     })?;
     if let Object::Message(live) = ctx.handles.get_mut(h)? {
         live.state.work = None;
@@ -317,24 +319,25 @@ pub(super) fn modify_recipients(
         }
         let bag = msgobj::message_instance(ctx, h, true)?;
         ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            for row in &q.rows {
-                match &row.row {
-                    None => {
-                        m::delete_recipients(&tx, bag.mailbox_id, bag.id, Some(row.row_id))?;
-                    }
-                    Some(rr) => {
-                        let rcpt = recipients::from_row(
-                            row.row_id,
-                            row.recipient_type,
-                            rr,
-                            &q.recipient_columns,
-                        );
-                        m::put_recipient(&tx, bag.mailbox_id, bag.id, &rcpt)?;
+            tx::write(c, |c| {
+                for row in &q.rows {
+                    match &row.row {
+                        None => {
+                            m::delete_recipients(c, bag.mailbox_id, bag.id, Some(row.row_id))?;
+                        }
+                        Some(rr) => {
+                            let rcpt = recipients::from_row(
+                                row.row_id,
+                                row.recipient_type,
+                                rr,
+                                &q.recipient_columns,
+                            );
+                            m::put_recipient(c, bag.mailbox_id, bag.id, &rcpt)?;
+                        }
                     }
                 }
-            }
-            tx.commit()
+                Ok(())
+            })
         })?;
         Ok(())
     })();
@@ -508,22 +511,22 @@ pub(super) fn set_read_flags(
         let read = q.read_flags & RF_CLEAR_READ_FLAG == 0;
         let mb = info.mailbox_id;
         ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            let mut partial = false;
-            let ids: Vec<i64> = if q.message_ids.is_empty() {
-                storeops::messages_in(&tx, mb, fid)?
-            } else {
-                q.message_ids.iter().map(|m| m.0 as i64).collect()
-            };
-            for mid in ids {
-                if storeops::message_folder(&tx, mb, mid)? == Some(fid) {
-                    set_read_bit(&tx, mb, mid, read)?;
+            tx::write(c, |c| {
+                let mut partial = false;
+                let ids: Vec<i64> = if q.message_ids.is_empty() {
+                    storeops::messages_in(c, mb, fid)?
                 } else {
-                    partial = true;
+                    q.message_ids.iter().map(|m| m.0 as i64).collect()
+                };
+                for mid in ids {
+                    if storeops::message_folder(c, mb, mid)? == Some(fid) {
+                        set_read_bit(c, mb, mid, read)?;
+                    } else {
+                        partial = true;
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(partial)
+                Ok(partial)
+            })
         })
     })();
     match result {
@@ -608,22 +611,22 @@ fn delete_messages(
         let fid = fid.ok_or(ErrorCode::NO_SUPPORT)?;
         let mb = info.mailbox_id;
         ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            let mut partial = false;
-            for id in ids {
-                let mid = id.0 as i64;
-                if storeops::message_folder(&tx, mb, mid)? == Some(fid) {
-                    m::delete_instance(&tx, mb, mid)?;
-                    tx.execute(
-                        "DELETE FROM messages WHERE mailbox_id = ?1 AND mid = ?2",
-                        rusqlite::params![mb, mid],
-                    )?;
-                } else {
-                    partial = true;
+            tx::write(c, |c| {
+                let mut partial = false;
+                for id in ids {
+                    let mid = id.0 as i64;
+                    if storeops::message_folder(c, mb, mid)? == Some(fid) {
+                        m::delete_instance(c, mb, mid)?;
+                        c.execute(
+                            "DELETE FROM messages WHERE mailbox_id = ?1 AND mid = ?2",
+                            rusqlite::params![mb, mid],
+                        )?;
+                    } else {
+                        partial = true;
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(partial)
+                Ok(partial)
+            })
         })
     })();
     match result {
@@ -659,43 +662,43 @@ fn move_copy(
         let copy = q.want_copy != 0;
         let quota = ctx.limits.mailbox_quota;
         let out = ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            let before = usage::mailbox_bytes(&tx, dmb)?;
-            let mut partial = false;
-            for id in &q.message_ids {
-                let mid = id.0 as i64;
-                if storeops::message_folder(&tx, smb, mid)? != Some(src_fid) {
-                    partial = true;
-                    continue;
-                }
-                if copy || smb != dmb {
-                    let new = m::alloc_id(&tx, dmb)?;
-                    m::copy_instance(&tx, smb, mid, dmb, new)?;
-                    tx.execute(
-                        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
-                        rusqlite::params![dmb, new, dst_fid],
-                    )?;
-                    // Checked after each copy, so a large batch stops at the first message
-                    // that does not fit; dropping `tx` rolls back the ones before it.
-                    if let Some(over) = usage::over_quota(&tx, dmb, quota, before)? {
-                        return Ok(Err(over));
+            tx::write_or_decline(c, |c| {
+                let before = usage::mailbox_bytes(c, dmb)?;
+                let mut partial = false;
+                for id in &q.message_ids {
+                    let mid = id.0 as i64;
+                    if storeops::message_folder(c, smb, mid)? != Some(src_fid) {
+                        partial = true;
+                        continue;
                     }
-                    if !copy {
-                        m::delete_instance(&tx, smb, mid)?;
-                        tx.execute(
-                            "DELETE FROM messages WHERE mailbox_id = ?1 AND mid = ?2",
-                            rusqlite::params![smb, mid],
+                    if copy || smb != dmb {
+                        let new = m::alloc_id(c, dmb)?;
+                        m::copy_instance(c, smb, mid, dmb, new)?;
+                        c.execute(
+                            "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
+                            rusqlite::params![dmb, new, dst_fid],
+                        )?;
+                        // Checked after each copy, so a large batch stops at the first message
+                        // that does not fit; declining rolls back the ones before it.
+                        if let Some(over) = usage::over_quota(c, dmb, quota, before)? {
+                            return Ok(Err(over));
+                        }
+                        if !copy {
+                            m::delete_instance(c, smb, mid)?;
+                            c.execute(
+                                "DELETE FROM messages WHERE mailbox_id = ?1 AND mid = ?2",
+                                rusqlite::params![smb, mid],
+                            )?;
+                        }
+                    } else {
+                        c.execute(
+                            "UPDATE messages SET fid = ?3 WHERE mailbox_id = ?1 AND mid = ?2",
+                            rusqlite::params![smb, mid, dst_fid],
                         )?;
                     }
-                } else {
-                    tx.execute(
-                        "UPDATE messages SET fid = ?3 WHERE mailbox_id = ?1 AND mid = ?2",
-                        rusqlite::params![smb, mid, dst_fid],
-                    )?;
                 }
-            }
-            tx.commit()?;
-            Ok(Ok(partial))
+                Ok(Ok(partial))
+            })
         })?;
         out.map_err(|over| {
             tracing::info!(

@@ -23,6 +23,7 @@ use super::recipients;
 use super::step::{Step, encoded_len, slot};
 use crate::store::deliver::{MSGFLAG_READ, MSGFLAG_UNSENT};
 use crate::store::messages::{self as m, KIND_ATTACHMENT, KIND_MESSAGE};
+use crate::store::tx;
 
 /// One value of an object as the ROPs see it: inline, or chunked with its size.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,13 +77,13 @@ pub(super) fn message_instance(
     }
     let committed = msg.state.committed;
     let w = ctx.with_conn(|c| {
-        let tx = c.unchecked_transaction()?;
-        let w = m::new_working_id(&tx, mb)?;
-        if committed {
-            m::copy_instance(&tx, mb, msg.mid, mb, w)?;
-        }
-        tx.commit()?;
-        Ok(w)
+        tx::write(c, |c| {
+            let w = m::new_working_id(c, mb)?;
+            if committed {
+                m::copy_instance(c, mb, msg.mid, mb, w)?;
+            }
+            Ok(w)
+        })
     })?;
     if let Object::Message(live) = ctx.handles.get_mut(handle)? {
         live.state.work = Some(w);
@@ -343,10 +344,11 @@ fn on_release(ctx: &mut MailboxContext, released: &Object) {
     let result = match released {
         Object::Message(msg) if msg.state.embedded_in.is_none() => match msg.state.work {
             Some(w) => ctx.with_conn(|c| {
-                let tx = c.unchecked_transaction()?;
-                m::delete_instance(&tx, msg.mailbox_id, w)?;
-                m::forget_working(&tx, w)?;
-                tx.commit()
+                tx::write(c, |c| {
+                    m::delete_instance(c, msg.mailbox_id, w)?;
+                    m::forget_working(c, w)?;
+                    Ok(())
+                })
             }),
             None => Ok(()),
         },

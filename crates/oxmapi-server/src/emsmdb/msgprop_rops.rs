@@ -19,6 +19,7 @@ use super::context::MailboxContext;
 use super::msgobj;
 use super::step::{Step, WRITE_ROOM, fail, reply, slot};
 use crate::store::messages::{self as m, NamedProp};
+use crate::store::tx;
 
 /// PS_MAPI (MS-OXPROPS 1.3.2): names in this set map to the property ID = LID.
 const PS_MAPI: [u8; 16] = [
@@ -158,19 +159,20 @@ pub(super) fn set_props(
         let bag = msgobj::object_bag(ctx, slot(handles, idx)?, true)?;
         let mut problems = Vec::new();
         ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            for (i, tv) in q.values.iter().enumerate() {
-                if computed_only(tv.tag) {
-                    problems.push(PropertyProblem {
-                        index: u16::try_from(i).unwrap_or(u16::MAX),
-                        tag: tv.tag,
-                        error: ErrorCode::NO_ACCESS,
-                    });
-                    continue;
+            tx::write(c, |c| {
+                for (i, tv) in q.values.iter().enumerate() {
+                    if computed_only(tv.tag) {
+                        problems.push(PropertyProblem {
+                            index: u16::try_from(i).unwrap_or(u16::MAX),
+                            tag: tv.tag,
+                            error: ErrorCode::NO_ACCESS,
+                        });
+                        continue;
+                    }
+                    m::put_prop(c, bag.mailbox_id, bag.kind, bag.id, tv.tag, &tv.value)?;
                 }
-                m::put_prop(&tx, bag.mailbox_id, bag.kind, bag.id, tv.tag, &tv.value)?;
-            }
-            tx.commit()
+                Ok(())
+            })
         })?;
         Ok(SetPropertiesResponse {
             input_handle_index: idx,

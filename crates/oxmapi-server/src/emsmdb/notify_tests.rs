@@ -18,7 +18,7 @@ use oxmapi_wire::rpcext::{PackOptions, pack_segment, unpack_segments};
 
 use super::MailboxContext;
 use crate::store::deliver::NewMessage;
-use crate::store::{Store, UserRecord};
+use crate::store::{Store, UserRecord, tx};
 
 const NULL: u32 = 0xFFFF_FFFF;
 const BIG: u32 = 0x40000;
@@ -559,12 +559,12 @@ fn chained_query_rows_segments_carry_no_notifications() {
     };
     f.store
         .with_conn(|c| {
-            let tx = c.transaction()?;
-            for i in 0..1200 {
-                crate::store::deliver::insert_message(&tx, f.alice.id, inbox, &note(i))?;
-            }
-            tx.commit()?;
-            Ok(())
+            tx::write(c, |c| {
+                for i in 0..1200 {
+                    crate::store::deliver::insert_message(c, f.alice.id, inbox, &note(i))?;
+                }
+                Ok(())
+            })
         })
         .expect("seed");
     let mut alice = Sess::new(&f, &f.alice);

@@ -28,6 +28,7 @@ use super::msgobj;
 use super::objects::{Bag, Object, StreamObj};
 use super::step::{Step, WRITE_ROOM, fail, out_slot, reply, slot};
 use crate::store::messages as m;
+use crate::store::tx;
 use crate::store::usage;
 
 /// OpenModeFlags (MS-OXCPRPT 2.2.14.1): ReadOnly 0x00, ReadWrite 0x01, Create 0x02,
@@ -209,9 +210,10 @@ fn set_size(ctx: &mut MailboxContext, h: u32, size: u64) -> Result<(), ErrorCode
     let cur = ctx.with_conn(|c| m::blob_size(c, bag.owner(), s.tag))?;
     check_growth(ctx, bag, cur, size, 0)?;
     ctx.with_conn(|c| {
-        let tx = c.unchecked_transaction()?;
-        m::set_blob_size(&tx, bag.owner(), s.tag, size)?;
-        tx.commit()
+        tx::write(c, |c| {
+            m::set_blob_size(c, bag.owner(), s.tag, size)?;
+            Ok(())
+        })
     })
 }
 
@@ -294,23 +296,23 @@ pub(super) fn open(
             (Some(Source::Chunked(n)), false) => n,
             (Some(Source::Inline(b)), false) => b.len() as u64,
             (src, true) => ctx.with_conn(|c| {
-                let tx = c.unchecked_transaction()?;
-                let keep = match src {
-                    Some(Source::Inline(b)) if mode != MODE_CREATE => Some(b),
-                    _ => None,
-                };
-                m::delete_prop(&tx, bag.mailbox_id, bag.kind, bag.id, tag.id())?;
-                m::set_blob_size(&tx, bag.owner(), tag, 0)?;
-                if let Some(b) = &keep {
-                    m::write_blob(&tx, bag.owner(), tag, 0, b)?;
-                }
-                let n = if mode == MODE_CREATE {
-                    0
-                } else {
-                    m::blob_size(&tx, bag.owner(), tag)?
-                };
-                tx.commit()?;
-                Ok(n)
+                tx::write(c, |c| {
+                    let keep = match src {
+                        Some(Source::Inline(b)) if mode != MODE_CREATE => Some(b),
+                        _ => None,
+                    };
+                    m::delete_prop(c, bag.mailbox_id, bag.kind, bag.id, tag.id())?;
+                    m::set_blob_size(c, bag.owner(), tag, 0)?;
+                    if let Some(b) = &keep {
+                        m::write_blob(c, bag.owner(), tag, 0, b)?;
+                    }
+                    let n = if mode == MODE_CREATE {
+                        0
+                    } else {
+                        m::blob_size(c, bag.owner(), tag)?
+                    };
+                    Ok(n)
+                })
             })?,
         };
         let stream_size = u32::try_from(size).map_err(|_| STREAM_SIZE_ERROR)?;
@@ -419,9 +421,10 @@ pub(super) fn write(
         let size = ctx.with_conn(|c| m::blob_size(c, bag.owner(), s.tag))?;
         check_growth(ctx, bag, size, end, q.data.len())?;
         ctx.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            m::write_blob(&tx, bag.owner(), s.tag, s.pos, &q.data)?;
-            tx.commit()
+            tx::write(c, |c| {
+                m::write_blob(c, bag.owner(), s.tag, s.pos, &q.data)?;
+                Ok(())
+            })
         })?;
         set_pos(ctx, h, s.pos + q.data.len() as u64)?;
         Ok(u16::try_from(q.data.len()).unwrap_or(u16::MAX))

@@ -7,7 +7,7 @@ use oxmapi_wire::data::{
 use oxmapi_wire::rpcext::unpack_segments;
 
 use super::MailboxContext;
-use crate::store::{Store, UserRecord};
+use crate::store::{Store, UserRecord, tx};
 
 const NULL: u32 = 0xFFFF_FFFF;
 const NO_COMP_NO_XOR: u32 = 0x3;
@@ -276,32 +276,32 @@ fn hierarchy_of_the_ipm_subtree_lists_special_folders() {
 fn seed(f: &Fixture, folder: u64, n: usize, subject: impl Fn(usize) -> String) {
     f.store
         .with_conn(|c| {
-            let tx = c.transaction()?;
-            for i in 0..n {
-                let mid = oxmapi_wire::data::MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
-                tx.execute(
-                    "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![f.alice.id, mid, folder as i64],
-                )?;
-                let mut w = WriteCursor::new();
-                encode_typed_value(
-                    &PropertyValue::Unicode(subject(i)),
-                    &mut w,
-                    ValueContext::Rop,
-                )
-                .unwrap();
-                tx.execute(
-                    "INSERT INTO props VALUES (?1, 1, ?2, ?3, ?4)",
-                    rusqlite::params![
-                        f.alice.id,
-                        mid,
-                        i64::from(tags::PidTagSubject.0),
-                        w.into_inner()
-                    ],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
+            tx::write(c, |c| {
+                for i in 0..n {
+                    let mid = oxmapi_wire::data::MessageId::new(1, 0x10_0000 + i as u64).0 as i64;
+                    c.execute(
+                        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![f.alice.id, mid, folder as i64],
+                    )?;
+                    let mut w = WriteCursor::new();
+                    encode_typed_value(
+                        &PropertyValue::Unicode(subject(i)),
+                        &mut w,
+                        ValueContext::Rop,
+                    )
+                    .unwrap();
+                    c.execute(
+                        "INSERT INTO props VALUES (?1, 1, ?2, ?3, ?4)",
+                        rusqlite::params![
+                            f.alice.id,
+                            mid,
+                            i64::from(tags::PidTagSubject.0),
+                            w.into_inner()
+                        ],
+                    )?;
+                }
+                Ok(())
+            })
         })
         .expect("seed");
 }

@@ -9,11 +9,12 @@
 //! [`SubmitOutcome::refused`] and logged at warn level.
 
 use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreError;
 use super::handle::Store;
 use super::messages::{self as m, BlobOwner, KIND_ATTACHMENT, KIND_MESSAGE, PropList, Recipient};
+use super::tx;
 use super::usage::{self, OverQuota};
 use super::users::UserRecord;
 use crate::limits::Limits;
@@ -156,8 +157,8 @@ impl Store {
         limits: &Limits,
         hooks: SubmitHooks,
     ) -> Result<SubmitOutcome, SubmitError> {
-        let mut conn = self.conn.lock().map_err(|_| SubmitError::NotFound)?;
-        submit(&mut conn, sender, mid, limits, hooks)
+        let conn = self.conn.lock().map_err(|_| SubmitError::NotFound)?;
+        submit(&conn, sender, mid, limits, hooks)
     }
 }
 
@@ -232,16 +233,13 @@ pub fn insert_message(
 ///
 /// Any failure rolls everything back: a delivery is complete or absent, never doubled.
 pub fn submit(
-    conn: &mut Connection,
+    conn: &Connection,
     sender: &UserRecord,
     mid: i64,
     limits: &Limits,
     hooks: SubmitHooks,
 ) -> Result<SubmitOutcome, SubmitError> {
-    let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
-    let out = submit_in(&tx, sender, mid, limits, hooks)?;
-    tx.commit()?;
-    Ok(out)
+    tx::write(conn, |c| submit_in(c, sender, mid, limits, hooks))
 }
 
 fn submit_in(

@@ -4,7 +4,7 @@
 //! MS-OXCSTOR 2.2.1.1.3 in order, 20..=25 the IPM default folders.
 
 use oxmapi_wire::data::FolderId;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::error::StoreError;
 
@@ -73,7 +73,7 @@ const PUBLIC: &[(i64, &str, Parent)] = &[
 
 /// Creates the 19 special folders of mailbox `mailbox_id`, allocating GLOBCNTs from
 /// `users.next_globcnt` in the same transaction.
-pub(crate) fn create_private(tx: &Transaction<'_>, mailbox_id: i64) -> Result<(), StoreError> {
+pub(crate) fn create_private(tx: &Connection, mailbox_id: i64) -> Result<(), StoreError> {
     let specs: Vec<_> = PRIVATE.iter().map(|&(s, n, c, p)| (s, n, c, p)).collect();
     let first: i64 = tx.query_row(
         "SELECT next_globcnt FROM users WHERE id = ?1",
@@ -91,7 +91,7 @@ pub(crate) fn create_private(tx: &Transaction<'_>, mailbox_id: i64) -> Result<()
 /// Creates the public store (mailbox_id 0) unless it exists, allocating from
 /// `org.public_next_globcnt`. For `PUBLIC` entries, `Ipm` means "under the NON_IPM_SUBTREE"
 /// for the system folders (4..=10) as in Exchange.
-pub(crate) fn create_public(tx: &Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn create_public(tx: &Connection) -> Result<(), StoreError> {
     let exists: i64 = tx.query_row(
         "SELECT COUNT(*) FROM folders WHERE mailbox_id = 0",
         [],
@@ -123,7 +123,7 @@ pub fn stored_id(globcnt: i64) -> i64 {
 type Spec<'a> = (i64, &'a str, Option<&'a str>, Parent);
 
 fn insert_all(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     mailbox_id: i64,
     mut globcnt: i64,
     specs: &[Spec<'_>],

@@ -2,9 +2,9 @@
 //! folders, and moving messages between folders (the operations behind MS-OXCFOLD 3.2.5 and
 //! MS-OXCSTOR 3.2.5.3). Nothing here knows about ROPs.
 //!
-//! Every public function runs inside a savepoint ([`atomically`]), so it is all-or-nothing
-//! whether or not the caller already holds a transaction, and composes with the caller's own
-//! statements.
+//! Every public function is one write unit ([`tx::write`]: a transaction of its own, or a
+//! savepoint of the caller's), so it is all-or-nothing whether or not the caller already
+//! holds a transaction, and composes with the caller's own statements.
 //!
 //! Soft delete (no DELETE_HARD_DELETE): this store keeps no dumpster. A soft-deleted folder
 //! disappears from the hierarchy, and every message it held (in its whole subtree) moves to
@@ -16,6 +16,7 @@ use oxmapi_wire::data::{PropertyTag, PropertyValue, ValueContext, encode_typed_v
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::folders::stored_id;
+use super::tx;
 
 /// `props.kind` of folders.
 pub(crate) const KIND_FOLDER: i64 = 0;
@@ -72,29 +73,10 @@ pub(crate) struct DeleteOptions {
     pub(crate) hard: bool,
 }
 
-/// Runs `f` inside a savepoint: released on success, rolled back on error.
-pub(crate) fn atomically<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> WriteResult<T>,
-) -> WriteResult<T> {
-    conn.execute_batch("SAVEPOINT folders_write")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("RELEASE folders_write")?;
-            Ok(v)
-        }
-        Err(e) => {
-            // The rollback can only fail if the connection is broken; the first error matters.
-            let _ = conn.execute_batch("ROLLBACK TO folders_write; RELEASE folders_write");
-            Err(e)
-        }
-    }
-}
-
 /// Allocates `n` consecutive GLOBCNTs of a store (`users.next_globcnt`, or
 /// `org.public_next_globcnt` for mailbox 0) and returns the first.
 pub(crate) fn allocate_globcnt(conn: &Connection, mailbox_id: i64, n: i64) -> WriteResult<i64> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         let first: i64 = if mailbox_id == 0 {
             c.query_row(
                 "SELECT public_next_globcnt FROM org WHERE id = 1",
@@ -149,7 +131,7 @@ pub(crate) fn create_folder(
     parent: i64,
     spec: &NewFolder<'_>,
 ) -> WriteResult<i64> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         folder_parent(c, mailbox_id, parent)?;
         if let Some(existing) = child_by_name(c, mailbox_id, parent, spec.name)? {
             return Err(FolderWriteError::Collision { existing });
@@ -186,7 +168,7 @@ pub(crate) fn delete_folder(
     fid: i64,
     opts: DeleteOptions,
 ) -> WriteResult<bool> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         let (at, special) = folder_parent(c, mailbox_id, fid)?;
         if at != Some(parent) {
             return Err(FolderWriteError::NotFound);
@@ -216,7 +198,7 @@ pub(crate) fn empty_folder(
     fid: i64,
     hard: bool,
 ) -> WriteResult<bool> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         folder_parent(c, mailbox_id, fid)?;
         let target = soft_target(c, mailbox_id, fid, hard)?;
         let own = messages_in(c, mailbox_id, &[fid])?;
@@ -242,7 +224,7 @@ pub(crate) fn move_messages(
     mids: &[i64],
     dest: i64,
 ) -> WriteResult<usize> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         folder_parent(c, mailbox_id, dest)?;
         let mut st =
             c.prepare_cached("UPDATE messages SET fid = ?3 WHERE mailbox_id = ?1 AND mid = ?2")?;
@@ -257,7 +239,7 @@ pub(crate) fn move_messages(
 /// Removes messages for good: their `messages` and `props` rows and their rows in every other
 /// table keyed by `(mailbox_id, mid)` (recipients, attachments, queue entries, ...).
 pub(crate) fn purge_messages(conn: &Connection, mailbox_id: i64, mids: &[i64]) -> WriteResult<()> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         let tables = message_side_tables(c)?;
         for mid in mids {
             c.execute(
@@ -287,7 +269,7 @@ pub(crate) fn move_folder(
     dest_parent: i64,
     new_name: Option<&str>,
 ) -> WriteResult<()> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         let (at, special) = folder_parent(c, mailbox_id, fid)?;
         if at != Some(src_parent) {
             return Err(FolderWriteError::NotFound);
@@ -329,7 +311,7 @@ pub(crate) fn copy_folder(
     new_name: Option<&str>,
     recursive: bool,
 ) -> WriteResult<i64> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         let (at, _) = folder_parent(c, mailbox_id, fid)?;
         if at != Some(src_parent) {
             return Err(FolderWriteError::NotFound);
@@ -356,7 +338,7 @@ pub(crate) fn rename_folder(
     fid: i64,
     name: &str,
 ) -> WriteResult<()> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         let (parent, special) = folder_parent(c, mailbox_id, fid)?;
         if special.is_some() {
             return Err(FolderWriteError::Special);
@@ -384,7 +366,7 @@ pub(crate) fn set_container_class(
     fid: i64,
     class: Option<&str>,
 ) -> WriteResult<()> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         folder_parent(c, mailbox_id, fid)?;
         c.execute(
             "UPDATE folders SET container_class = ?3 WHERE mailbox_id = ?1 AND fid = ?2",
@@ -403,7 +385,7 @@ pub(crate) fn put_props(
     object_id: i64,
     values: &[(PropertyTag, PropertyValue)],
 ) -> WriteResult<()> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         for (tag, value) in values {
             let mut w = WriteCursor::new();
             encode_typed_value(value, &mut w, ValueContext::Rop)
@@ -430,7 +412,7 @@ pub(crate) fn set_receive_folder(
     message_class: &str,
     fid: Option<i64>,
 ) -> WriteResult<()> {
-    atomically(conn, |c| {
+    tx::write(conn, |c| {
         c.execute(
             "DELETE FROM receive_folders WHERE mailbox_id = ?1 AND message_class = ?2",
             params![mailbox_id, message_class],

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::error::StoreError;
-use super::{changes, folders, messages, schema, summary, usage};
+use super::{changes, folders, messages, schema, summary, tx, usage};
 
 /// The organization row (table `org`).
 #[derive(Clone, PartialEq, Eq)]
@@ -286,7 +286,7 @@ impl Store {
         // REPLACE conflict resolution fires the delete triggers of `usage` too.
         conn.pragma_update(None, "recursive_triggers", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&conn)?;
         messages::drop_working_copies(&conn)?;
         summary::refresh_stale(&conn)?;
         changes::install(&conn)?;
@@ -383,16 +383,8 @@ impl Store {
         let started = Instant::now();
         let out = {
             let _armed = limit.map(|l| reader.watch.arm(started + l));
-            (|| {
-                reader.conn.execute_batch("BEGIN")?;
-                let out = f(&reader.conn);
-                reader.conn.execute_batch("COMMIT")?;
-                out
-            })()
+            tx::read(&reader.conn, f)
         };
-        if !reader.conn.is_autocommit() {
-            let _ = reader.conn.execute_batch("ROLLBACK");
-        }
         let hold = Hold {
             held: started.elapsed(),
             commits: 0,
@@ -497,17 +489,19 @@ impl Store {
         self.conn.lock()
     }
 
+    /// Runs `f` as one write unit ([`tx::write`]) on the locked writer connection, the stale
+    /// summaries it left refreshed in the same unit.
     pub(super) fn with_tx<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        // Summaries in the same transaction (not in one of their own when the lock passes on).
-        summary::refresh_stale(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let conn = self.lock()?;
+        tx::write(&conn, |c| {
+            let out = f(c)?;
+            // Summaries in the same transaction (not in one of their own when the lock passes on).
+            summary::refresh_stale(c)?;
+            Ok(out)
+        })
     }
 }
 
@@ -625,11 +619,11 @@ mod tests {
         out.expect("within the limit");
         assert_eq!(hold.commits, 2, "two autocommitted writes");
         let (out, _) = store.with_conn_limited(Duration::from_millis(10), |c| {
-            let tx = c.transaction()?;
-            tx.execute("INSERT INTO t VALUES (2)", [])?;
-            tx.query_row(SLOW, [1_000_000_000_000i64], |r| r.get::<_, i64>(0))?;
-            tx.commit()?;
-            Ok(())
+            tx::write(c, |c| {
+                c.execute("INSERT INTO t VALUES (2)", [])?;
+                c.query_row(SLOW, [1_000_000_000_000i64], |r| r.get::<_, i64>(0))?;
+                Ok(())
+            })
         });
         assert!(out.expect_err("interrupted").is_interrupted());
         let rows: i64 = store

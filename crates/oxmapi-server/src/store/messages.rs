@@ -1078,8 +1078,8 @@ mod tests {
     use super::*;
 
     fn conn() -> Connection {
-        let mut c = Connection::open_in_memory().expect("sqlite");
-        super::super::schema::migrate(&mut c).expect("schema");
+        let c = Connection::open_in_memory().expect("sqlite");
+        super::super::schema::migrate(&c).expect("schema");
         c
     }
 

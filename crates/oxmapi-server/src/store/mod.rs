@@ -27,6 +27,7 @@ mod handle;
 pub mod messages;
 pub mod schema;
 pub mod summary;
+pub(crate) mod tx;
 pub mod usage;
 mod users;
 

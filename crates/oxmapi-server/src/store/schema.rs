@@ -15,6 +15,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::error::StoreError;
+use super::tx;
 
 /// The schema version this build writes.
 pub const VERSION: i64 = 2;
@@ -184,7 +185,7 @@ const V2_COLUMNS: [(&str, &str); 16] = [
 ];
 
 /// Brings the file to [`VERSION`] (see the module documentation).
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > VERSION {
         return Err(StoreError::Schema {
@@ -195,35 +196,35 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if found == VERSION {
         return Ok(());
     }
-    let tx = conn.transaction()?;
-    let existing = table_exists(&tx, "messages")?;
-    if existing {
-        // Version 1: add the new columns to the tables that exist, then create the rest.
-        for (table, column) in V2_COLUMNS {
-            let name = column.split_whitespace().next().unwrap_or_default();
-            if table_exists(&tx, table)? && !column_exists(&tx, table, name)? {
-                tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column};"))?;
+    tx::write(conn, |c| {
+        let existing = table_exists(c, "messages")?;
+        if existing {
+            // Version 1: add the new columns to the tables that exist, then create the rest.
+            for (table, column) in V2_COLUMNS {
+                let name = column.split_whitespace().next().unwrap_or_default();
+                if table_exists(c, table)? && !column_exists(c, table, name)? {
+                    c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column};"))?;
+                }
             }
         }
-    }
-    tx.execute_batch(TABLES)?;
-    tx.execute_batch(INDEXES_AND_TRIGGERS)?;
-    if existing {
-        // Every summary is stale (the new column's default); counts start as if every
-        // message were unread (flags 0): refreshing the summaries moves them to the truth
-        // through `counts_messages_au`.
-        tx.execute_batch(
-            "UPDATE folders SET
-               content_count = (SELECT COUNT(*) FROM messages m
-                 WHERE m.mailbox_id = folders.mailbox_id AND m.fid = folders.fid),
-               unread_count = (SELECT COUNT(*) FROM messages m
-                 WHERE m.mailbox_id = folders.mailbox_id AND m.fid = folders.fid
-                   AND m.flags & 1 = 0);",
-        )?;
-    }
-    tx.pragma_update(None, "user_version", VERSION)?;
-    tx.commit()?;
-    Ok(())
+        c.execute_batch(TABLES)?;
+        c.execute_batch(INDEXES_AND_TRIGGERS)?;
+        if existing {
+            // Every summary is stale (the new column's default); counts start as if every
+            // message were unread (flags 0): refreshing the summaries moves them to the truth
+            // through `counts_messages_au`.
+            c.execute_batch(
+                "UPDATE folders SET
+                   content_count = (SELECT COUNT(*) FROM messages m
+                     WHERE m.mailbox_id = folders.mailbox_id AND m.fid = folders.fid),
+                   unread_count = (SELECT COUNT(*) FROM messages m
+                     WHERE m.mailbox_id = folders.mailbox_id AND m.fid = folders.fid
+                       AND m.flags & 1 = 0);",
+            )?;
+        }
+        c.pragma_update(None, "user_version", VERSION)?;
+        Ok(())
+    })
 }
 
 fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {

@@ -19,6 +19,7 @@ use oxmapi_wire::data::{PropertyTag, PropertyValue, tags};
 use rusqlite::{Connection, params};
 
 use super::messages::{self as m, KIND_MESSAGE, PropList};
+use super::tx;
 
 /// mfHasAttach (MS-OXCMSG 2.2.1.6).
 const MSGFLAG_HASATTACH: i32 = 0x10;
@@ -75,8 +76,8 @@ pub fn any_stale(conn: &Connection) -> rusqlite::Result<bool> {
         .query_row([], |r| r.get(0))
 }
 
-/// Recomputes every stale summary; returns how many. Runs in its own transaction unless the
-/// caller has one open.
+/// Recomputes every stale summary; returns how many. One write unit ([`tx::write`]): its own
+/// transaction, or a savepoint of the caller's.
 pub fn refresh_stale(conn: &Connection) -> rusqlite::Result<usize> {
     let stale: Vec<(i64, i64)> = {
         let mut st = conn.prepare_cached("SELECT mailbox_id, mid FROM messages WHERE stale = 1")?;
@@ -86,24 +87,9 @@ pub fn refresh_stale(conn: &Connection) -> rusqlite::Result<usize> {
     if stale.is_empty() {
         return Ok(0);
     }
-    let own = conn.is_autocommit();
-    if own {
-        conn.execute_batch("BEGIN")?;
-    }
-    let result = stale
-        .iter()
-        .try_for_each(|&(mb, mid)| refresh(conn, mb, mid));
-    if own {
-        match result {
-            Ok(()) => conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-    } else {
-        result?;
-    }
+    tx::write(conn, |c| {
+        stale.iter().try_for_each(|&(mb, mid)| refresh(c, mb, mid))
+    })?;
     Ok(stale.len())
 }
 
@@ -312,26 +298,79 @@ pub fn ordered(
     rows.collect()
 }
 
-/// Every message of folder `fid` in creation order with its summary and inline values of
+/// Summary columns that hold a stored value as it is (strings as PtypString, times as
+/// PtypTime): read from the row, no join with `props`.
+const VALUE_COLUMNS: [(PropertyTag, &str); 6] = [
+    (tags::PidTagSubject, "subject"),
+    (tags::PidTagSenderName, "sender"),
+    (tags::PidTagMessageClass, "class"),
+    (tags::PidTagMessageDeliveryTime, "delivery_time"),
+    (tags::PidTagClientSubmitTime, "submit_time"),
+    (tags::PidTagLastModificationTime, "modified_time"),
+];
+
+/// Every message of folder `fid` in creation order with its summary and the values of
 /// property IDs `ids` (one statement: what a restriction or a sort on stored values reads).
+/// Values the summary holds come from the row; only the others are joined from `props`.
 pub fn folder_rows(
     conn: &Connection,
     mailbox_id: i64,
     fid: i64,
     ids: &[u16],
 ) -> rusqlite::Result<Vec<StoredRow>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT m.mid, m.size, m.has_attach, m.flags, p.tag, p.value FROM messages m
-           LEFT JOIN props p ON p.mailbox_id = m.mailbox_id AND p.kind = {KIND_MESSAGE}
-             AND p.object_id = m.mid AND (p.tag >> 16) IN ({})
-         WHERE m.mailbox_id = ?1 AND m.fid = ?2 ORDER BY m.rowid",
-        id_list(ids)
-    ))?;
+    let from_row: Vec<(usize, PropertyTag)> = VALUE_COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, _))| ids.contains(&t.id()))
+        .map(|(i, (t, _))| (i, *t))
+        .collect();
+    let joined: Vec<u16> = ids
+        .iter()
+        .copied()
+        .filter(|id| !VALUE_COLUMNS.iter().any(|(t, _)| t.id() == *id))
+        .collect();
+    let columns = VALUE_COLUMNS
+        .iter()
+        .map(|(_, c)| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = if joined.is_empty() {
+        format!(
+            "SELECT m.mid, m.size, m.has_attach, m.flags, {columns}, NULL, NULL FROM messages m
+             WHERE m.mailbox_id = ?1 AND m.fid = ?2 ORDER BY m.rowid"
+        )
+    } else {
+        format!(
+            "SELECT m.mid, m.size, m.has_attach, m.flags, {columns}, p.tag, p.value
+             FROM messages m
+               LEFT JOIN props p ON p.mailbox_id = m.mailbox_id AND p.kind = {KIND_MESSAGE}
+                 AND p.object_id = m.mid AND (p.tag >> 16) IN ({})
+             WHERE m.mailbox_id = ?1 AND m.fid = ?2 ORDER BY m.rowid",
+            id_list(&joined)
+        )
+    };
+    let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params![mailbox_id, fid])?;
     let mut out: Vec<StoredRow> = Vec::new();
+    let first_value = 4;
+    let tag_at = first_value + VALUE_COLUMNS.len();
     while let Some(r) = rows.next()? {
         let mid: i64 = r.get(0)?;
         if out.last().is_none_or(|row| row.mid != mid) {
+            let mut values = Vec::with_capacity(ids.len());
+            for &(i, tag) in &from_row {
+                let value = if tag.ty() == tags::PidTagSubject.ty() {
+                    r.get::<_, Option<String>>(first_value + i)?
+                        .map(PropertyValue::Unicode)
+                } else {
+                    r.get::<_, Option<i64>>(first_value + i)?
+                        .and_then(|t| u64::try_from(t).ok())
+                        .map(PropertyValue::Time)
+                };
+                if let Some(v) = value {
+                    values.push((tag, v));
+                }
+            }
             out.push(StoredRow {
                 mid,
                 summary: Summary {
@@ -339,12 +378,13 @@ pub fn folder_rows(
                     has_attach: r.get(2)?,
                     flags: i32::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
                 },
-                values: Vec::new(),
+                values,
             });
         }
-        let (Some(tag), Some(blob)) =
-            (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<Vec<u8>>>(5)?)
-        else {
+        let (Some(tag), Some(blob)) = (
+            r.get::<_, Option<i64>>(tag_at)?,
+            r.get::<_, Option<Vec<u8>>>(tag_at + 1)?,
+        ) else {
             continue;
         };
         if let (Ok(tag), Some(value), Some(row)) =

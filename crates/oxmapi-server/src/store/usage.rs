@@ -15,6 +15,8 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::tx;
+
 /// The TEMP table: bytes per mailbox.
 const TABLE: &str = "oxmapi_mailbox_usage";
 
@@ -101,39 +103,27 @@ pub fn over_quota(
     }))
 }
 
-/// Runs the write `f` inside a savepoint and keeps it only if mailbox `mailbox_id` is then
-/// within `quota` (see [`over_quota`]); otherwise everything `f` wrote is rolled back and
-/// `Ok(Err(OverQuota))` returned. An error of `f` rolls its writes back too. The check
+/// Runs the write `f` as one write unit ([`tx::write_or_decline`]) and keeps it only if
+/// mailbox `mailbox_id` is then within `quota` (see [`over_quota`]); otherwise everything `f`
+/// wrote is rolled back and `Ok(Err(OverQuota))` returned. An error of `f` rolls its writes back too. The check
 /// measures what was really stored (the TEMP usage table follows the savepoint), so it is
 /// exact whatever `f` does: copies of sparse values, recipients, attachments.
 ///
-/// Works inside or outside the caller's transaction (outside, the savepoint is its own
-/// transaction).
+/// Works inside or outside the caller's transaction (inside, the unit is a savepoint of it).
 pub fn within_quota<T, E: From<rusqlite::Error>>(
     conn: &Connection,
     mailbox_id: i64,
     quota: u64,
     f: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<Result<T, OverQuota>, E> {
-    const ROLLBACK: &str = "ROLLBACK TO oxmapi_quota; RELEASE oxmapi_quota";
     let before = mailbox_bytes(conn, mailbox_id)?;
-    conn.execute_batch("SAVEPOINT oxmapi_quota")?;
-    let out = f(conn).and_then(|v| Ok((v, over_quota(conn, mailbox_id, quota, before)?)));
-    match out {
-        Ok((v, None)) => {
-            conn.execute_batch("RELEASE oxmapi_quota")?;
-            Ok(Ok(v))
-        }
-        Ok((_, Some(over))) => {
-            conn.execute_batch(ROLLBACK)?;
-            Ok(Err(over))
-        }
-        Err(e) => {
-            // The rollback only fails on a broken connection; the first error matters.
-            let _ = conn.execute_batch(ROLLBACK);
-            Err(e)
-        }
-    }
+    tx::write_or_decline(conn, |c| {
+        let v = f(c)?;
+        Ok(match over_quota(c, mailbox_id, quota, before)? {
+            None => Ok(v),
+            Some(over) => Err(over),
+        })
+    })
 }
 
 #[cfg(test)]
@@ -234,20 +224,22 @@ mod tests {
                 assert_eq!(recount(c, 7), 600);
                 // Inside the caller's transaction, nested: the inner refusal leaves the outer
                 // write, the caller's rollback removes it.
-                let tx = c.unchecked_transaction()?;
-                let r = within_quota(&tx, 7, 1000, |c| {
-                    put(c, 3, 300)?;
-                    within_quota(c, 7, 1000, |c| put(c, 4, 200))
-                })?;
-                assert!(matches!(
-                    r,
-                    Ok(Err(OverQuota {
-                        would_hold: 1100,
-                        ..
-                    }))
-                ));
-                assert_eq!(mailbox_bytes(&tx, 7)?, 900);
-                drop(tx);
+                let given_up: rusqlite::Result<()> = tx::write(c, |c| {
+                    let r = within_quota(c, 7, 1000, |c| {
+                        put(c, 3, 300)?;
+                        within_quota(c, 7, 1000, |c| put(c, 4, 200))
+                    })?;
+                    assert!(matches!(
+                        r,
+                        Ok(Err(OverQuota {
+                            would_hold: 1100,
+                            ..
+                        }))
+                    ));
+                    assert_eq!(mailbox_bytes(c, 7)?, 900);
+                    Err(rusqlite::Error::InvalidQuery)
+                });
+                assert!(given_up.is_err());
                 assert_eq!(mailbox_bytes(c, 7)?, 600);
                 // A mailbox over its quota (lowered since) may still shrink or stay level.
                 let r = within_quota(c, 7, 100, |c| {

@@ -190,7 +190,7 @@ impl Store {
     }
 }
 
-fn org_in(tx: &rusqlite::Transaction<'_>) -> Result<OrgRecord, StoreError> {
+fn org_in(tx: &rusqlite::Connection) -> Result<OrgRecord, StoreError> {
     tx.query_row(
         "SELECT name, domain, public_folders, server_guid, public_replica_guid FROM org WHERE id = 1",
         [],
