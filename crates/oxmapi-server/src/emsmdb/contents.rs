@@ -15,7 +15,7 @@ use oxmapi_wire::data::{PropertyTag, PropertyValue, Restriction};
 use rusqlite::Connection;
 
 use super::objects::SortKey;
-use super::props::{PropList, StoreInfo};
+use super::props::{self, PropList, StoreInfo};
 use super::restrict::Evaluate as _;
 use crate::store::summary::{self, StoredRow};
 
@@ -52,7 +52,12 @@ pub(super) fn fetch(
     if let Some(r) = restriction {
         super::restrict::tags_of(r, &mut tags);
     }
-    let mut ids: Vec<u16> = tags.iter().map(|t| t.id()).collect();
+    // Computed values come from the summary and the IDs: only stored ones are read.
+    let mut ids: Vec<u16> = tags
+        .iter()
+        .map(|t| t.id())
+        .filter(|id| !props::row_computes(*id))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     summary::folder_rows(conn, mailbox_id, fid, &ids).map(|r| Some(Fetched::Rows(r)))
@@ -102,7 +107,7 @@ pub(super) fn rows(
     Ok(Some(
         summary::rows(conn, info.mailbox_id, mids, &ids)?
             .into_iter()
-            .map(|row| (row.mid, info.message_row(fid, row)))
+            .map(|row| (row.mid, info.row_values(fid, &row, columns)))
             .collect(),
     ))
 }

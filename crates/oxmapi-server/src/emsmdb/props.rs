@@ -301,6 +301,12 @@ const ROW_COMPUTED: [PropertyTag; 11] = [
     tags::PidTagRead,
 ];
 
+/// Whether a contents-table row computes property `id` (from its summary or its IDs) rather
+/// than reading a stored value.
+pub(super) fn row_computes(id: u16) -> bool {
+    ROW_COMPUTED.iter().any(|t| t.id() == id)
+}
+
 impl StoreInfo {
     /// A contents-table row of a committed message from its stored summary and inline values
     /// (MS-OXCMSG 2.2.1): the same values [`StoreInfo::message_props`] gives, without a query.
@@ -310,6 +316,25 @@ impl StoreInfo {
             .filter_map(|t| Some((*t, self.row_computed(fid, &row, *t)?)))
             .collect();
         merge(row.values, c)
+    }
+
+    /// The values of `columns` in a contents-table row (what [`Self::message_row`] gives
+    /// for them, without computing the others).
+    pub(super) fn row_values(
+        &self,
+        fid: i64,
+        row: &StoredRow,
+        columns: &[PropertyTag],
+    ) -> PropList {
+        let mut out = PropList::with_capacity(columns.len());
+        for &tag in columns {
+            if let Some(v) = self.row_computed(fid, row, tag) {
+                out.push((tag.with_type(v.ty()), v));
+            } else if let Some((t, v)) = row.values.iter().find(|(t, _)| t.id() == tag.id()) {
+                out.push((*t, v.clone()));
+            }
+        }
+        out
     }
 
     /// One value of a contents-table row ([`Self::message_row`] without building the row).
