@@ -141,8 +141,6 @@ fn insert_within(
     store.with_conn(|c| {
         let out = within_quota(c, mailbox, limits.mailbox_quota, |c| {
             let mid = insert_message(c, mailbox, fid, msg)?;
-            // The summary in the same transaction (not in one of its own after it).
-            crate::store::summary::refresh(c, mailbox, mid)?;
             let size = crate::store::summary::size(c, mailbox, mid)?.unsigned_abs();
             if size > limits.max_message_size {
                 return Err(Refusal::TooLarge(size));

@@ -106,7 +106,7 @@ fn block<T>(rt: &Runtime, what: &str, f: impl Future<Output = Result<T>>) -> Res
 fn memory(rt: &Runtime, s: &Subject, report: &mut Report) -> Result<()> {
     let n = s.size;
     let pid = s.pid.context("no server process id")?;
-    let (rss0, _) = procs::memory_kib(pid).context("no /proc/PID/status")?;
+    let (rss0, _, _) = procs::memory_kib(pid).context("no /proc/PID/status")?;
     let client = s.small.client()?;
     let sessions = block(rt, "logons", async {
         let mut v = Vec::new();
@@ -128,7 +128,7 @@ fn memory(rt: &Runtime, s: &Subject, report: &mut Report) -> Result<()> {
         }
         Ok(())
     });
-    let (rss, hwm) = mem.context("no /proc/PID/status")?;
+    let (rss, hwm, anon) = mem.context("no /proc/PID/status")?;
     let mib = |kib: u64| kib as f64 / 1024.0;
     report.set(
         &format!("(e) {n}: server VmRSS before the sessions [MiB]"),
@@ -144,6 +144,11 @@ fn memory(rt: &Runtime, s: &Subject, report: &mut Report) -> Result<()> {
         &format!("(e) {n}: server VmHWM since start [MiB]"),
         s.col,
         Stat::one(mib(hwm)),
+    );
+    report.set(
+        &format!("(e) {n}: server RssAnon (heap; VmRSS less mapped files), {IDLE_SESSIONS} idle sessions [MiB]"),
+        s.col,
+        Stat::one(mib(anon)),
     );
     Ok(())
 }

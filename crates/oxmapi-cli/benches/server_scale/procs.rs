@@ -247,8 +247,10 @@ impl Drop for ServerProc {
     }
 }
 
-/// VmRSS and VmHWM of process `pid` in KiB (proc(5) `/proc/PID/status`).
-pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+/// VmRSS, VmHWM and RssAnon of process `pid` in KiB (proc(5) `/proc/PID/status`). RssAnon is
+/// the anonymous part (heap, stacks): VmRSS also counts the pages of files the process maps,
+/// such as a memory-mapped database.
+pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         text.lines()
@@ -256,7 +258,7 @@ pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
     };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((field("VmRSS:")?, field("VmHWM:")?, field("RssAnon:")?))
 }
 
 /// CPU time (user + system) this process has used so far, in seconds (proc(5)

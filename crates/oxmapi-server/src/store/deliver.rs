@@ -170,10 +170,6 @@ pub fn insert_message(
     msg: &NewMessage,
 ) -> rusqlite::Result<i64> {
     let mid = m::alloc_id(conn, mailbox_id)?;
-    conn.execute(
-        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
-        params![mailbox_id, mid, fid],
-    )?;
     for (tag, v) in &msg.props {
         m::put_prop(conn, mailbox_id, KIND_MESSAGE, mid, *tag, v)?;
     }
@@ -212,6 +208,8 @@ pub fn insert_message(
             )?;
         }
     }
+    // The folder's row last, with its summary (see `summary::insert`).
+    super::summary::insert(conn, mailbox_id, mid, fid)?;
     Ok(mid)
 }
 
@@ -438,10 +436,6 @@ fn deliver_copy(
 ) -> rusqlite::Result<i64> {
     let copy = m::alloc_id(tx, user)?;
     m::copy_instance(tx, mb, mid, user, copy)?;
-    tx.execute(
-        "INSERT INTO messages (mailbox_id, mid, fid) VALUES (?1, ?2, ?3)",
-        params![user, copy, inbox],
-    )?;
     let flags = current_flags(tx, user, copy)? & !(MSGFLAG_READ | MSGFLAG_UNSENT);
     m::put_prop(
         tx,
@@ -459,6 +453,8 @@ fn deliver_copy(
         tags::PidTagMessageDeliveryTime,
         &PropertyValue::Time(now),
     )?;
+    // The folder's row last, with its summary (see `summary::insert`).
+    super::summary::insert(tx, user, copy, inbox)?;
     Ok(copy)
 }
 

@@ -95,8 +95,96 @@ pub fn refresh_stale(conn: &Connection) -> rusqlite::Result<usize> {
 
 /// Recomputes the summary of message `mid`.
 pub fn refresh(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::Result<()> {
+    let c = compute(conn, mailbox_id, mid)?;
+    conn.prepare_cached(
+        "UPDATE messages SET stale = 0, size = ?3, has_attach = ?4, flags = ?5,
+           delivery_time = ?6, submit_time = ?7, modified_time = ?8, subject = ?9,
+           subject_key = ?10, sender = ?11, sender_key = ?12, class = ?13, class_key = ?14
+         WHERE mailbox_id = ?1 AND mid = ?2",
+    )?
+    .execute(c.params(mailbox_id, mid))?;
+    Ok(())
+}
+
+/// Adds the `messages` row of message `mid` in folder `fid` with its summary, once its values,
+/// recipients and attachments are stored: one row write and one entry per index, where
+/// inserting the row first and refreshing it after would write every index twice.
+pub fn insert(conn: &Connection, mailbox_id: i64, mid: i64, fid: i64) -> rusqlite::Result<()> {
+    let c = compute(conn, mailbox_id, mid)?;
+    let [
+        mb,
+        mid,
+        size,
+        has_attach,
+        flags,
+        t1,
+        t2,
+        t3,
+        s1,
+        k1,
+        s2,
+        k2,
+        s3,
+        k3,
+    ] = c.params(mailbox_id, mid);
+    conn.prepare_cached(
+        "INSERT INTO messages (mailbox_id, mid, fid, stale, size, has_attach, flags,
+           delivery_time, submit_time, modified_time, subject, subject_key, sender, sender_key,
+           class, class_key)
+         VALUES (?1, ?2, ?15, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        mb, mid, size, has_attach, flags, t1, t2, t3, s1, k1, s2, k2, s3, k3, fid
+    ])?;
+    Ok(())
+}
+
+/// A summary as computed from the stored instance.
+struct Computed {
+    size: i64,
+    has_attach: bool,
+    flags: i32,
+    delivery: Option<i64>,
+    submit: Option<i64>,
+    modified: Option<i64>,
+    subject: Option<String>,
+    sender: Option<String>,
+    class: Option<String>,
+}
+
+impl Computed {
+    /// ?1 mailbox, ?2 mid, then the summary columns in table order.
+    fn params(&self, mailbox_id: i64, mid: i64) -> [rusqlite::types::Value; 14] {
+        use rusqlite::types::Value;
+        let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::Text);
+        let key = |s: &Option<String>| {
+            s.as_deref()
+                .map_or(Value::Null, |s| Value::Text(s.to_lowercase()))
+        };
+        let int = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
+        [
+            Value::Integer(mailbox_id),
+            Value::Integer(mid),
+            Value::Integer(self.size),
+            Value::Integer(i64::from(self.has_attach)),
+            Value::Integer(i64::from(self.flags)),
+            int(self.delivery),
+            int(self.submit),
+            int(self.modified),
+            text(&self.subject),
+            key(&self.subject),
+            text(&self.sender),
+            key(&self.sender),
+            text(&self.class),
+            key(&self.class),
+        ]
+    }
+}
+
+fn compute(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::Result<Computed> {
+    let atts = m::attachments(conn, mailbox_id, mid)?;
+    let has_attach = !atts.is_empty();
     let size = m::message_size(conn, mailbox_id, mid)?;
-    let has_attach = !m::attachments(conn, mailbox_id, mid)?.is_empty();
     let values = inline_values(conn, mailbox_id, mid, &SOURCE_IDS)?;
     let get = |tag: PropertyTag| {
         values
@@ -118,35 +206,17 @@ pub fn refresh(conn: &Connection, mailbox_id: i64, mid: i64) -> rusqlite::Result
         _ => None,
     };
     let text = |tag| get(tag).and_then(|v| v.as_str()).map(|s| s.into_owned());
-    let key = |s: &Option<String>| s.as_deref().map(str::to_lowercase);
-    let (subject, sender, class) = (
-        text(tags::PidTagSubject),
-        text(tags::PidTagSenderName),
-        text(tags::PidTagMessageClass),
-    );
-    conn.prepare_cached(
-        "UPDATE messages SET stale = 0, size = ?3, has_attach = ?4, flags = ?5,
-           delivery_time = ?6, submit_time = ?7, modified_time = ?8, subject = ?9,
-           subject_key = ?10, sender = ?11, sender_key = ?12, class = ?13, class_key = ?14
-         WHERE mailbox_id = ?1 AND mid = ?2",
-    )?
-    .execute(params![
-        mailbox_id,
-        mid,
+    Ok(Computed {
         size,
         has_attach,
         flags,
-        time(tags::PidTagMessageDeliveryTime),
-        time(tags::PidTagClientSubmitTime),
-        time(tags::PidTagLastModificationTime),
-        subject,
-        key(&subject),
-        sender,
-        key(&sender),
-        class,
-        key(&class),
-    ])?;
-    Ok(())
+        delivery: time(tags::PidTagMessageDeliveryTime),
+        submit: time(tags::PidTagClientSubmitTime),
+        modified: time(tags::PidTagLastModificationTime),
+        subject: text(tags::PidTagSubject),
+        sender: text(tags::PidTagSenderName),
+        class: text(tags::PidTagMessageClass),
+    })
 }
 
 /// The summary's size of message `mid` (0 if there is no such message).
