@@ -9,7 +9,7 @@
 
 use crate::cursor::{Decode, Encode, ReadCursor, WriteCursor, count_u16};
 use crate::data::{ErrorCode, FolderId, MessageId};
-use crate::error::{DecodeContext, DecodeResult, EncodeError, EncodeResult};
+use crate::error::{DecodeContext, DecodeError, DecodeResult, EncodeError, EncodeResult};
 use crate::rop::folder::{GhostInfo, OpenFolderResponse};
 use crate::rop::wire::{
     RopId, expect_rop_id, rop_request, rop_response, write_latin1_z, write_response_header,
@@ -114,7 +114,7 @@ impl Encode for CreateFolderRequest {
 }
 
 /// What a RopCreateFolder response says about a public folder that already existed
-/// (IsExistingFolder nonzero).
+/// (IsExistingFolder 0x01).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExistingFolder {
     /// HasRules (boolean byte).
@@ -132,7 +132,7 @@ pub struct CreateFolderResponse {
     pub output_handle_index: u8,
     /// FolderId of the created (or opened) folder.
     pub folder_id: FolderId,
-    /// Present when IsExistingFolder is nonzero (public folders only).
+    /// Present when IsExistingFolder is 0x01 (public folders only).
     pub existing: Option<ExistingFolder>,
 }
 
@@ -145,15 +145,25 @@ impl CreateFolderResponse {
         output_handle_index: u8,
     ) -> DecodeResult<Self> {
         let folder_id = FolderId(r.u64("FolderId")?);
-        let existing = if r.u8("IsExistingFolder")? != 0 {
-            // HasRules, IsGhosted and the ghost info are laid out as in RopOpenFolder.
-            let tail = OpenFolderResponse::decode_body(r, output_handle_index)?;
-            Some(ExistingFolder {
-                has_rules: tail.has_rules,
-                ghost: tail.ghost,
-            })
-        } else {
-            None
+        let at = r.offset();
+        // A Boolean is 0x00 or 0x01 (MS-OXCDATA 2.11.1); anything else would not re-encode.
+        let existing = match r.u8("IsExistingFolder")? {
+            0 => None,
+            1 => {
+                // HasRules, IsGhosted and the ghost info are laid out as in RopOpenFolder.
+                let tail = OpenFolderResponse::decode_body(r, output_handle_index)?;
+                Some(ExistingFolder {
+                    has_rules: tail.has_rules,
+                    ghost: tail.ghost,
+                })
+            }
+            b => {
+                return Err(DecodeError::invalid(
+                    "IsExistingFolder",
+                    at,
+                    format!("0x{b:02X} is not 0 or 1"),
+                ));
+            }
         };
         Ok(Self {
             output_handle_index,
