@@ -20,6 +20,7 @@ pub mod data;
 pub mod dcerpc;
 pub mod error;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod mapihttp;
 pub mod rop;
