@@ -19,7 +19,7 @@
 
 mod attempt;
 mod negotiate;
-mod ntlm;
+pub(crate) mod ntlm;
 pub(crate) mod throttle;
 
 use std::net::SocketAddr;

@@ -135,7 +135,9 @@ pub(super) fn finish_ntlm(
     }
 }
 
-pub(super) fn accept(ntlm: &mut Ntlm, input: Vec<u8>) -> sspi::Result<(SecurityStatus, Vec<u8>)> {
+/// One server leg of NTLM (AcceptSecurityContext): the status and the token to send back.
+/// Used by HTTP authentication and by the DCE/RPC security layer of RPC over HTTP.
+pub(crate) fn accept(ntlm: &mut Ntlm, input: Vec<u8>) -> sspi::Result<(SecurityStatus, Vec<u8>)> {
     let mut creds: Option<AuthIdentityBuffers> = None;
     let mut input = vec![SecurityBuffer::new(input, BufferType::Token)];
     let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];

@@ -9,11 +9,11 @@
 
 use oxmapi_wire::dcerpc::{AuthLayout, AuthLevel};
 use sspi::{
-    AuthIdentity, AuthIdentityBuffers, BufferType, DataRepresentation, EncryptionFlags, Ntlm,
-    SecurityBuffer, SecurityBufferFlags, SecurityBufferRef, SecurityStatus, ServerRequestFlags,
-    Sspi, SspiEx, SspiImpl,
+    AuthIdentity, EncryptionFlags, Ntlm, SecurityBufferFlags, SecurityBufferRef, SecurityStatus,
+    Sspi, SspiEx,
 };
 
+use crate::auth::ntlm::accept;
 use crate::store::{Store, UserRecord};
 
 /// Size of an NTLM signature (MS-NLMP 2.2.2.9.1), the auth_value of a protected PDU.
@@ -217,26 +217,4 @@ impl<'a> Parts<'a> {
             SecurityBufferRef::token_buf(self.token),
         ]
     }
-}
-
-fn accept(ntlm: &mut Ntlm, input: Vec<u8>) -> sspi::Result<(SecurityStatus, Vec<u8>)> {
-    let mut creds: Option<AuthIdentityBuffers> = None;
-    let mut input = vec![SecurityBuffer::new(input, BufferType::Token)];
-    let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-    let builder = ntlm
-        .accept_security_context()
-        .with_credentials_handle(&mut creds)
-        .with_context_requirements(ServerRequestFlags::ALLOCATE_MEMORY)
-        .with_target_data_representation(DataRepresentation::Native)
-        .with_input(&mut input)
-        .with_output(&mut output);
-    let result = ntlm
-        .accept_security_context_impl(builder)?
-        .resolve_to_result()?;
-    let out = output
-        .into_iter()
-        .next()
-        .map(|b| b.buffer)
-        .unwrap_or_default();
-    Ok((result.status, out))
 }
